@@ -1,0 +1,43 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test` (README).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+# system tools: exiftool is needed at run time; exiv2 and exempi are independent XMP readers the tests compare with
+APT_RUN  := libimage-exiftool-perl
+APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1
+
+.PHONY: setup demo test bench eval clean
+.DEFAULT_GOAL := demo
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+define need_tools
+	@missing=""; for t in $(1); do dpkg -s $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing system packages:$$missing"; \
+	    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  elif [ "$(1)" = "$(APT_RUN)" ] && command -v exiftool >/dev/null; then :; \
+	  else echo "missing system packages:$$missing -- install them with: sudo apt-get install$$missing"; exit 1; fi; \
+	fi
+endef
+
+setup: $(STAMP)
+	$(call need_tools,$(APT_RUN))
+
+demo: setup
+	$(BIN)/keepers demo demo-photos
+
+test: setup
+	$(call need_tools,$(APT_TEST))
+	$(BIN)/pytest -q
+
+bench: setup
+	$(BIN)/python tools/bench.py
+
+clean:
+	rm -rf $(VENV) demo-photos .bench

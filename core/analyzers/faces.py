@@ -1,0 +1,129 @@
+"""Faces analyzer: finds faces (keepers.core.faces) and flags closed eyes on faces large enough to judge.
+
+Closed = both eyes: the mean openness of the two eyes (lid gap / eye width) is below CLOSED - SMILE * p(happy).
+One closed eye alone is not flagged: a wink is usually meant, and the far eye of a turned face reads narrow. A
+laugh narrows the eyes too; the expression model's "happy" lowers the threshold to tell a smile from a blink.
+CLOSED and SMILE were fitted with `fit_rule` on the train half of ../shared/data/eyes only (CEW closed vs UTKFace
+faces; split and refit: `python tests/test_faces.py fit`); the tests score them on the other half.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keepers.core.analyzers import Analyzer
+from keepers.core.hookspecs import hookimpl
+from keepers.core.types import Finding, Frame, Reason
+
+CLOSED, SMILE = 0.185, 0.02  # openness threshold, and how much a sure smile lowers it
+MIN_FACE_PX = 56  # face box side in the pixels its eyes were measured in; below it the lid points are noise
+MIN_SCORE = 0.9  # FaceMesh face probability
+MAX_YAW = 0.5  # more turned than this, one eye is hidden
+REFINE_BELOW, MAX_REFINED = 112, 12  # smaller faces are looked at again in the full-resolution image, so many
+
+
+def openness(face) -> float:
+    return (face.right_eye["openness"] + face.left_eye["openness"]) / 2
+
+
+def closedness(face, closed: float = CLOSED, smile: float = SMILE) -> float:
+    """0..1, 0.5 at the threshold; 0.015 of openness is about one logit."""
+    t = closed - smile * face.expression.get("happy", 0.0)
+    return float(1 / (1 + np.exp(-(t - openness(face)) / 0.015)))
+
+
+def judgeable(face) -> bool:
+    return face.size >= MIN_FACE_PX and face.score >= MIN_SCORE and abs(face.yaw) <= MAX_YAW
+
+
+def fit_rule(opn: np.ndarray, happy: np.ndarray, closed: np.ndarray) -> tuple[float, float, float]:
+    """Grid-search (CLOSED, SMILE) for the best F1 of 'closed' on labelled faces; returns (closed, smile, f1)."""
+    best = (0.0, CLOSED, SMILE)
+    for t in np.arange(0.08, 0.3, 0.0025):
+        for k in np.arange(0.0, 0.1, 0.005):
+            pred = opn < t - k * happy
+            f1 = 2 * (pred & closed).sum() / max(1, pred.sum() + closed.sum())
+            if f1 > best[0] + 1e-9:
+                best = (float(f1), round(float(t), 4), round(float(k), 4))
+    return best[1], best[2], best[0]
+
+
+def keywords(faces: list, shape: tuple[int, ...]) -> list[str]:
+    if not faces:
+        return []
+    main = [f for f in faces if f.size >= 0.5 * faces[0].size]  # faces sorted largest first
+    out = ["people|group"] if len(faces) >= 3 else []
+    if len(faces) <= 2 and faces[0].size >= 0.12 * max(shape[:2]):
+        out.append("people|portrait")
+    if np.mean([f.expression.get("happy", 0) > 0.5 for f in main]) >= 0.5:
+        out.append("people|smiling")
+    return out or ["people"]
+
+
+class FacesAnalyzer(Analyzer):
+    """Score 1 with no closed eyes; a closed-eyed main subject drives it towards 0.1. None: no face to judge."""
+
+    name = "faces"
+    version = "1"
+
+    def __init__(self, providers: list[str] | None = None):
+        self._providers = providers
+        self._models = None
+
+    def analyze(self, frame: Frame) -> Finding:
+        from keepers.core import faces as facelib  # imports cv2/onnxruntime in the worker, not at plugin load
+
+        if self._models is None:
+            self._models = facelib.load_models(self._providers)
+        found = facelib.detect_faces(frame.rgb, models=self._models)
+        data = {"faces": [f.as_dict() for f in found]}
+        looks = []  # (face in the analysis image, the face its eyes are judged on, its dict)
+        for i, (f, d) in enumerate(zip(found, data["faces"])):
+            g = self._at_full_res(frame, f, facelib) if f.size < REFINE_BELOW and i < MAX_REFINED else None
+            if g is not None:  # openness, expression, score and yaw do not depend on scale
+                d["full_res"] = True
+                for side in ("right_eye", "left_eye"):
+                    d[side]["openness"] = round(g.__dict__[side]["openness"], 3)
+            looks.append((f, g or f, d))
+        judged = [(f, g, d) for f, g, d in looks if judgeable(g)]
+        severity, closed = 0.0, 0
+        for f, g, d in judged:
+            p = closedness(g)
+            d["eyes_closed"] = round(p, 3)
+            if p > 0.5:
+                closed += 1
+                prominence = min(1.0, f.size / judged[0][0].size)  # the main subject matters most
+                severity = max(severity, p * (0.4 + 0.6 * prominence))
+        reasons = []
+        if closed:
+            who = "" if len(judged) == 1 else f" ({closed} of {len(judged)} faces)"
+            reasons.append(Reason("closed_eyes", f"Eyes closed{who}", severity))
+        features = {"faces": float(len(found)), "faces_judged": float(len(judged)), "faces_closed_eyes": float(closed)}
+        if judged:
+            features["min_openness"] = min(openness(g) for _, g, _ in judged)
+        return Finding(self.name, self.version, score=1.0 - 0.9 * severity if judged else None, reasons=reasons,
+                       weight=1.0, features=features, data=data, keywords=keywords(found, frame.rgb.shape))
+
+    def _at_full_res(self, frame: Frame, face, facelib):
+        """The face found again in a full-resolution crop twice its size, or None where that gains nothing."""
+        import cv2
+
+        h, w = frame.rgb.shape[:2]
+        cx, cy, half = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2, face.size
+        box = (max(0, int(cx - half)), max(0, int(cy - half)), min(w, int(cx + half) + 1), min(h, int(cy + half) + 1))
+        crop = frame.full_crop(box)
+        gain = crop.shape[1] / max(1, box[2] - box[0])
+        if gain < 1.5:
+            return None
+        if face.size * gain > 2 * REFINE_BELOW:  # more pixels than the models look at: shrink, cheaper and sharper
+            f = 2 * REFINE_BELOW / (face.size * gain)
+            crop, gain = cv2.resize(crop, None, fx=f, fy=f, interpolation=cv2.INTER_AREA), gain * f
+        near = [g for g in facelib.detect_faces(np.ascontiguousarray(crop), models=self._models)
+                if np.hypot((g.box[0] + g.box[2]) / 2 / gain + box[0] - cx, (g.box[1] + g.box[3]) / 2 / gain + box[1] - cy)
+                < 0.25 * face.size]
+        return near[0] if near else None
+
+
+@hookimpl
+def keepers_analyzers(settings):
+    return [FacesAnalyzer(providers=getattr(settings, "providers", None))]

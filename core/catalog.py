@@ -1,0 +1,245 @@
+"""The catalog: SQLite (WAL) with one row per photo, keyed by path and content hash, and every analyzer's
+findings stored with that analyzer's version, so a re-run analyses only what changed.
+
+SQLite comes from `pysqlite3` when installed: many Pythons' stdlib `sqlite3` cannot load extensions, and the
+similarity index needs the sqlite-vec extension (../shared/research/performance.md).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+
+try:
+    import pysqlite3.dbapi2 as sqlite3  # can load extensions
+except ImportError:  # pragma: no cover - other platforms
+    import sqlite3
+
+from keepers.core.types import Finding, Meta, Photo, Reason, Verdict
+
+# each entry upgrades the schema by one version; never edit a released entry, append a new one
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE photos (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        content_hash TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        mtime_ns INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        companions TEXT NOT NULL DEFAULT '[]',
+        meta TEXT NOT NULL DEFAULT '{}',
+        error TEXT,
+        analyzed_at TEXT
+    );
+    CREATE INDEX photos_hash ON photos(content_hash);
+    CREATE TABLE findings (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        analyzer TEXT NOT NULL,
+        version TEXT NOT NULL,
+        score REAL,
+        weight REAL NOT NULL,
+        reasons TEXT NOT NULL,
+        features TEXT NOT NULL,
+        data TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        PRIMARY KEY (photo_id, analyzer)
+    );
+    CREATE TABLE embeddings (
+        photo_id INTEGER NOT NULL REFERENCES photos(id) ON DELETE CASCADE,
+        model TEXT NOT NULL,
+        vector BLOB NOT NULL,
+        PRIMARY KEY (photo_id, model)
+    );
+    CREATE TABLE verdicts (
+        photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
+        score REAL NOT NULL,
+        verdict TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        stars INTEGER NOT NULL,
+        reasons TEXT NOT NULL,
+        keywords TEXT NOT NULL,
+        grp TEXT,
+        pick INTEGER NOT NULL DEFAULT 0,
+        judged_by TEXT NOT NULL,
+        written TEXT,            -- fingerprint of what was last written to the sidecars
+        decided_at TEXT NOT NULL
+    );
+    """,
+]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":"))
+
+
+def _reasons(text: str) -> list[Reason]:
+    return [Reason(**r) for r in json.loads(text)]
+
+
+class Catalog:
+    """One SQLite file; safe to share between threads (one connection, serialised by a lock)."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        if str(self.path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")  # WAL + NORMAL: a crash loses at most the last commits
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.migrate()
+
+    def migrate(self) -> None:
+        with self._lock:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for i, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                with self.db:
+                    self.db.executescript(f"BEGIN; {script}; PRAGMA user_version = {i}; COMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def close(self) -> None:
+        self.db.close()
+
+    # --- photos -----------------------------------------------------------------------------------------------
+
+    def photo_row(self, path: str):
+        with self._lock:
+            return self.db.execute("SELECT * FROM photos WHERE path = ?", (path,)).fetchone()
+
+    def row_by_hash(self, content_hash: str):
+        with self._lock:
+            return self.db.execute(
+                "SELECT * FROM photos WHERE content_hash = ? AND error IS NULL AND analyzed_at IS NOT NULL "
+                "ORDER BY id DESC LIMIT 1", (content_hash,)).fetchone()
+
+    def analyzer_versions(self, photo_id: int) -> dict[str, str]:
+        with self._lock:
+            rows = self.db.execute("SELECT analyzer, version FROM findings WHERE photo_id = ?", (photo_id,))
+            return {r["analyzer"]: r["version"] for r in rows}
+
+    def save(self, photo: Photo, *, content_hash: str, size: int, mtime_ns: int, meta: Meta | None,
+             findings: list[Finding] | None, error: str | None) -> int:
+        """Store one photo's analysis (or its error) in one transaction; returns the photo id."""
+        with self._lock, self.db:
+            self.db.execute(
+                "INSERT INTO photos (path, content_hash, size, mtime_ns, kind, companions, meta, error, analyzed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET content_hash=excluded.content_hash, "
+                "size=excluded.size, mtime_ns=excluded.mtime_ns, kind=excluded.kind, companions=excluded.companions, "
+                "meta=excluded.meta, error=excluded.error, analyzed_at=excluded.analyzed_at",
+                (photo.path, content_hash, size, mtime_ns, photo.kind, dumps(photo.companions),
+                 dumps(meta.as_dict() if meta else {}), error, None if error else _now()))
+            pid = self.db.execute("SELECT id FROM photos WHERE path = ?", (photo.path,)).fetchone()[0]
+            self.db.execute("DELETE FROM findings WHERE photo_id = ?", (pid,))
+            if error:
+                self.db.execute("DELETE FROM verdicts WHERE photo_id = ?", (pid,))
+            for f in findings or []:
+                data = dict(f.data)
+                emb = data.pop("embedding", None)
+                if emb is not None:
+                    self.db.execute("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
+                                    (pid, f.analyzer, np.asarray(emb, np.float32).tobytes()))
+                self.db.execute(
+                    "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (pid, f.analyzer, f.version, f.score, f.weight, dumps([r.as_dict() for r in f.reasons]),
+                     dumps(f.features), dumps(data), dumps(f.keywords)))
+            return pid
+
+    def touch(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
+        """The file is unchanged in content (same hash): record its new path/stat without analysing it."""
+        with self._lock, self.db:
+            self.db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+                            (path, size, mtime_ns, photo_id))
+
+    def copy_findings(self, src_id: int, photo: Photo, content_hash: str, size: int, mtime_ns: int) -> int:
+        """Same content under a new path (a copy or a move): reuse the stored analysis."""
+        src = self.db.execute("SELECT meta FROM photos WHERE id = ?", (src_id,)).fetchone()
+        findings = self.findings(src_id)
+        meta = Meta(**json.loads(src["meta"]))
+        return self.save(photo, content_hash=content_hash, size=size, mtime_ns=mtime_ns, meta=meta,
+                         findings=findings, error=None)
+
+    def findings(self, photo_id: int) -> list[Finding]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM findings WHERE photo_id = ? ORDER BY analyzer", (photo_id,)).fetchall()
+            embs = {r["model"]: np.frombuffer(r["vector"], np.float32) for r in
+                    self.db.execute("SELECT model, vector FROM embeddings WHERE photo_id = ?", (photo_id,))}
+        out = []
+        for r in rows:
+            data = json.loads(r["data"])
+            if r["analyzer"] in embs:
+                data["embedding"] = embs[r["analyzer"]]
+            out.append(Finding(analyzer=r["analyzer"], version=r["version"], score=r["score"], weight=r["weight"],
+                               reasons=_reasons(r["reasons"]), features=json.loads(r["features"]), data=data,
+                               keywords=json.loads(r["keywords"])))
+        return out
+
+    def meta(self, photo_id: int) -> Meta:
+        row = self.db.execute("SELECT meta FROM photos WHERE id = ?", (photo_id,)).fetchone()
+        return Meta(**json.loads(row["meta"]))
+
+    # --- verdicts ---------------------------------------------------------------------------------------------
+
+    def save_verdict(self, photo_id: int, v: Verdict, written: str | None = None) -> None:
+        with self._lock, self.db:
+            self.db.execute(
+                "INSERT OR REPLACE INTO verdicts VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, "
+                "COALESCE(?, (SELECT written FROM verdicts WHERE photo_id = ?)), ?)",
+                (photo_id, v.score, v.verdict, v.confidence, v.stars, dumps([r.as_dict() for r in v.reasons]),
+                 dumps(v.keywords), v.group, int(v.pick), v.judged_by, written, photo_id, _now()))
+
+    def mark_written(self, photo_id: int, fingerprint: str) -> None:
+        with self._lock, self.db:
+            self.db.execute("UPDATE verdicts SET written = ? WHERE photo_id = ?", (fingerprint, photo_id))
+
+    def written(self, photo_id: int) -> str | None:
+        row = self.db.execute("SELECT written FROM verdicts WHERE photo_id = ?", (photo_id,)).fetchone()
+        return row["written"] if row else None
+
+    def verdict(self, photo_id: int) -> Verdict | None:
+        r = self.db.execute("SELECT * FROM verdicts WHERE photo_id = ?", (photo_id,)).fetchone()
+        if r is None:
+            return None
+        return Verdict(score=r["score"], verdict=r["verdict"], confidence=r["confidence"], stars=r["stars"],
+                       reasons=_reasons(r["reasons"]), keywords=json.loads(r["keywords"]), group=r["grp"],
+                       pick=bool(r["pick"]), judged_by=r["judged_by"])
+
+    def move(self, old: str, new: str) -> None:
+        with self._lock, self.db:
+            self.db.execute("UPDATE photos SET path = ? WHERE path = ?", (new, old))
+
+    def counts(self) -> dict[str, int]:
+        return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                for t in ("photos", "findings", "verdicts", "embeddings")}
+
+    def embeddings(self, model: str, photo_ids: Iterable[int] | None = None) -> dict[int, np.ndarray]:
+        rows = self.db.execute("SELECT photo_id, vector FROM embeddings WHERE model = ?", (model,))
+        wanted = set(photo_ids) if photo_ids is not None else None
+        return {r[0]: np.frombuffer(r[1], np.float32) for r in rows if wanted is None or r[0] in wanted}

@@ -1,0 +1,150 @@
+"""What each `keepers` sub-command does; cli.py only parses arguments."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from keepers.core import exiftool
+from keepers.core.catalog import Catalog
+from keepers.core.errors import UserError
+from keepers.core.pipeline import Cull, Result
+
+STAGES = {"analyze": "Analysing", "write": "Writing sidecars"}
+err = Console(stderr=True)
+
+
+def _catalog(settings) -> Catalog:
+    try:
+        return Catalog(settings.catalog)
+    except Exception as e:
+        raise UserError(f"cannot open the catalog {settings.catalog}: {e}") from e
+
+
+def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Result], dict]:
+    if not exiftool.available():
+        raise UserError(exiftool.INSTALL_HINT)
+    missing = [p for p in paths if not os.path.lexists(p)]
+    if missing and len(missing) == len(paths):
+        raise UserError(f"no such file or folder: {', '.join(map(str, missing))}")
+    catalog = _catalog(settings)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=err, transient=True, disable=quiet or not err.is_terminal) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage, done, total):
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(STAGES.get(stage, stage), total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        cull = Cull(settings, catalog, dry_run=dry_run, progress=progress)
+        results = cull.run([os.path.abspath(p) for p in paths])
+    catalog.close()
+    return results, cull.stats
+
+
+def cull(args, settings) -> int:
+    results, stats = run_cull(args.paths, settings, dry_run=args.dry_run, quiet=args.json)
+    if args.json:
+        for r in results:
+            print(json.dumps(r.record(), ensure_ascii=False), flush=False)
+    else:
+        summary(results, stats, dry_run=args.dry_run)
+    return 1 if stats["errors"] else 0
+
+
+def _stars(v) -> str:
+    return "rejected" if v.stars == -1 else ("★" * v.stars or "–")
+
+
+def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None) -> None:
+    out = out or Console()
+    judged = [r for r in results if r.verdict]
+    if len(judged) <= 60:
+        t = Table(title="Photos", show_lines=False)
+        for col in ("photo", "score", "stars", "verdict", "why"):
+            t.add_column(col, overflow="fold")
+        for r in judged:
+            v = r.verdict
+            why = "; ".join(x.message for x in v.reasons[:2]) or "no flaw found"
+            t.add_row(os.path.basename(r.photo.path), f"{v.score:.1f}", _stars(v), v.verdict, why)
+        out.print(t)
+    keepers = sum(r.verdict.verdict == "good" for r in judged)
+    rejects = sum(r.verdict.stars == -1 for r in judged)
+    reasons = Counter(x.code for r in judged for x in r.verdict.reasons if x.severity >= 0.3)
+    t = Table(title="Summary")
+    t.add_column("")
+    t.add_column("photos", justify="right")
+    t.add_row("keepers (good)", str(keepers))
+    t.add_row("not keepers (bad)", str(len(judged) - keepers))
+    t.add_row("  of which rejects", str(rejects))
+    for code, n in reasons.most_common():
+        t.add_row(f"  reason: {code}", str(n))
+    t.add_row("analysed now / from catalog", f"{stats['analyzed']} / {stats['from_catalog']}")
+    t.add_row("sidecars " + ("(dry run: none written)" if dry_run else "written"), str(stats["written"]))
+    t.add_row("errors", str(stats["errors"]))
+    out.print(t)
+    for r in results:
+        if r.error or r.write_error:
+            out.print(f"[red]error[/red] {r.photo.path}: {r.error or r.write_error}", highlight=False)
+
+
+def show(args, settings) -> int:
+    path = os.path.abspath(args.file)
+    if not os.path.exists(path):
+        raise UserError(f"no such file: {args.file}")
+    # judged through the same path as `cull` (the catalog answers when nothing changed), but nothing is written
+    results, _ = run_cull([path], settings, dry_run=True, quiet=True)
+    r = next((r for r in results if path in r.photo.files), results[0] if results else None)
+    if r is None:
+        raise UserError(f"{args.file} is not a photo Keepers can read")
+    if args.json:
+        rec = r.record()
+        rec["meta"] = r.meta.as_dict() if r.meta else {}
+        rec["findings"] = {f.analyzer: {"score": f.score, "features": f.features} for f in r.findings}
+        print(json.dumps(rec, ensure_ascii=False, default=str))
+        return 1 if r.error else 0
+    out = Console()
+    if r.error:
+        out.print(f"[red]{r.photo.path}[/red]: {r.error}", highlight=False)
+        return 1
+    v = r.verdict
+    out.print(f"[bold]{r.photo.path}[/bold]", highlight=False)
+    if r.meta:
+        m = r.meta
+        facts = [m.model, m.lens, m.exposure_time and f"1/{round(1 / m.exposure_time)} s" if m.exposure_time else None,
+                 m.f_number and f"f/{m.f_number:g}", m.iso and f"ISO {m.iso:g}", m.capture_time]
+        out.print("  " + " · ".join(str(x) for x in facts if x), highlight=False)
+    colour = "green" if v.verdict == "good" else "red"
+    out.print(f"  score [bold]{v.score:.1f}[/bold]/10 · [{colour}]{v.verdict}[/{colour}] "
+              f"(confidence {v.confidence:.0%}) · {_stars(v)} · judged by {v.judged_by}")
+    if v.reasons:
+        out.print("  why:")
+        for x in v.reasons:
+            out.print(f"    -{x.cost:4.1f}  {x.code:<22} {x.message}", highlight=False)
+    else:
+        out.print("  why: no flaw found")
+    if v.keywords:
+        out.print("  keywords: " + ", ".join(v.keywords), highlight=False)
+    if v.group:
+        out.print(f"  group {v.group}" + (" (pick of its group)" if v.pick else ""))
+    return 0
+
+
+def sort(args, settings) -> int:
+    from keepers.core import sort as sorting
+
+    return sorting.command(args, settings)
+
+
+def demo(args, settings) -> int:
+    from keepers.core import demo as demo_mod
+
+    return demo_mod.command(args, settings)

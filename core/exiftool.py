@@ -1,0 +1,54 @@
+"""One exiftool `-stay_open` process per Python process, started on first use (a process per file costs
+75-98 ms; a command to a running one 1.5-18 ms: ../shared/research/performance.md)."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import threading
+from pathlib import Path
+
+import exiftool
+
+from keepers.core.errors import UserError
+
+# defines our private XMP namespace (keepers:*) so exiftool can write it
+CONFIG = Path(__file__).with_name("exiftool_config.pl")
+INSTALL_HINT = ("exiftool is not installed; on Debian/Ubuntu: sudo apt-get install libimage-exiftool-perl "
+                "(macOS: brew install exiftool); `make demo` installs it when run as root")
+
+_local = threading.local()
+_all: list[exiftool.ExifToolHelper] = []
+_lock = threading.Lock()
+
+
+def available() -> bool:
+    return shutil.which("exiftool") is not None
+
+
+def get() -> exiftool.ExifToolHelper:
+    """This thread's running exiftool (a -stay_open process serves one command at a time)."""
+    et = getattr(_local, "et", None)
+    if et is None or not et.running or getattr(_local, "pid", None) != os.getpid():
+        if not available():
+            raise UserError(INSTALL_HINT)
+        # check_execute=False: exiftool's own warnings (minor errors in a file) must not abort a batch;
+        # callers read the result and decide
+        et = exiftool.ExifToolHelper(config_file=str(CONFIG), check_execute=False,
+                                     common_args=["-G", "-n", "-charset", "filename=utf8"])
+        et.run()
+        _local.et, _local.pid = et, os.getpid()
+        with _lock:
+            _all.append(et)
+    return et
+
+
+@atexit.register
+def _stop_all() -> None:
+    for et in _all:
+        try:
+            if et.running:
+                et.terminate()
+        except Exception:  # the process may already be gone at interpreter exit
+            pass

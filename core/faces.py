@@ -1,0 +1,233 @@
+"""Faces: MediaPipe BlazeFace -> FaceMesh -> Iris, plus an expression CNN, on onnxruntime; numpy/cv2 around them.
+
+Sides: `left_eye` is the subject's LEFT eye, which appears on the image's right in an upright frontal photo (mesh
+landmarks 263/362); `right_eye` is the subject's right eye (landmarks 33/133), at the smaller x. The iris model
+knows one eye only, so the left eye's crop is mirrored before it and its points mirrored back, as MediaPipe does.
+Coordinates are pixels of the array given (x right, y down); z is in the same scale, relative.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import cv2
+import numpy as np
+
+from keepers.core.runtime import OnnxModel
+
+EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
+# iris-model contour indices: lower lid 0..8 (corners 0 and 8), upper lid 9..15 (above lower 1..7); iris 71..75
+LOWER, UPPER, IRIS = slice(0, 9), slice(9, 16), 71
+EYES = {"right_eye": (33, 133, False), "left_eye": (362, 263, True)}  # (start corner, end corner, mirror)
+
+
+def _anchors() -> np.ndarray:
+    """BlazeFace (256) anchor centres in input px: 16x16 cells x 2, then 8x8 cells x 6, row-major."""
+    out = []
+    for stride, n in ((16, 2), (32, 6)):
+        ys, xs = np.mgrid[0 : 256 // stride, 0 : 256 // stride]
+        out.append(np.repeat(np.stack([xs.ravel() + 0.5, ys.ravel() + 0.5], -1) * stride, n, axis=0))
+    return np.concatenate(out).astype(np.float32)
+
+
+ANCHORS = _anchors()
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    lo, hi = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
+    area = lambda b: np.prod(b[..., 2:] - b[..., :2], axis=-1)  # noqa: E731
+    return inter / (area(box) + area(boxes) - inter + 1e-9)
+
+
+class _Pyramid:
+    """The image and its halvings, so a crop is never resampled by more than 2x (bilinear aliasing)."""
+
+    def __init__(self, rgb: np.ndarray):
+        self.levels = [rgb]
+
+    def crop(self, center, axis, side: float, out: int, mirror: bool = False):
+        """Square crop of `side` px around `center`, its x axis along unit `axis`, resampled to out x out.
+        Returns the crop and A (2x3) mapping crop coordinates (continuous, px of `out`) to image coordinates."""
+        ex = np.asarray(axis, np.float64) * side / out
+        ey = np.array([-ex[1], ex[0]])
+        ex = -ex if mirror else ex
+        a = np.stack([ex, ey, np.asarray(center, np.float64) - out / 2 * (ex + ey)], 1)
+        k = 0
+        while side / out / 2**k > 2 and min(self.levels[k].shape[:2]) > 32:
+            if k + 1 == len(self.levels):
+                self.levels.append(cv2.pyrDown(self.levels[k]))
+            k += 1
+        m = a / 2**k
+        m[:, 2] += 0.5 * (m[:, 0] + m[:, 1]) - 0.5  # pixel centres: src = A (dst + 0.5) - 0.5
+        crop = cv2.warpAffine(self.levels[k], m, (out, out), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                              borderMode=cv2.BORDER_CONSTANT)
+        return crop, a
+
+
+def _to_image(a: np.ndarray, pts: np.ndarray, out: int, side: float) -> np.ndarray:
+    xy = pts[:, :2] @ a[:, :2].T + a[:, 2]
+    return np.concatenate([xy, pts[:, 2:3] * side / out], 1).astype(np.float32)
+
+
+class BlazeFace(OnnxModel):
+    name = "blazeface"
+
+    def detect(self, rgb: np.ndarray, min_score: float = 0.5, trace: dict | None = None):
+        """[(box x0,y0,x1,y1, score, 6 keypoints)]: eyes (right, left), nose, mouth, ears; weighted NMS."""
+        h, w = rgb.shape[:2]
+        s = 256 / max(h, w)
+        nw, nh = max(1, round(w * s)), max(1, round(h * s))
+        ox, oy = (256 - nw) // 2, (256 - nh) // 2
+        x = np.full((1, 256, 256, 3), -1.0, np.float32)  # letterbox: keeps the aspect ratio, pads black
+        x[0, oy : oy + nh, ox : ox + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA) / 127.5 - 1
+        _trace(trace, self.name, x)
+        s16, b16, b32, s32 = self.run({"image": x}, ["scores_16", "boxes_16", "boxes_32", "scores_32"])
+        raw = np.concatenate([b16[0], b32[0]])
+        scores = 1 / (1 + np.exp(-np.clip(np.concatenate([s16[0, :, 0], s32[0, :, 0]]), -60, 60)))
+        keep = np.flatnonzero(scores >= min_score)
+        off, centres = np.array([ox, oy], np.float32), raw[keep, :2] + ANCHORS[keep]
+        boxes = (np.concatenate([centres - raw[keep, 2:4] / 2, centres + raw[keep, 2:4] / 2], 1) - np.tile(off, 2)) / s
+        kps = ((raw[keep, 4:16].reshape(-1, 6, 2) + ANCHORS[keep, None]) - off) / s
+        out, scores, order = [], scores[keep], np.argsort(-scores[keep])
+        while order.size:  # MediaPipe's weighted NMS: overlapping detections are averaged, not dropped
+            ious = _iou(boxes[order[0]], boxes[order])
+            g = order[ious > 0.3]
+            wt = scores[g] / scores[g].sum()
+            out.append(((wt[:, None] * boxes[g]).sum(0), float(scores[order[0]]), (wt[:, None, None] * kps[g]).sum(0)))
+            order = order[ious <= 0.3]
+        return out
+
+
+class FaceMesh(OnnxModel):
+    name = "facemesh"
+
+
+class Iris(OnnxModel):
+    name = "iris"
+
+
+class Emotion(OnnxModel):
+    name = "emotion"
+
+
+def load_models(providers: list[str] | None = None) -> dict[str, OnnxModel]:
+    """The four models by name, each loading its session on first use."""
+    return {m.name: m(providers) for m in (BlazeFace, FaceMesh, Iris, Emotion)}
+
+
+MODELS = load_models()
+
+
+@dataclass(eq=False)
+class Face:
+    """One face. box: (x0, y0, x1, y1) of the mesh; score: FaceMesh's face probability; landmarks: 468 x (x, y, z);
+    eyes: openness (lid gap / eye width, about 0.25-0.35 open, below 0.1 closed), width, iris centre and radius,
+    pupil box (the iris square cut to the lid opening: where a pupil, or red eye, can show), upper_lid (7 x 2) and
+    lower_lid (9 x 2, outer corner first), contour (71 x 3) and iris (5 x 3: centre, then 4 on the rim) points;
+    expression: emotion -> probability."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    detector_score: float
+    landmarks: np.ndarray
+    right_eye: dict[str, Any] = field(default_factory=dict)
+    left_eye: dict[str, Any] = field(default_factory=dict)
+    expression: dict[str, float] = field(default_factory=dict)
+    yaw: float = 0.0  # -1..1, 0 = frontal; > 0: the subject turned to their left (nose towards the image's right)
+
+    @property
+    def size(self) -> float:
+        return max(self.box[2] - self.box[0], self.box[3] - self.box[1])
+
+    def as_dict(self, landmarks: bool = False) -> dict[str, Any]:
+        r = lambda v: [round(float(x), 1) for x in v]  # noqa: E731
+        d = {"box": r(self.box), "score": round(self.score, 3), "detector_score": round(self.detector_score, 3),
+             "yaw": round(self.yaw, 3), "expression": {k: round(v, 3) for k, v in self.expression.items()}}
+        for side in ("right_eye", "left_eye"):
+            e = self.__dict__[side]
+            d[side] = {"openness": round(e["openness"], 3), "iris_centre": r(e["iris_centre"]),
+                       "iris_radius": round(e["iris_radius"], 2), "pupil_box": r(e["pupil_box"])}
+        if landmarks:
+            d["landmarks"] = np.round(self.landmarks[:, :2], 1).tolist()
+        return d
+
+
+def _eye(pts: np.ndarray) -> dict[str, Any]:
+    """Eye numbers from the iris model's 76 points (image px)."""
+    lower, upper = pts[LOWER, :2], pts[UPPER, :2]
+    axis = lower[8] - lower[0]
+    width = float(np.hypot(*axis)) + 1e-6
+    normal = np.array([-axis[1], axis[0]]) / width
+    gaps = np.abs((lower[2:7] - upper[1:6]) @ normal)  # the middle 5 of the 7 lid-to-lid gaps
+    c, ring = pts[IRIS, :2], pts[IRIS + 1 : IRIS + 5, :2]
+    rad = float(np.linalg.norm(ring - c, axis=1).mean())
+    lid = np.concatenate([lower, upper])
+    box = (c[0] - rad, max(c[1] - rad, lid[:, 1].min()), c[0] + rad, min(c[1] + rad, lid[:, 1].max()))
+    return {"openness": float(gaps.mean() / width), "width": width, "iris_centre": c.astype(float),
+            "iris_radius": rad, "pupil_box": np.array(box, float), "upper_lid": upper, "lower_lid": lower,
+            "contour": pts[:IRIS], "iris": pts[IRIS:]}
+
+
+def _roi(pts: np.ndarray, start: int, end: int, scale: float):
+    """Square ROI around points, rotated so pts[start] -> pts[end] is horizontal: (centre, axis, side)."""
+    v = pts[end, :2] - pts[start, :2]
+    axis = v / (np.hypot(*v) + 1e-9)
+    local = pts[:, :2] @ np.stack([axis, [-axis[1], axis[0]]], 1)
+    lo, hi = local.min(0), local.max(0)
+    centre = ((lo + hi) / 2) @ np.stack([axis, [-axis[1], axis[0]]])
+    return centre, axis, float(max(hi - lo)) * scale
+
+
+def _trace(trace: dict | None, name: str, x: np.ndarray) -> np.ndarray:
+    if trace is not None:
+        trace.setdefault(name, []).append(x)
+    return x
+
+
+def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) -> dict[str, dict]:
+    """Both eyes through the iris model in one batch; the subject's left eye mirrored in and back out."""
+    rois, crops = [], []
+    for i, j, mirror in EYES.values():
+        side = 2.3 * float(np.hypot(*(pts[j, :2] - pts[i, :2])))
+        crop, a = pyr.crop((pts[i, :2] + pts[j, :2]) / 2, _roi(pts, i, j, 1.0)[1], side, 64, mirror)
+        rois.append((a, side))
+        crops.append(crop.astype(np.float32) / 255)
+    out = model.run({"image": _trace(trace, "iris", np.stack(crops))})[0].reshape(2, 76, 3)
+    return {key: _eye(_to_image(a, o, 64, side)) for key, (a, side), o in zip(EYES, rois, out)}
+
+
+def detect_faces(rgb: np.ndarray, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
+                 models: dict[str, OnnxModel] | None = None) -> list[Face]:
+    """Every face in an RGB uint8 image, largest first. `passes`: FaceMesh runs per face (the second on the ROI
+    the first mesh gives, as MediaPipe tracks); `trace` collects each model's input tensors (parity check)."""
+    models = models or MODELS
+    pyr, faces = _Pyramid(rgb), []
+    for box, det_score, kps in models["blazeface"].detect(rgb, min_score, trace):
+        v = kps[1] - kps[0]  # eye to eye: MediaPipe levels the eyes before FaceMesh
+        axis, centre, side = v / (np.hypot(*v) + 1e-9), (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * 1.5
+        for _ in range(passes):
+            crop, a = pyr.crop(centre, axis, side, 192)
+            x = _trace(trace, "facemesh", crop[None].astype(np.float32) / 255)
+            mesh, flag = models["facemesh"].run({"image": x}, ["mesh", "faceflag"])
+            score = float(flag.ravel()[0])
+            if score < min_score:
+                break
+            pts = _to_image(a, mesh.reshape(-1, 3), 192, side)
+            centre, axis, side = _roi(pts, 33, 263, 1.5)
+        if score < min_score:
+            continue
+        eyes = _eyes(pyr, pts, models["iris"], trace)
+        grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
+        probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
+        dr, dl = (float(np.hypot(*(pts[1, :2] - pts[k, :2]))) for k in (234, 454))  # nose tip to cheek edges
+        lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+        faces.append(Face(box=(*map(float, lo), *map(float, hi)), score=score, detector_score=det_score, landmarks=pts,
+                          right_eye=eyes["right_eye"], left_eye=eyes["left_eye"],
+                          expression={n: float(p) for n, p in zip(EMOTIONS, probs)}, yaw=(dr - dl) / (dr + dl + 1e-9)))
+    kept: list[Face] = []
+    for f in sorted(faces, key=lambda f: -f.score):  # two detections may converge on one face after the mesh passes
+        if not kept or _iou(np.array(f.box), np.array([k.box for k in kept])).max() < 0.5:
+            kept.append(f)
+    return sorted(kept, key=lambda f: -f.size)

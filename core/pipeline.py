@@ -1,0 +1,241 @@
+"""The one data path: discover -> load -> analyze -> group -> decide -> write back.
+
+`Cull` runs it over folders. Analysis (decode + analyzers) runs in worker processes, one per core; the catalog
+and the sidecar writes stay in this process. Photos whose file and analyzer versions are unchanged since the last
+run are not decoded again: their findings come from the catalog, and only the cheap decide step re-runs (so a
+changed star mapping applies without re-analysis).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from keepers.core import plugins
+from keepers.core.catalog import Catalog, dumps
+from keepers.core.decide import decide
+from keepers.core.discover import discover
+from keepers.core.errors import KeepersError, ReadError
+from keepers.core.loader import load
+from keepers.core.settings import Settings
+from keepers.core.types import Finding, Meta, Photo, Verdict
+
+log = logging.getLogger("keepers.pipeline")
+
+# which sidecar naming each host reads (../shared/research/hosts-xmp.md A.3)
+HOST_NAMING = {"generic": "auto", "lightroom": "lightroom", "darktable": "darktable", "digikam": "digikam"}
+
+
+@dataclass
+class Result:
+    """Everything known about one photo after a run; `record()` is its `--json` line."""
+
+    photo: Photo
+    photo_id: int | None = None
+    meta: Meta | None = None
+    findings: list[Finding] = field(default_factory=list)
+    verdict: Verdict | None = None
+    error: str | None = None
+    analyzed: bool = False  # decoded and analysed in this run (False: from the catalog)
+    sidecars: list[str] = field(default_factory=list)
+    write_error: str | None = None
+
+    def record(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "path": self.photo.path,
+            "files": self.photo.files,
+            "score": v.score if v else None,
+            "verdict": v.verdict if v else None,
+            "confidence": v.confidence if v else None,
+            "stars": v.stars if v else None,
+            "reasons": [r.as_dict() for r in v.reasons] if v else [],
+            "keywords": v.keywords if v else [],
+            "group": v.group if v else None,
+            "pick": bool(v.pick) if v else False,
+            "judged_by": v.judged_by if v else None,
+            "sidecars": self.sidecars,
+            "error": self.error or self.write_error,
+        }
+
+
+def file_hash(path: str) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+
+
+# --- the worker side: load + analyze one photo ------------------------------------------------------------------
+
+_worker: dict[str, Any] = {}
+
+
+def _init_worker(settings_json: str) -> None:
+    settings = Settings.model_validate_json(settings_json)
+    _worker["settings"] = settings
+    _worker["analyzers"] = plugins.analyzers(settings)
+
+
+def analyze_photo(photo: Photo, settings: Settings | None = None, analyzers=None) -> dict[str, Any]:
+    """Hash, decode and analyse one photo. Never raises for a bad file: the error comes back as text."""
+    settings = settings or _worker["settings"]
+    analyzers = analyzers if analyzers is not None else _worker["analyzers"]
+    out: dict[str, Any] = {"photo": photo, "meta": None, "findings": [], "error": None}
+    try:
+        st = os.stat(photo.path)
+        out["size"], out["mtime_ns"] = st.st_size, st.st_mtime_ns
+        out["hash"] = file_hash(photo.path)
+        frame = load(photo, settings.analysis_size, settings.max_pixels)
+    except KeepersError as e:
+        out["error"] = getattr(e, "message", str(e))
+        return out
+    except OSError as e:
+        out["error"] = f"cannot read the file: {e.strerror or e}"
+        return out
+    out["meta"] = frame.meta
+    for a in analyzers:
+        try:
+            out["findings"].append(a.analyze(frame))
+        except Exception:  # one analyzer's bug must not cost the photo its other findings
+            log.exception("analyzer %s failed on %s", a.name, photo.path)
+    return out
+
+
+# --- the run ----------------------------------------------------------------------------------------------------
+
+
+class Cull:
+    """One run over some folders. `progress(stage, done, total)` is called as work completes."""
+
+    def __init__(self, settings: Settings, catalog: Catalog, *, dry_run: bool = False,
+                 progress: Callable[[str, int, int], None] | None = None):
+        self.settings = settings
+        self.catalog = catalog
+        self.dry_run = dry_run
+        self.progress = progress or (lambda stage, done, total: None)
+        self.analyzers = plugins.analyzers(settings)
+        self.versions = {a.name: a.version for a in self.analyzers}
+        self.groups: dict = {}  # path -> Membership, filled by group()
+        self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
+
+    def run(self, paths: Iterable[str]) -> list[Result]:
+        photos, walk_errors = discover(list(paths))
+        results: dict[str, Result] = {}
+        todo: list[Photo] = []
+        for p in photos:
+            r = results[p.path] = Result(p)
+            if not self._from_catalog(r):
+                todo.append(p)
+        self.stats["from_catalog"] = len(photos) - len(todo)
+        self._analyze(todo, results)
+        ordered = [results[p.path] for p in photos]
+        self.group(ordered)
+        for r in ordered:
+            self._decide(r)
+        self._write_back(ordered)
+        ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
+        self.stats["photos"] = len(ordered)
+        self.stats["errors"] = sum(1 for r in ordered if r.error or r.write_error)
+        return ordered
+
+    # discover -> (catalog or) load + analyze
+    def _from_catalog(self, r: Result) -> bool:
+        """Fill `r` from the catalog when the file and every analyzer's version are unchanged."""
+        row = self.catalog.photo_row(r.photo.path)
+        try:
+            st = os.stat(r.photo.path)
+        except OSError:
+            return False
+        if row is None or row["error"] is not None or row["analyzed_at"] is None:
+            return False
+        if (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+            if row["size"] != st.st_size or file_hash(r.photo.path) != row["content_hash"]:
+                return False
+            self.catalog.touch(row["id"], r.photo.path, st.st_size, st.st_mtime_ns)  # touched, not changed
+        if self.catalog.analyzer_versions(row["id"]) != self.versions:
+            return False
+        r.photo_id, r.meta, r.findings = row["id"], self.catalog.meta(row["id"]), self.catalog.findings(row["id"])
+        return True
+
+    def _analyze(self, todo: list[Photo], results: dict[str, Result]) -> None:
+        total = len(todo)
+        self.progress("analyze", 0, total)
+        workers = max(1, min(self.settings.workers, total))
+        if workers == 1 or total < 4:  # a pool costs ~1 s to start: not worth it for a few photos
+            outs: Iterable[dict] = (analyze_photo(p, self.settings, self.analyzers) for p in todo)
+            self._collect(outs, results, total)
+            return
+        ctx = multiprocessing.get_context("spawn")  # no fork: this process holds SQLite and exiftool handles
+        with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+                                 initargs=(self.settings.model_dump_json(),)) as pool:
+            futures = [pool.submit(analyze_photo, p) for p in todo]
+            self._collect((f.result() for f in as_completed(futures)), results, total)
+
+    def _collect(self, outs: Iterable[dict], results: dict[str, Result], total: int) -> None:
+        for done, out in enumerate(outs, 1):
+            r = results[out["photo"].path]
+            r.analyzed, r.meta, r.findings, r.error = True, out["meta"], out["findings"], out["error"]
+            if "hash" in out:  # the file could at least be read: remember it (with its error, if any)
+                r.photo_id = self.catalog.save(r.photo, content_hash=out["hash"], size=out["size"],
+                                               mtime_ns=out["mtime_ns"], meta=r.meta, findings=r.findings,
+                                               error=r.error)
+            self.stats["analyzed"] += r.error is None
+            self.progress("analyze", done, total)
+
+    def group(self, results: list[Result]) -> None:
+        """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/group.py)."""
+        from keepers.core.group import apply_groups
+
+        self.groups = apply_groups(results, self.settings)
+
+    def _decide(self, r: Result) -> None:
+        if r.error:
+            return
+        from keepers.core.group import annotate
+
+        v = decide(r.findings, self.settings)
+        annotate(v, self.groups.get(r.photo.path))
+        for hook_result in plugins.pm.hook.keepers_photo_decided(photo=r.photo, verdict=v, findings=r.findings):
+            pass  # hooks edit `v` in place
+        r.verdict = v
+        if r.photo_id is not None:
+            self.catalog.save_verdict(r.photo_id, v)
+
+    def _write_back(self, results: list[Result]) -> None:
+        from keepers.core.xmp import SidecarWriter
+
+        todo = [r for r in results if r.verdict is not None]
+        self.progress("write", 0, len(todo))
+        with SidecarWriter() as writer:
+            for done, r in enumerate(todo, 1):
+                self._write_one(writer, r)
+                self.progress("write", done, len(todo))
+
+    def _write_one(self, writer, r: Result) -> None:
+        from keepers.core.errors import WriteError
+        from keepers.core.xmp import sidecar_for
+
+        v, s = r.verdict, self.settings
+        fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
+                             s.host, s.overwrite_ratings])
+        naming = HOST_NAMING.get(s.host, "auto")
+        sidecars = [sidecar_for(f, naming) for f in r.photo.files]
+        r.sidecars = [str(p) for p in sidecars]
+        if (not self.dry_run and r.photo_id is not None and self.catalog.written(r.photo_id) == fingerprint
+                and all(p.exists() for p in sidecars)):
+            return  # already written exactly this
+        ok = True
+        for f in r.photo.files:
+            try:  # the try_write pattern: one unwritable sidecar is reported, the batch goes on
+                writer.write(f, v, analyzers=self.versions, dry_run=self.dry_run, overwrite_ratings=s.overwrite_ratings,
+                             naming=naming)
+            except WriteError as e:
+                ok, r.write_error = False, f"sidecar not written: {e.message}"
+                log.warning("%s", e)
+        if ok and not self.dry_run and r.photo_id is not None:
+            self.catalog.mark_written(r.photo_id, fingerprint)
+            self.stats["written"] += 1

@@ -1,0 +1,43 @@
+"""The plugin manager. Built-in analyzers and host adapters are registered exactly like third-party plugins,
+which are loaded from the `keepers` entry-point group (set KEEPERS_LOAD_PLUGINS=0 to skip them)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import sys
+
+import pluggy
+
+from keepers.core import hookspecs
+
+log = logging.getLogger("keepers.plugins")
+
+# modules that implement hooks; each is registered as a plugin
+DEFAULT_PLUGINS: tuple[str, ...] = (
+    "keepers.core.analyzers.builtin",
+    "keepers.core.embedding",
+    "keepers.core.group",
+    "keepers.core.analyzers.faces",
+)
+
+pm = pluggy.PluginManager("keepers")
+pm.add_hookspecs(hookspecs)
+
+for _name in DEFAULT_PLUGINS:
+    try:
+        pm.register(importlib.import_module(_name), name=_name)
+    except ImportError:  # a built-in whose optional dependency is missing is skipped, not fatal
+        log.warning("built-in plugin %s could not be loaded", _name, exc_info=True)
+
+if os.environ.get("KEEPERS_LOAD_PLUGINS", "1") != "0" and not getattr(sys, "_called_from_test", False):
+    try:
+        pm.load_setuptools_entrypoints("keepers")
+    except Exception:  # a broken third-party plugin must not stop a cull
+        log.warning("error loading third-party plugins", exc_info=True)
+pm.check_pending()  # a misspelled hook name fails here, not silently
+
+
+def analyzers(settings):
+    return [a for group in pm.hook.keepers_analyzers(settings=settings) for a in (group or [])]

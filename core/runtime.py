@@ -1,0 +1,125 @@
+"""One runtime for every bundled ONNX model: a model ABC with lazy, locked load; execution providers as data.
+
+On CPU each process gets single-threaded sessions (on 2 cores, one process per core beat intra-op threads for
+small CNNs: ../shared/research/performance.md); on CUDA, callers batch.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+from abc import ABC
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from keepers.core.errors import ModelError
+
+log = logging.getLogger("keepers.runtime")
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+# best first; the first one onnxruntime offers wins
+DEFAULT_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+
+
+def manifest() -> dict[str, dict[str, Any]]:
+    """The model manifest: one JSON file per model in models/manifest/ (so recipes never edit a shared file),
+    name -> {file, sha256, source, licence, inputs, preprocessing, outputs, recipe, ...}."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted((MODELS_DIR / "manifest").glob("*.json"))}
+
+
+def sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def choose_providers(wanted: list[str] | None = None) -> list[str]:
+    import onnxruntime as ort
+
+    available = set(ort.get_available_providers())
+    chosen = [p for p in (wanted or DEFAULT_PROVIDERS) if p in available]
+    return chosen or ["CPUExecutionProvider"]
+
+
+def provider_options(provider: str) -> dict[str, Any]:
+    if provider == "CUDAExecutionProvider":
+        # grow the arena only by what is asked, so several models share the card
+        return {"arena_extend_strategy": "kSameAsRequested"}
+    return {}
+
+
+class OnnxModel(ABC):
+    """A bundled ONNX model, loaded on first use.
+
+    Subclasses set `name` (its manifest key) and implement their own pre/post-processing around `run`. The load
+    is locked because two threads of the daemon may ask for a model neither has loaded yet.
+    """
+
+    name: ClassVar[str]
+    providers: list[str] | None = None  # None: DEFAULT_PROVIDERS
+
+    def __init__(self, providers: list[str] | None = None, verify: bool = False):
+        self.providers = providers or self.providers
+        self.verify = verify
+        self._session = None
+        self._lock = threading.Lock()
+
+    @property
+    def entry(self) -> dict[str, Any]:
+        try:
+            return manifest()[self.name]
+        except KeyError:
+            raise ModelError(f"model {self.name!r} has no models/manifest/{self.name}.json") from None
+
+    @property
+    def path(self) -> Path:
+        return MODELS_DIR / self.entry["file"]
+
+    def check(self) -> None:
+        """Raise ModelError naming the file and how to rebuild it when it is missing or its sha256 is wrong."""
+        path, entry = self.path, self.entry
+        rebuild = f"rebuild it with: {entry.get('recipe', 'python models/export/<recipe>.py')}"
+        if not path.is_file():
+            raise ModelError(f"model file {path} is missing; {rebuild}")
+        if sha256(path) != entry["sha256"]:
+            raise ModelError(f"model file {path} is corrupted (sha256 differs from models/manifest/{self.name}.json); {rebuild}")
+
+    @property
+    def loaded(self) -> bool:
+        return self._session is not None
+
+    def load(self):
+        with self._lock:
+            if self._session is None:
+                self._session = self._load()
+        return self._session
+
+    def _load(self):
+        import onnxruntime as ort
+
+        if self.verify or not self.path.is_file():
+            self.check()
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1  # one session per worker process; see the module docstring
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        providers = choose_providers(self.providers)
+        try:
+            session = ort.InferenceSession(str(self.path), opts, providers=[(p, provider_options(p)) for p in providers])
+        except Exception as e:  # onnxruntime raises its own types for a truncated or garbled file
+            raise ModelError(f"model file {self.path} cannot be loaded ({e}); rebuild it: {self.entry.get('recipe')}") from e
+        log.info("model %s on %s", self.name, session.get_providers()[0])
+        return session
+
+    @property
+    def provider(self) -> str:
+        return self.load().get_providers()[0]
+
+    def run(self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
+        return self.load().run(outputs, feeds)

@@ -1,0 +1,135 @@
+"""The data that flows along discover -> load -> analyze -> group -> decide -> write back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+
+@dataclass
+class Photo:
+    """One frame as the photographer sees it: a file, or a RAW+JPEG pair of the same frame.
+
+    `path` is the file that names the photo (the RAW of a pair); `companions` are the other files of the frame,
+    which travel with it when sorted and get the same metadata written.
+    """
+
+    path: str
+    kind: str  # "jpeg", "png", "tiff", "webp", "heif", "raw", "video"
+    companions: list[str] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[str]:
+        return [self.path, *self.companions]
+
+
+@dataclass
+class Meta:
+    """Capture facts read from EXIF; every field may be missing."""
+
+    capture_time: str | None = None  # ISO 8601, with sub-seconds when the camera wrote them
+    make: str | None = None
+    model: str | None = None
+    lens: str | None = None
+    exposure_time: float | None = None  # seconds
+    f_number: float | None = None
+    iso: float | None = None
+    exposure_bias: float | None = None  # EV
+    focal_length: float | None = None  # mm
+    orientation: int = 1
+    width: int | None = None  # of the full image, after orientation
+    height: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class Frame:
+    """A decoded photo, ready for analyzers.
+
+    `rgb` is the analysis image (uint8 HxWx3, EXIF orientation applied, long side about `Settings.analysis_size`).
+    `scale` = analysis width / full width. `full_crop(box)` returns a full-resolution crop for judging focus; the
+    box is (left, top, right, bottom) in analysis-image pixels. It decodes the full image on first use, so an
+    analyzer should call it only where detail decides the verdict.
+    """
+
+    photo: Photo
+    rgb: np.ndarray
+    meta: Meta
+    scale: float = 1.0
+    source: str = ""  # which file or embedded preview the pixels came from
+    _full_loader: Callable[[], np.ndarray] | None = None
+    _full: np.ndarray | None = None
+
+    @property
+    def grey(self) -> np.ndarray:
+        """Luma as float32 in [0, 1] (Rec. 601 weights), computed once."""
+        g = self.__dict__.get("_grey")
+        if g is None:
+            g = (self.rgb.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) / 255.0
+            self.__dict__["_grey"] = g
+        return g
+
+    def full_crop(self, box: tuple[int, int, int, int]) -> np.ndarray:
+        if self._full_loader is None:
+            return self.rgb[box[1] : box[3], box[0] : box[2]]
+        if self._full is None:
+            self._full = self._full_loader()
+        s = self._full.shape[1] / self.rgb.shape[1]
+        l, t, r, b = (int(round(v * s)) for v in box)
+        return self._full[t:b, l:r]
+
+
+@dataclass
+class Reason:
+    """Why a photo lost points, in words a photographer understands.
+
+    `code` is a stable identifier users filter by (README lists them); `severity` is 0..1 (how bad the flaw is);
+    `cost` is how many points of the 1-10 score it took, filled in by the decide step.
+    """
+
+    code: str
+    message: str
+    severity: float
+    cost: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": self.message, "severity": round(float(self.severity), 3),
+                "cost": round(float(self.cost), 2)}
+
+
+@dataclass
+class Finding:
+    """What one analyzer says of one photo.
+
+    `score` in [0, 1] (1 = no flaw found on this aspect) or None when the analyzer has no opinion (no face in the
+    photo, say). `weight` says how much this aspect matters to the overall score. `features` are numbers kept for
+    learned heads and for `keepers show`; `data` is anything else worth storing (boxes, labels, embeddings).
+    """
+
+    analyzer: str
+    version: str
+    score: float | None
+    reasons: list[Reason] = field(default_factory=list)
+    weight: float = 1.0
+    features: dict[str, float] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    keywords: list[str] = field(default_factory=list)  # hierarchical, '|'-separated, without the Keepers| root
+
+
+@dataclass
+class Verdict:
+    """The decision for one photo: the fields of the `--json` contract."""
+
+    score: float
+    verdict: str  # "good" | "bad"
+    confidence: float
+    stars: int  # 0..5, or -1 for reject
+    reasons: list[Reason]
+    keywords: list[str] = field(default_factory=list)
+    group: str | None = None
+    pick: bool = False
+    judged_by: str = "technical"

@@ -1,0 +1,414 @@
+"""XMP sidecars: find the one sidecar of a photo and write Keepers' verdict into it without losing anything.
+
+Rules (../shared/research/hosts-xmp.md A.1-A.5): everything in a sidecar that Keepers did not write stays as it was
+(exiftool rewrites the packet from what it parsed; it drops only empty rdf lists, which carry nothing). A rating the
+photographer set is never replaced. Keywords go under the root `Keepers|` in lr:hierarchicalSubject (full path) and
+as the leaf alone in dc:subject (flat tools show "bird", not "Keepers"/"animal" noise); keepers:KeywordsAdded
+records what Keepers inserted, entries with a `|` for lr:hierarchicalSubject and without for dc:subject, and only
+those are ever removed. A write goes to a temp file in the sidecar's folder, is fsynced and renamed over the
+sidecar, so a sidecar is always either the old one or the new one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from xml.etree import ElementTree
+
+from exiftool.exceptions import ExifToolException
+
+from keepers import __version__
+from keepers.core import exiftool as et_proc
+from keepers.core.errors import ReadError, WriteError
+from keepers.core.types import Verdict
+
+log = logging.getLogger(__name__)
+
+ROOT = "Keepers"
+NAMINGS = ("auto", "darktable", "digikam", "lightroom")
+RAW_EXTS = {"3fr", "ari", "arw", "bay", "cr2", "cr3", "crw", "dcr", "dcs", "dng", "erf", "fff", "iiq", "k25", "kdc",
+            "mef", "mos", "mrw", "nef", "nrw", "orf", "ori", "pef", "raf", "raw", "rw2", "rwl", "sr2", "srf", "srw",
+            "x3f"}
+PHOTO_EXTS = RAW_EXTS | {"jpg", "jpeg", "jpe", "png", "tif", "tiff", "webp", "heic", "heif", "hif", "avif", "jxl",
+                         "gif", "bmp", "psd", "mp4", "mov", "avi", "mts", "m2ts", "m4v"}
+_READ_TAGS = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
+              "-XMP-keepers:all", "-Error", "-Warning", "-File:FileType")
+_TMP = ".keepers-"  # temp files: .<sidecar name>.keepers-<pid>-<random>.tmp
+
+
+def _ext(name: str) -> str:
+    return name.rpartition(".")[2].casefold() if "." in name else ""
+
+
+def _stem(name: str) -> str:
+    return name.rpartition(".")[0] if "." in name else name
+
+
+def _match(names: list[str], wanted: str) -> str | None:
+    """`wanted` itself, else a case variant of it (IMG.JPG.xmp for IMG.jpg) that is no other file's full sidecar."""
+    if wanted in names:
+        return wanted
+    hits = sorted(n for n in names if n.casefold() == wanted.casefold()
+                  and not (n[:-4] in names and n[:-4] != wanted[:-4]))  # IMG.JPG.xmp belongs to IMG.JPG if present
+    return hits[0] if hits else None
+
+
+def _sidecar_for_extension(path: Path) -> str | None:
+    """photoshop:SidecarForExtension (Lightroom writes it) says which of same-stem photos a `IMG.xmp` belongs to."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536)
+    except OSError:
+        return None
+    m = re.search(rb"SidecarForExtension\s*(?:=\s*[\"']|>)\s*([A-Za-z0-9]+)", head)
+    return m.group(1).decode().casefold() if m else None
+
+
+def _owns_stem(photo: Path, names: list[str], sidecar: Path | None) -> bool:
+    """Whether `photo.xmp` is this photo's: no other photo shares the stem, or the sidecar names this photo's
+    extension, or (Lightroom's convention: sidecars are for raws) this is the only raw among them."""
+    stem = photo.stem.casefold()
+    others = [n for n in names if n != photo.name and _stem(n).casefold() == stem and _ext(n) in PHOTO_EXTS]
+    if not others:
+        return True
+    ext = _sidecar_for_extension(sidecar) if sidecar else None
+    if ext:
+        return ext == _ext(photo.name)
+    raws = [n for n in [photo.name, *others] if _ext(n) in RAW_EXTS]
+    return raws == [photo.name]
+
+
+def sidecar_for(photo_file: str | os.PathLike, naming: str = "auto") -> Path:
+    """The one sidecar of a photo: an existing `photo.ext.xmp` (any case), else an existing `photo.xmp` that is this
+    photo's, else the name to create: `photo.ext.xmp`, or `photo.xmp` for naming="lightroom" when that is
+    unambiguous.
+
+    RAW+JPEG with one `IMG.xmp`: it belongs to the photo its photoshop:SidecarForExtension names, else to the only
+    raw (Lightroom keeps sidecars for raws and embeds XMP in JPEGs); the other files get `IMG.ext.xmp`. With no
+    owner (two JPEGs of one stem, two raws), nobody uses it and each file gets `IMG.ext.xmp`.
+    """
+    if naming not in NAMINGS:
+        raise ValueError(f"unknown sidecar naming {naming!r}; one of {', '.join(NAMINGS)}")
+    photo = Path(photo_file)
+    folder = photo.parent
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        names = []
+    full = _match(names, photo.name + ".xmp")
+    if full:
+        return folder / full
+    short = _match(names, photo.stem + ".xmp")
+    if short and _owns_stem(photo, names, folder / short):
+        return folder / short
+    if naming == "lightroom" and not short and _owns_stem(photo, names, None):
+        return folder / (photo.stem + ".xmp")
+    return folder / (photo.name + ".xmp")
+
+
+@dataclass
+class WriteResult:
+    sidecar: Path
+    created: bool
+    rating_written: bool
+    keywords_added: list[str]  # entries inserted by this write: "Keepers|animal|bird" (hierarchical), "bird" (flat)
+    dry_run: bool
+    keywords_removed: list[str] = field(default_factory=list)
+
+
+def _first(v):
+    return v[0] if isinstance(v, list) else v
+
+
+def _list(v) -> list[str]:
+    return [] if v is None or v == "" else [str(x) for x in (v if isinstance(v, list) else [v])]
+
+
+def _num(v) -> float | None:
+    try:
+        return float(_first(v))
+    except (TypeError, ValueError):
+        return None
+
+
+def _check(et, path: Path, doing: str) -> None:
+    """exiftool's errors and non-minor warnings (a truncated packet would be rewritten short) fail the write."""
+    err = (et.last_stderr or b"").decode("utf-8", "replace")
+    bad = [ln for ln in err.splitlines()
+           if ln.startswith("Error") or (ln.startswith("Warning") and "[minor]" not in ln)]
+    if et.last_status not in (0, None) or bad:
+        raise WriteError(path, f"{doing}: {'; '.join(bad) or f'exiftool exit status {et.last_status}'}")
+
+
+def _raw_tags(et, path: Path, strict: bool = False) -> dict | None:
+    """The tags Keepers reads, by bare name; None for an empty file. `strict`: a non-minor warning (a packet
+    exiftool could read only in part) is an error too."""
+    out = et.execute("-j", "-struct", *_READ_TAGS, os.fsencode(path), raw_bytes=True).decode("utf-8", "replace")
+    status, err = et.last_status, (et.last_stderr or b"").decode("utf-8", "replace")
+    try:  # numbers as their exact text: a keyword "1.50" must not come back as 1.5
+        rec = {k.rpartition(":")[2]: v for k, v in json.loads(out or "[{}]", parse_float=str, parse_int=str)[0].items()}
+    except (ValueError, IndexError, AttributeError) as e:
+        raise ReadError(path, f"exiftool gave no readable answer ({e})") from e
+    if rec.get("Error") == "File is empty":
+        return None
+    # with tags found, exiftool puts its complaint in the Error/Warning tags, not on stderr
+    notes = err.splitlines() + [f"{k}: {rec[k]}" for k in ("Error", "Warning") if k in rec]
+    bad = [n for n in notes if n.startswith("Error") or (strict and n.startswith("Warning") and "[minor]" not in n)]
+    if rec.get("FileType") != "XMP":  # exiftool reads a text file as TXT without complaint
+        bad.append(f"not an XMP packet (exiftool sees {rec.get('FileType') or 'an unknown type'})")
+    if status or bad or not out:
+        raise ReadError(path, "; ".join(bad) or f"exiftool exit status {status}")
+    return rec
+
+
+def _embedded_rating(et, photo: Path) -> float | None:
+    """A non-zero star rating inside the photo itself (Lightroom embeds XMP in JPEGs; cameras rate into RAWs):
+    with no rating in the sidecar, that one is the photographer's. 0 there means unrated."""
+    try:
+        out = et.execute("-j", "-fast", "-XMP-xmp:Rating", "-IFD0:Rating", os.fsencode(photo), raw_bytes=True)
+        rec = json.loads(out.decode("utf-8", "replace") or "[{}]")[0]
+    except (OSError, ValueError, IndexError, ExifToolException):
+        return None  # an unreadable photo has no rating Keepers could keep
+    stars = [_num(v) for k, v in rec.items() if k != "SourceFile"]
+    return next((s for s in stars if s), None)
+
+
+def read_sidecar(path: str | os.PathLike) -> dict:
+    """Rating, label, keywords and every keepers:* field of a sidecar (defaults when it does not exist; ReadError
+    when it is not XMP)."""
+    path = Path(path)
+    t = (_raw_tags(et_proc.get(), path) if path.exists() else None) or {}
+    rating = _num(t.get("Rating"))
+    return {
+        "rating": None if rating is None else (int(rating) if rating.is_integer() else rating),
+        "label": t.get("Label"), "keywords": _list(t.get("Subject")),
+        "hierarchical": _list(t.get("HierarchicalSubject")),
+        "score": _num(t.get("Score")), "verdict": t.get("Verdict"), "confidence": _num(t.get("Confidence")),
+        "stars": None if _num(t.get("Stars")) is None else int(_num(t.get("Stars"))),
+        "rating_set": None if _num(t.get("RatingSet")) is None else int(_num(t.get("RatingSet"))),
+        "reasons": _list(t.get("Reasons")), "reason_codes": _list(t.get("ReasonCodes")),
+        "keywords_added": _list(t.get("KeywordsAdded")), "group": t.get("Group"), "group_kind": t.get("GroupKind"),
+        "pick": None if t.get("Pick") is None else str(t.get("Pick")).lower() == "true",
+        "judged_by": t.get("JudgedBy"), "analyzers": _list(t.get("Analyzers")), "analyzed_at": t.get("AnalyzedAt"),
+        "version": t.get("Version"),
+    }
+
+
+def _clean(v) -> str:
+    """One argfile line per value: exiftool reads its arguments line by line and trims them."""
+    return " ".join(str(v).split())
+
+
+def _paths(keywords: list[str]) -> list[str]:
+    out: list[str] = []
+    for k in keywords:
+        parts = [_clean(p) for p in str(k).split("|") if _clean(p)]
+        if parts and parts[0] == ROOT:
+            parts = parts[1:]
+        p = "|".join([ROOT, *parts])
+        if parts and p not in out:
+            out.append(p)
+    return out
+
+
+def _merge(current: list[str], want: list[str], ours_before: list[str]):
+    """(to remove, to add, ours now) for one keyword list: add what is missing (case-insensitively), remove what
+    Keepers added before and no longer predicts, leave everything else alone."""
+    have = {c.casefold() for c in current}
+    remove = [k for k in ours_before if k not in want and k in current]
+    add = [k for k in want if k.casefold() not in have]
+    ours = [k for k in want if (k in ours_before and k in current) or k in add]
+    return remove, add, ours
+
+
+def _now() -> str:
+    d = datetime.now().astimezone()
+    off = d.strftime("%z")
+    return d.strftime("%Y:%m:%d %H:%M:%S") + f"{off[:3]}:{off[3:]}"
+
+
+def _check_writable(sidecar: Path, exists: bool) -> None:
+    """Refuse, before anything is written, what the photographer made read-only: also as root, who could."""
+    folder = sidecar.parent
+    if not folder.is_dir():
+        raise WriteError(sidecar, f"folder {folder} does not exist")
+    if exists:
+        st = sidecar.stat()
+        if not sidecar.is_file():
+            raise WriteError(sidecar, "the sidecar path is not a regular file")
+        if not st.st_mode & 0o222 or not os.access(sidecar, os.W_OK):
+            raise WriteError(sidecar, "the sidecar is read-only; Keepers leaves it as it is")
+    if not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK):
+        raise WriteError(sidecar, f"folder {folder} is read-only (a sidecar is replaced through a temp file there)")
+
+
+def _replace(sidecar: Path, data: bytes) -> None:
+    """Write `data` to a temp file beside the sidecar, fsync it and rename it over the sidecar (atomic)."""
+    st = sidecar.stat() if sidecar.exists() else None
+    tmp = sidecar.with_name(f".{sidecar.name}{_TMP}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
+                     0o666 if st is None else st.st_mode & 0o7777)
+        try:
+            if st is not None:  # keep the sidecar's permissions and, where allowed, its owner
+                os.fchmod(fd, st.st_mode & 0o7777)
+                if hasattr(os, "getuid") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+                    try:
+                        os.fchown(fd, st.st_uid, st.st_gid)
+                    except OSError:
+                        pass
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, sidecar)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise WriteError(sidecar, e.strerror or str(e)) from e
+    except BaseException:  # interrupted: leave no temp file behind
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _remove_stale_temps(sidecar: Path) -> None:
+    """Temp files of a Keepers process that was killed between write and rename."""
+    prefix = f".{sidecar.name}{_TMP}"
+    try:
+        names = os.listdir(sidecar.parent)
+    except OSError:
+        return
+    for n in names:
+        if n.startswith(prefix) and n.endswith(".tmp"):
+            try:
+                os.kill(int(n[len(prefix):].split("-")[0]), 0)
+            except ProcessLookupError:
+                try:
+                    os.unlink(sidecar.parent / n)
+                except OSError:
+                    pass
+            except (ValueError, OSError):
+                pass
+
+
+class SidecarWriter:
+    """Writes verdicts into sidecars through this thread's exiftool -stay_open process.
+
+    A new sidecar costs one exiftool command; an update two (read the current rating and keywords, then write),
+    because what is written depends on what is there. The write always comes from exiftool's `-o -`, so exiftool
+    never modifies a file in place: Python writes the temp file and renames it.
+    """
+
+    def __enter__(self) -> "SidecarWriter":
+        et_proc.get()  # start it now, not inside the first write
+        return self
+
+    def __exit__(self, *exc) -> None:
+        pass  # the process is this thread's, shared with readers, and stays for the next user
+
+    def _plan(self, old: dict, verdict: Verdict, overwrite_ratings: bool, embedded: float | None) -> dict:
+        cur, was_set = _num(old.get("Rating")), _num(old.get("RatingSet"))
+        rating = overwrite_ratings or (cur is None and embedded is None) or (cur is not None and cur == was_set)
+        paths = _paths(verdict.keywords)
+        leaves = list(dict.fromkeys(p.rpartition("|")[2] for p in paths))
+        before = _list(old.get("KeywordsAdded"))
+        rm_h, add_h, ours_h = _merge(_list(old.get("HierarchicalSubject")), paths, [k for k in before if "|" in k])
+        rm_s, add_s, ours_s = _merge(_list(old.get("Subject")), leaves, [k for k in before if "|" not in k])
+        # a rating the photographer changed is theirs from now on: forget that Keepers once set one
+        rating_set = verdict.stars if rating else (None if cur is not None else was_set)
+        return dict(rating=rating, rating_set=rating_set, rm_h=rm_h, add_h=add_h, rm_s=rm_s, add_s=add_s,
+                    added=ours_h + ours_s)
+
+    def write(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
+              overwrite_ratings: bool = False, naming: str = "auto", extra: dict | None = None) -> WriteResult:
+        """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
+
+        xmp:Rating = verdict.stars (-1 = reject) only where no rating is set (in the sidecar, nor a non-zero one in
+        the photo itself) or the rating is the one Keepers set last (keepers:RatingSet), unless `overwrite_ratings`.
+        Refuses a read-only sidecar or folder even as root.
+        `extra`: further keepers:* values (e.g. {"GroupKind": "burst"}). `dry_run`: read, plan, return the result,
+        write nothing (a write that would fail still raises).
+        """
+        photo = Path(os.path.abspath(photo_file))
+        if not photo.is_file():
+            raise WriteError(photo, "photo not found")
+        sidecar = sidecar_for(photo, naming)
+        target = Path(os.path.realpath(sidecar))  # through a symlinked sidecar, not over the link
+        if any(c in str(f) for f in (photo, target) for c in "\r\n"):
+            raise WriteError(sidecar, "file names with line breaks cannot be passed to exiftool")
+        try:
+            exists = target.exists()
+            _check_writable(target, exists)
+            et = et_proc.get()  # a fresh one if the last died
+            old = _raw_tags(et, target, strict=True) if exists else None  # None: write a new packet
+            embedded = None
+            if not overwrite_ratings and _num((old or {}).get("Rating")) is None:
+                embedded = _embedded_rating(et, photo)
+        except ReadError as e:
+            raise WriteError(sidecar, f"the existing sidecar is unreadable, left as it is: {e.reason}") from e
+        except (OSError, ExifToolException) as e:
+            raise WriteError(sidecar, str(e)) from e
+        p = self._plan(old or {}, verdict, overwrite_ratings, embedded)
+        result = WriteResult(sidecar, not exists, p["rating"], p["add_h"] + p["add_s"], dry_run, p["rm_h"] + p["rm_s"])
+        if dry_run:
+            return result
+        ours = {
+            "Score": round(float(verdict.score), 2), "Verdict": verdict.verdict,
+            "Confidence": round(float(verdict.confidence), 3), "Stars": int(verdict.stars),
+            "RatingSet": p["rating_set"],
+            "Reasons": [f"{r.code}: {r.message}" for r in
+                        sorted(verdict.reasons, key=lambda r: (-r.cost, -r.severity))],  # worst first
+            "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["added"],
+            "Group": verdict.group, "Pick": "True" if verdict.pick else "False", "JudgedBy": verdict.judged_by,
+            "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),
+            "Version": __version__, **(extra or {}),
+        }
+        args = ["-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all of them
+        if p["rating"]:
+            args.append(f"-XMP-xmp:Rating={int(verdict.stars)}")
+        for tag, rm, add in (("dc:Subject", p["rm_s"], p["add_s"]), ("lr:HierarchicalSubject", p["rm_h"], p["add_h"])):
+            args += [f"-XMP-{tag}-={k}" for k in rm] + [f"-XMP-{tag}+={k}" for k in add]
+        for name, value in ours.items():
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                if v is not None and _clean(v):
+                    args.append(f"-XMP-keepers:{name}={_clean(v)}")
+        if not exists and sidecar.name.casefold() == (photo.stem + ".xmp").casefold():
+            args.append(f"-XMP-photoshop:SidecarForExtension={photo.suffix[1:].upper()}")  # as Lightroom does
+        if old is not None:
+            args.append(os.fsencode(target))
+        try:
+            # UTF-8 whatever the locale: exiftool reads values as UTF-8 (its default charset)
+            data = et.execute(*[a.encode() if isinstance(a, str) else a for a in args], raw_bytes=True)
+        except (OSError, ExifToolException) as e:
+            raise WriteError(sidecar, f"exiftool failed: {e}") from e
+        _check(et, sidecar, "exiftool could not write the sidecar")
+        try:
+            start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
+            ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
+        except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
+            raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
+        _remove_stale_temps(target)
+        _replace(target, data)
+        return result
+
+
+def try_write(writer: SidecarWriter, photo_file, verdict: Verdict, **kw) -> WriteResult | None:
+    """writer.write, but a WriteError is logged and gives None, so a batch goes on with the next photo."""
+    try:
+        return writer.write(photo_file, verdict, **kw)
+    except WriteError as e:
+        log.warning("%s", e)
+        return None

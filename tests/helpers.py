@@ -1,0 +1,38 @@
+"""Running the real `keepers` command in an isolated environment (its own catalog, config and data dirs)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+KEEPERS = str(Path(sys.executable).with_name("keepers"))
+
+
+def isolated_env(tmp: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    for var in ("XDG_DATA_HOME", "XDG_CONFIG_HOME", "XDG_CACHE_HOME"):
+        env[var] = str(tmp / var.lower())
+    env["KEEPERS_LOAD_PLUGINS"] = "0"
+    return env
+
+
+def keepers(*args, tmp: Path, timeout: int = 300, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run([KEEPERS, *map(str, args)], capture_output=True, text=True, timeout=timeout,
+                          env=isolated_env(tmp), **kw)
+
+
+def records(proc: subprocess.CompletedProcess) -> dict[str, dict]:
+    """--json output by file name."""
+    out = {}
+    for line in proc.stdout.splitlines():
+        r = json.loads(line)
+        out[os.path.basename(r["path"])] = r
+    return out
+
+
+def exiftool_json(*paths, tags=("-Rating", "-Subject", "-HierarchicalSubject")) -> list[dict]:
+    p = subprocess.run(["exiftool", "-j", *tags, *map(str, paths)], capture_output=True, text=True)
+    return json.loads(p.stdout or "[]")

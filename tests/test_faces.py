@@ -1,0 +1,184 @@
+"""Faces: BlazeFace -> FaceMesh -> Iris -> emotion on real photos, and closed-eye detection on real face crops.
+
+Run `python tests/test_faces.py fit` to refit the analyzer's closed-eye rule on the full train half.
+"""
+
+from __future__ import annotations
+
+import csv
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from keepers.core import faces as facelib
+from keepers.core.analyzers import faces as analyzer
+from keepers.core.types import Frame, Meta, Photo
+
+sys.path.insert(0, str(Path(__file__).parent))  # as pytest does for conftest; lets `python tests/test_faces.py fit` run
+from conftest import sample_rgb  # noqa: E402
+
+EYES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "eyes"
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    rgb = sample_rgb("astronaut")
+    return rgb, facelib.detect_faces(rgb)
+
+
+def frame(rgb):
+    return Frame(photo=Photo(path="x.jpg", kind="jpeg"), rgb=rgb, meta=Meta())
+
+
+def paint_eyes_shut(rgb, face):
+    """Cover each eye opening with skin sampled under the eye and draw a dark lid line: a synthetic blink."""
+    out = rgb.astype(np.float32)
+    for eye in (face.right_eye, face.left_eye):
+        lower, upper, w = eye["lower_lid"], eye["upper_lid"], eye["width"]
+        axis = (lower[8] - lower[0]) / w
+        down = np.array([-axis[1], axis[0]])
+        down *= np.sign((lower.mean(0) - upper.mean(0)) @ down)
+        shut = np.concatenate([lower + 0.08 * w * down, (upper - 0.2 * w * down)[::-1]])
+        shut = shut.mean(0) + (shut - shut.mean(0)) * [1.15, 1.0]
+        band = np.concatenate([lower + 0.25 * w * down, (lower + 0.45 * w * down)[::-1]])
+        m = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(m, [np.round(band).astype(np.int32)], 1)
+        skin = np.median(rgb[m > 0], axis=0)
+        mask = np.zeros(rgb.shape[:2], np.uint8)
+        cv2.fillPoly(mask, [np.round(shut * 16).astype(np.int32)], 255, shift=4)
+        mask = cv2.GaussianBlur(mask, (0, 0), 1.0)[..., None] / 255.0
+        out = out * (1 - mask) + skin * mask
+        lid = np.concatenate([lower[:1], 0.6 * lower[1:8] + 0.4 * upper, lower[8:]])
+        out = out.astype(np.uint8)
+        cv2.polylines(out, [np.round(lid * 16).astype(np.int32)], False, (60, 40, 35), 1, cv2.LINE_AA, shift=4)
+    return out
+
+
+def test_astronaut_face_is_found_with_both_eyes_inside_it_and_her_right_eye_on_the_image_left(astronaut):
+    rgb, found = astronaut
+    assert len(found) == 1
+    f = found[0]
+    x0, y0, x1, y1 = f.box
+    assert f.score > 0.9 and 80 < x1 - x0 < 160
+    assert f.landmarks.shape == (468, 3)
+    for eye in (f.right_eye, f.left_eye):
+        cx, cy = eye["iris_centre"]
+        assert x0 < cx < x1 and y0 < cy < (y0 + y1) / 2  # eyes in the upper half of the face
+        assert 0.2 < eye["openness"] < 0.45 and 2 < eye["iris_radius"] < 8
+        px0, py0, px1, py1 = eye["pupil_box"]
+        assert px0 < cx < px1 and py0 < cy < py1
+    assert f.right_eye["iris_centre"][0] < f.left_eye["iris_centre"][0]
+    assert max(f.expression, key=f.expression.get) == "happy" and abs(sum(f.expression.values()) - 1) < 1e-3
+
+
+def test_mirroring_the_photo_swaps_the_eyes_and_keeps_their_numbers(astronaut):
+    rgb, (f,) = astronaut
+    (m,) = facelib.detect_faces(np.ascontiguousarray(rgb[:, ::-1]))
+    w = rgb.shape[1]
+    for mine, theirs in ((m.right_eye, f.left_eye), (m.left_eye, f.right_eye)):
+        assert abs((w - mine["iris_centre"][0]) - theirs["iris_centre"][0]) < 1.5
+        assert abs(mine["iris_centre"][1] - theirs["iris_centre"][1]) < 1.5
+        assert abs(mine["openness"] - theirs["openness"]) < 0.04
+
+
+def test_a_tilted_face_is_found_and_its_eyes_still_read_open(astronaut):
+    rgb, (f,) = astronaut
+    centre = tuple(float(v) for v in np.mean([f.box[:2], f.box[2:]], axis=0))
+    tilted = cv2.warpAffine(rgb, cv2.getRotationMatrix2D(centre, 35, 1.0), rgb.shape[1::-1])
+    (t,) = facelib.detect_faces(tilted)
+    assert t.right_eye["openness"] > 0.2 and t.left_eye["openness"] > 0.2
+    assert abs(analyzer.openness(t) - analyzer.openness(f)) < 0.05
+
+
+@pytest.mark.parametrize("name", ["coffee", "rocket"])
+def test_no_face_is_found_on_photos_without_people(name):
+    assert facelib.detect_faces(sample_rgb(name)) == []
+    finding = analyzer.FacesAnalyzer().analyze(frame(sample_rgb(name)))
+    assert finding.score is None and finding.reasons == [] and finding.data == {"faces": []}
+
+
+def test_painting_her_eyes_shut_halves_their_openness_and_the_analyzer_flags_it(astronaut):
+    rgb, (f,) = astronaut
+    (shut,) = facelib.detect_faces(paint_eyes_shut(rgb, f))
+    for before, after in ((f.right_eye, shut.right_eye), (f.left_eye, shut.left_eye)):
+        assert after["openness"] < 0.6 * before["openness"]
+    a = analyzer.FacesAnalyzer()
+    open_finding, shut_finding = a.analyze(frame(rgb)), a.analyze(frame(paint_eyes_shut(rgb, f)))
+    assert open_finding.score == 1.0 and open_finding.reasons == []
+    assert "people|portrait" in open_finding.keywords and "people|smiling" in open_finding.keywords
+    assert shut_finding.score < 0.6 and [r.code for r in shut_finding.reasons] == ["closed_eyes"]
+    assert shut_finding.data["faces"][0]["eyes_closed"] > 0.5
+
+
+def test_a_face_too_small_to_judge_in_the_analysis_image_is_judged_in_the_full_resolution_photo(astronaut):
+    rgb, (f,) = astronaut
+    shut = paint_eyes_shut(rgb, f)
+    small = cv2.resize(shut, None, fx=0.45, fy=0.45, interpolation=cv2.INTER_AREA)  # her face: about 48 px
+    a = analyzer.FacesAnalyzer()
+    alone = a.analyze(frame(small))
+    assert len(alone.data["faces"]) == 1 and alone.score is None  # found, too small to judge
+    full = Frame(photo=Photo(path="x.jpg", kind="jpeg"), rgb=small, meta=Meta(), scale=0.45, _full_loader=lambda: shut)
+    judged = a.analyze(full)
+    assert judged.data["faces"][0]["full_res"] and [r.code for r in judged.reasons] == ["closed_eyes"]
+
+
+def test_model_files_match_their_manifest_checksums():
+    for model in facelib.load_models().values():
+        model.check()
+
+
+def eye_split(n_per_class: int | None, seed: int = 0) -> tuple[list, list]:
+    """Fixed split of ../shared/data/eyes: per class, a seeded permutation; first half train, second half test."""
+    rows = list(csv.DictReader(open(EYES / "labels.csv")))
+    train, test = [], []
+    for label in ("closed", "open_assumed"):
+        files = sorted(r["file"] for r in rows if r["eyes"] == label)
+        perm = np.random.default_rng(seed).permutation(len(files))
+        half = len(files) // 2
+        for part, idx in ((train, perm[:half]), (test, perm[half:])):
+            part += [(files[i], label == "closed") for i in idx[:n_per_class]]
+    return train, test
+
+
+def measure(items) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(openness, happy, closed) of the largest judgeable face in each crop (crops without one are dropped)."""
+    from PIL import Image
+
+    rows = []
+    for name, closed in items:
+        crop = np.asarray(Image.open(EYES / name).convert("RGB"))
+        p = max(crop.shape[:2]) // 2  # BlazeFace wants context: a crop filled by the face is padded grey
+        found = [f for f in facelib.detect_faces(cv2.copyMakeBorder(crop, p, p, p, p, cv2.BORDER_CONSTANT, value=(128,) * 3))
+                 if f.score >= analyzer.MIN_SCORE]
+        if found:
+            rows.append((analyzer.openness(found[0]), found[0].expression["happy"], closed))
+    a = np.array(rows, dtype=float)
+    return a[:, 0], a[:, 1], a[:, 2].astype(bool)
+
+
+def f1(pred, truth):
+    tp = (pred & truth).sum()
+    return 2 * tp / max(1, pred.sum() + truth.sum()), tp / max(1, pred.sum()), tp / max(1, truth.sum())
+
+
+def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
+    if not (shared_data / "eyes" / "labels.csv").is_file():
+        pytest.skip("needs ../shared/data/eyes")
+    train, test = eye_split(50)
+    t, k, _ = analyzer.fit_rule(*measure(train))
+    opn, happy, closed = measure(test)
+    assert len(closed) >= 95  # BlazeFace finds nearly every padded crop (50 per class)
+    score, precision, recall = f1(opn < t - k * happy, closed)
+    print(f"\nfitted on 100 train crops: CLOSED={t} SMILE={k}; test F1 {score:.3f} P {precision:.3f} R {recall:.3f}")
+    assert score >= 0.88
+    shipped = f1(opn < analyzer.CLOSED - analyzer.SMILE * happy, closed)[0]
+    print(f"shipped rule (CLOSED={analyzer.CLOSED} SMILE={analyzer.SMILE}) on the test crops: F1 {shipped:.3f}")
+    assert shipped >= 0.9
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["fit"]:
+    train, test = eye_split(None)
+    print("fit on %d train crops: CLOSED, SMILE, F1 =" % len(train), analyzer.fit_rule(*measure(train)))

@@ -1,0 +1,357 @@
+"""XMP write-back: one sidecar per photo, the photographer's data kept, atomic writes, readable by every XMP reader."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+from xml.etree import ElementTree
+
+import pytest
+from PIL import Image
+from skimage import data as skdata
+
+from keepers.core.errors import WriteError
+from keepers.core.types import Reason, Verdict
+from keepers.core.xmp import SidecarWriter, read_sidecar, sidecar_for, try_write
+
+FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
+ANALYZERS = {"sharpness": "1.2", "exposure": "0.4"}
+_JPEG: list[bytes] = []
+
+
+def photo(folder: Path, name: str) -> Path:
+    """A small real JPEG (scikit-image's coffee) under `name`; raw names get the same bytes: the writer reads
+    nothing from a photo but an embedded rating."""
+    if not _JPEG:
+        buf = io.BytesIO()
+        Image.fromarray(skdata.coffee()[::8, ::8]).save(buf, "JPEG", quality=85)
+        _JPEG.append(buf.getvalue())
+    p = folder / name
+    p.write_bytes(_JPEG[0])
+    return p
+
+
+def verdict(stars=4, keywords=("quality|sharp", "animal|bird"), **kw) -> Verdict:
+    reasons = kw.pop("reasons", [Reason("noise", "Visible noise in the shadows", 0.3, 0.4),
+                                 Reason("motion_blur", "Motion blur on the subject", 0.8, 2.1)])
+    return Verdict(score=kw.pop("score", 7.4), verdict=kw.pop("verdict", "good"), confidence=0.81, stars=stars,
+                   reasons=reasons, keywords=list(keywords), **kw)
+
+
+def tags(path: Path) -> dict:
+    """Every tag exiftool reads from a sidecar, structures whole, without file-system facts."""
+    out = subprocess.run(["exiftool", "-j", "-G1", "-struct", str(path)], capture_output=True, text=True, check=True)
+    return {k: v for k, v in json.loads(out.stdout)[0].items()
+            if k != "SourceFile" and not k.startswith(("System:", "File:", "ExifTool:"))}
+
+
+def set_rating(path: Path, value: int) -> None:
+    """The photographer rates in another program."""
+    subprocess.run(["exiftool", "-q", "-overwrite_original", f"-XMP-xmp:Rating={value}", str(path)], check=True)
+
+
+def snapshot(folder: Path) -> dict:
+    return {p.name: (p.stat().st_mtime_ns, p.read_bytes()) for p in folder.iterdir()}
+
+
+@pytest.fixture
+def writer():
+    with SidecarWriter() as w:
+        yield w
+
+
+@pytest.mark.parametrize("fixture", ["darktable", "lightroom", "foreign"])
+def test_foreign_content_of_darktable_lightroom_and_unknown_sidecars_is_kept(tmp_path, writer, fixture):
+    img = photo(tmp_path, "IMG_0042.CR2")
+    side = tmp_path / "IMG_0042.CR2.xmp"
+    shutil.copy(FIXTURES / f"{fixture}.xmp", side)
+    before = tags(side)
+    res = writer.write(img, verdict(), analyzers=ANALYZERS)
+    after = tags(side)
+    assert res.sidecar == side and not res.created
+
+    lists = ("XMP-dc:Subject", "XMP-lr:HierarchicalSubject")
+    ignore = ("XMP-keepers:", "XMP-x:XMPToolkit", "XMP-xmp:Rating", *lists)  # the toolkit names the last writer
+    # exiftool drops empty rdf lists (darktable's empty masks_history): they hold nothing
+    kept = {k: v for k, v in before.items() if not k.startswith(ignore) and v not in ("", [])}
+    assert kept == {k: v for k, v in after.items() if not k.startswith(ignore)}
+    if "XMP-xmp:Rating" in before:
+        assert after["XMP-xmp:Rating"] == before["XMP-xmp:Rating"]  # the photographer's rating
+    for tag, ours in zip(lists, (["sharp", "bird"], ["Keepers|quality|sharp", "Keepers|animal|bird"])):
+        old = before.get(tag, [])
+        assert after[tag][: len(old)] == old  # theirs first, untouched
+        assert set(ours) <= set(after[tag]) and len(after[tag]) == len(set(after[tag]))  # ours added, no duplicate
+    assert after["XMP-keepers:Score"] == 7.4 and after["XMP-keepers:Reasons"][0].startswith("motion_blur:")
+
+
+def test_the_photographers_own_rating_is_never_replaced_unless_asked(tmp_path, writer):
+    img = photo(tmp_path, "IMG_0042.CR3")
+    shutil.copy(FIXTURES / "lightroom.xmp", tmp_path / "IMG_0042.xmp")
+    res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS)
+    s = read_sidecar(res.sidecar)
+    assert not res.rating_written and s["rating"] == 4 and s["rating_set"] is None and s["stars"] == 1
+    res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS, overwrite_ratings=True)
+    s = read_sidecar(res.sidecar)
+    assert res.rating_written and s["rating"] == 1 and s["rating_set"] == 1
+
+
+def test_a_rating_inside_the_photo_counts_as_the_photographers(tmp_path, writer):
+    img = photo(tmp_path, "rated.jpg")  # rated in Lightroom, which embeds XMP in JPEGs
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(img)], check=True)
+    for _ in range(2):  # the sidecar Keepers created holds no rating: the embedded one still rules
+        res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS)
+        assert not res.rating_written and read_sidecar(res.sidecar)["rating"] is None
+    assert writer.write(img, verdict(stars=1), analyzers=ANALYZERS, overwrite_ratings=True).rating_written
+    assert read_sidecar(res.sidecar)["rating"] == 1
+
+
+def test_a_rating_keepers_set_last_is_updated_and_a_reject_is_minus_one(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    assert writer.write(img, verdict(stars=2), analyzers=ANALYZERS).rating_written
+    res = writer.write(img, verdict(stars=-1, verdict="bad"), analyzers=ANALYZERS)
+    s = read_sidecar(res.sidecar)
+    assert res.rating_written and s["rating"] == -1 and s["rating_set"] == -1 and s["verdict"] == "bad"
+
+
+def test_a_rating_the_photographer_changed_after_keepers_stays_theirs_for_good(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    side = writer.write(img, verdict(stars=2), analyzers=ANALYZERS).sidecar
+    set_rating(side, 5)
+    assert not writer.write(img, verdict(stars=3), analyzers=ANALYZERS).rating_written
+    assert read_sidecar(side)["rating"] == 5 and read_sidecar(side)["rating_set"] is None
+    set_rating(side, 3)  # now equal to what Keepers would write, but set by the photographer
+    assert not writer.write(img, verdict(stars=1), analyzers=ANALYZERS).rating_written
+    assert read_sidecar(side)["rating"] == 3
+
+
+def test_a_second_run_removes_only_the_keywords_keepers_added(tmp_path, writer):
+    img = photo(tmp_path, "IMG_7.jpg")
+    side = tmp_path / "IMG_7.jpg.xmp"
+    shutil.copy(FIXTURES / "foreign.xmp", side)  # the photographer's dc:subject: Lofoten, bird
+    first = writer.write(img, verdict(keywords=["animal|bird", "quality|sharp"]), analyzers=ANALYZERS)
+    assert first.keywords_added == ["Keepers|animal|bird", "Keepers|quality|sharp", "sharp"]  # "bird" was theirs
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject+=sunset", str(side)], check=True)
+    second = writer.write(img, verdict(keywords=["quality|soft", "Keepers|animal|bird"]), analyzers=ANALYZERS,
+                          extra={"GroupKind": "burst"})
+    s = read_sidecar(side)
+    assert sorted(s["keywords"]) == ["Lofoten", "bird", "soft", "sunset"]  # exiftool puts "soft" where "sharp" was
+    assert s["hierarchical"] == ["Keepers|animal|bird", "Keepers|quality|soft"]
+    assert sorted(second.keywords_removed) == ["Keepers|quality|sharp", "sharp"]
+    assert sorted(s["keywords_added"]) == ["Keepers|animal|bird", "Keepers|quality|soft", "soft"]
+    assert s["group_kind"] == "burst" and s["analyzers"] == ["exposure=0.4", "sharpness=1.2"]
+    third = writer.write(img, verdict(keywords=[], reasons=[]), analyzers=ANALYZERS)
+    s = read_sidecar(side)
+    assert s["keywords"] == ["Lofoten", "bird", "sunset"] and s["hierarchical"] == [] and not third.keywords_added
+    assert s["reasons"] == [] and s["group_kind"] is None  # our old values are replaced, not appended
+
+
+def test_a_keyword_the_photographer_has_in_another_case_is_not_added_again(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    subprocess.run(["exiftool", "-q", "-o", str(side), "-XMP-dc:Subject=Bird"], check=True)
+    writer.write(img, verdict(keywords=["animal|bird"]), analyzers=ANALYZERS)
+    writer.write(img, verdict(keywords=["animal|bird"]), analyzers=ANALYZERS)
+    s = read_sidecar(side)
+    assert s["keywords"] == ["Bird"] and s["hierarchical"] == ["Keepers|animal|bird"]
+
+
+def test_a_lightroom_style_sidecar_is_updated_and_no_second_one_is_created(tmp_path, writer):
+    img = photo(tmp_path, "IMG_0042.CR3")
+    shutil.copy(FIXTURES / "lightroom.xmp", tmp_path / "IMG_0042.xmp")
+    res = writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert res.sidecar == tmp_path / "IMG_0042.xmp" and not res.created
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["IMG_0042.CR3", "IMG_0042.xmp"]
+    assert "Keepers|animal|bird" in read_sidecar(res.sidecar)["hierarchical"]
+
+
+def test_case_variants_of_a_sidecar_name_are_found(tmp_path, writer):
+    for name, side in [("IMG_1.jpg", "IMG_1.JPG.xmp"), ("IMG_2.jpg", "IMG_2.jpg.XMP"), ("IMG_3.NEF", "IMG_3.XMP")]:
+        img = photo(tmp_path, name)
+        (tmp_path / side).write_bytes((FIXTURES / "darktable.xmp").read_bytes())
+        assert sidecar_for(img) == tmp_path / side
+        assert writer.write(img, verdict(), analyzers=ANALYZERS).sidecar == tmp_path / side
+    assert len(list(tmp_path.glob("*.[xX][mM][pP]"))) == 3
+
+
+def test_raw_and_jpeg_of_one_stem_never_share_a_sidecar(tmp_path, writer):
+    raw, jpg = photo(tmp_path, "IMG_0042.CR3"), photo(tmp_path, "IMG_0042.JPG")
+    lr = tmp_path / "IMG_0042.xmp"  # Lightroom's, for the raw (photoshop:SidecarForExtension="CR3")
+    shutil.copy(FIXTURES / "lightroom.xmp", lr)
+    assert sidecar_for(raw) == lr and sidecar_for(jpg) == tmp_path / "IMG_0042.JPG.xmp"
+    lr_bytes = lr.read_bytes()
+    assert writer.write(jpg, verdict(), analyzers=ANALYZERS).created
+    assert lr.read_bytes() == lr_bytes  # the JPEG's write did not touch the raw's sidecar
+    assert writer.write(raw, verdict(), analyzers=ANALYZERS).sidecar == lr
+
+
+def test_an_ambiguous_stem_sidecar_is_used_by_neither_photo(tmp_path, writer):
+    a, b = photo(tmp_path, "IMG_5.jpg"), photo(tmp_path, "IMG_5.png")
+    short = tmp_path / "IMG_5.xmp"
+    shutil.copy(FIXTURES / "foreign.xmp", short)  # no SidecarForExtension, no raw: whose is it?
+    assert writer.write(a, verdict(), analyzers=ANALYZERS).sidecar == tmp_path / "IMG_5.jpg.xmp"
+    assert writer.write(b, verdict(), analyzers=ANALYZERS).sidecar == tmp_path / "IMG_5.png.xmp"
+    assert short.read_bytes() == (FIXTURES / "foreign.xmp").read_bytes()
+
+
+def test_lightroom_naming_creates_a_stem_sidecar_only_where_it_is_unambiguous(tmp_path, writer):
+    solo = photo(tmp_path, "DSC_1.NEF")
+    assert writer.write(solo, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_1.xmp"
+    raw, jpg = photo(tmp_path, "DSC_2.NEF"), photo(tmp_path, "DSC_2.JPG")
+    assert writer.write(raw, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_2.xmp"
+    assert writer.write(jpg, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_2.JPG.xmp"
+    assert tags(tmp_path / "DSC_2.xmp")["XMP-photoshop:SidecarForExtension"] == "NEF"
+    assert sidecar_for(raw) == tmp_path / "DSC_2.xmp" and sidecar_for(jpg) == tmp_path / "DSC_2.JPG.xmp"  # stable
+    assert sidecar_for(photo(tmp_path, "new.jpg")) == tmp_path / "new.jpg.xmp"  # auto: darktable/digiKam style
+
+
+def test_a_dry_run_touches_nothing_on_disk(tmp_path, writer):
+    new, old = photo(tmp_path, "new.jpg"), photo(tmp_path, "old.jpg")
+    shutil.copy(FIXTURES / "darktable.xmp", tmp_path / "old.jpg.xmp")
+    before = snapshot(tmp_path)
+    a = writer.write(new, verdict(), analyzers=ANALYZERS, dry_run=True)
+    b = writer.write(old, verdict(stars=1), analyzers=ANALYZERS, dry_run=True)
+    assert snapshot(tmp_path) == before
+    assert a.dry_run and a.created and a.rating_written and a.sidecar == tmp_path / "new.jpg.xmp"
+    assert not b.created and not b.rating_written and "Keepers|animal|bird" in b.keywords_added
+
+
+def test_a_read_only_sidecar_is_left_as_it_is(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    shutil.copy(FIXTURES / "darktable.xmp", side)
+    side.chmod(0o444)
+    with pytest.raises(WriteError, match="read-only"):
+        writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert side.read_bytes() == (FIXTURES / "darktable.xmp").read_bytes()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.jpg", "a.jpg.xmp"]
+
+
+def test_a_read_only_folder_fails_one_photo_and_the_batch_goes_on(tmp_path, writer):
+    locked, free = tmp_path / "locked", tmp_path / "free"
+    locked.mkdir(), free.mkdir()
+    a, b = photo(locked, "a.jpg"), photo(free, "b.jpg")
+    locked.chmod(0o555)
+    try:
+        results = [try_write(writer, p, verdict(), analyzers=ANALYZERS) for p in (a, b)]
+        assert results[0] is None and results[1].sidecar == free / "b.jpg.xmp"
+        assert os.listdir(locked) == ["a.jpg"]
+        with pytest.raises(WriteError, match="read-only"):
+            writer.write(a, verdict(), analyzers=ANALYZERS)
+    finally:
+        locked.chmod(0o755)
+
+
+def _chattr(flag: str, path: Path) -> None:
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    p = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
+    if p.returncode:
+        pytest.skip(f"cannot make a file immutable here (needs root on ext4/xfs/btrfs): {p.stderr.strip()}")
+
+
+def test_a_folder_the_system_refuses_to_write_to_raises_write_error(tmp_path, writer):
+    # chmod does not stop root; an immutable folder stops everyone: the kernel itself says no (access(2))
+    img = photo(tmp_path, "a.jpg")
+    _chattr("+i", tmp_path)
+    try:
+        with pytest.raises(WriteError, match="read-only"):
+            writer.write(img, verdict(), analyzers=ANALYZERS)
+        assert os.listdir(tmp_path) == ["a.jpg"]
+    finally:
+        _chattr("-i", tmp_path)
+
+
+def test_a_write_that_fails_after_the_temp_file_leaves_the_old_sidecar_and_no_temp_file(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    shutil.copy(FIXTURES / "darktable.xmp", side)
+    # append-only: writable, so every check passes, but the rename over it fails (EPERM), after exiftool's output
+    # was written to the temp file
+    _chattr("+a", side)
+    try:
+        with pytest.raises(WriteError, match="not permitted"):
+            writer.write(img, verdict(), analyzers=ANALYZERS)
+    finally:
+        _chattr("-a", side)
+    assert side.read_bytes() == (FIXTURES / "darktable.xmp").read_bytes()
+    assert sorted(os.listdir(tmp_path)) == ["a.jpg", "a.jpg.xmp"]
+
+
+@pytest.mark.parametrize("content", [b"this is not XML\n", (FIXTURES / "darktable.xmp").read_bytes()[:1500]])
+def test_a_corrupt_sidecar_raises_write_error_and_keeps_its_bytes(tmp_path, writer, content):
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    side.write_bytes(content)
+    with pytest.raises(WriteError, match="unreadable"):
+        writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert side.read_bytes() == content and sorted(os.listdir(tmp_path)) == ["a.jpg", "a.jpg.xmp"]
+
+
+def test_a_stale_temp_file_of_a_killed_run_is_cleaned_up(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    (tmp_path / ".a.jpg.xmp.keepers-999999999-0badcafe.tmp").write_bytes(b"<x:xmpmeta")  # no such process
+    writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert sorted(os.listdir(tmp_path)) == ["a.jpg", "a.jpg.xmp"]
+
+
+def test_permissions_are_kept_and_a_symlinked_sidecar_stays_a_link(tmp_path, writer):
+    img = photo(tmp_path, "a.jpg")
+    real = tmp_path / "store" / "a.xmp"
+    real.parent.mkdir()
+    shutil.copy(FIXTURES / "foreign.xmp", real)
+    real.chmod(0o640)
+    (tmp_path / "a.jpg.xmp").symlink_to(real)
+    writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert (tmp_path / "a.jpg.xmp").is_symlink() and oct(real.stat().st_mode & 0o777) == "0o640"
+    assert read_sidecar(tmp_path / "a.jpg.xmp")["rating"] == 4
+
+
+def _exiv2(path: Path) -> tuple[str, set[str], set[str]]:
+    rows = {}
+    for line in subprocess.run(["exiv2", "-px", str(path)], capture_output=True, text=True).stdout.splitlines():
+        key, _type, _n, *value = line.split(None, 3)
+        rows[key] = value[0] if value else ""
+    return (rows["Xmp.xmp.Rating"], set(rows["Xmp.dc.subject"].split(", ")),
+            set(rows["Xmp.lr.hierarchicalSubject"].split(", ")))
+
+
+def _exempi(path: Path) -> tuple[str, set[str], set[str]]:
+    out = subprocess.run(["exempi", "-X", "-x", str(path)], capture_output=True, text=True).stdout
+    root = ElementTree.fromstring(out[out.index("<"):])
+    ns = {"xmp": "http://ns.adobe.com/xap/1.0/", "dc": "http://purl.org/dc/elements/1.1/",
+          "lr": "http://ns.adobe.com/lightroom/1.0/", "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+    rating = root.find(".//xmp:Rating", ns)
+    rating = rating.text if rating is not None else root.find(".//rdf:Description[@xmp:Rating]", ns).get(
+        f"{{{ns['xmp']}}}Rating")
+    return (rating, {li.text for li in root.findall(".//dc:subject//rdf:li", ns)},
+            {li.text for li in root.findall(".//lr:hierarchicalSubject//rdf:li", ns)})
+
+
+@pytest.mark.skipif(not (shutil.which("exiv2") and shutil.which("exempi")), reason="needs exiv2 and exempi")
+@pytest.mark.parametrize("fixture", [None, "darktable", "lightroom"])
+def test_exiv2_and_exempi_read_the_rating_and_keywords_exiftool_wrote(tmp_path, writer, fixture):
+    img = photo(tmp_path, "été 🌅.jpg")
+    if fixture:
+        shutil.copy(FIXTURES / f"{fixture}.xmp", tmp_path / "été 🌅.jpg.xmp")
+    side = writer.write(img, verdict(stars=3, keywords=["animal|bird", "scène|plage"]), analyzers=ANALYZERS).sidecar
+    s = read_sidecar(side)
+    expected = (str(s["rating"]), set(s["keywords"]), set(s["hierarchical"]))
+    assert {"bird", "plage"} <= expected[1] and {"Keepers|animal|bird", "Keepers|scène|plage"} <= expected[2]
+    assert _exiv2(side) == expected
+    assert _exempi(side) == expected
+
+
+def test_odd_unicode_photo_names_work(tmp_path, writer):
+    img = photo(tmp_path, "été 🌅 «1».jpg")
+    res = writer.write(img, verdict(reasons=[Reason("exposure", "Sous-exposée — trop sombre", 0.5, 1.0)]),
+                       analyzers=ANALYZERS)
+    assert res.sidecar == tmp_path / "été 🌅 «1».jpg.xmp" and res.sidecar.exists()
+    s = read_sidecar(res.sidecar)
+    assert s["reasons"] == ["exposure: Sous-exposée — trop sombre"] and s["rating"] == 4
+    assert sidecar_for(img) == res.sidecar
+    with pytest.raises(WriteError, match="line breaks"):  # exiftool takes its arguments one per line
+        writer.write(photo(tmp_path, "two\nlines.jpg"), verdict(), analyzers=ANALYZERS)

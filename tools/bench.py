@@ -1,0 +1,128 @@
+"""`make bench`: throughput of the full `cull` pipeline against the decode-only floor, measured in one run on the
+same files (realistic 24 MP JPEGs: 6000x4000, quality 92, with sensor-like grain).
+
+Both sides use the same number of worker processes and include their start-up, so the ratio is fair. Shared
+machines are noisy: compare ratios, not absolute times. `--record` appends the result to docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import multiprocessing
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+CACHE = ROOT / ".bench"
+
+
+def make_photos(n: int, folder: Path) -> list[Path]:
+    """n distinct 24 MP JPEGs built from scikit-image's sample photos, upscaled, shifted, with grain."""
+    import cv2
+    from PIL import Image
+    from keepers.core.demo import sample_photo
+
+    folder.mkdir(parents=True, exist_ok=True)
+    names = ["astronaut", "chelsea", "coffee", "rocket", "motorcycle", "hubble_deep_field"]
+    rng = np.random.default_rng(7)
+    out = []
+    for i in range(n):
+        path = folder / f"bench_{i:03d}.jpg"
+        out.append(path)
+        if path.exists():
+            continue
+        src = sample_photo(names[i % len(names)])
+        h, w = src.shape[:2]
+        # a different crop per image so files differ (the catalog dedups identical content)
+        dx, dy = rng.integers(0, w // 10), rng.integers(0, h // 10)
+        crop = src[dy : dy + h - h // 10, dx : dx + w - w // 10]
+        big = cv2.resize(crop, (6000, 4000), interpolation=cv2.INTER_CUBIC).astype(np.float32)
+        big += rng.normal(0, 4.0, big.shape[:2])[..., None] + rng.normal(0, 2.0, big.shape)  # luma + chroma grain
+        Image.fromarray(np.clip(big, 0, 255).astype(np.uint8)).save(path, quality=92)
+    return out
+
+
+def _decode(path: str, size: int) -> tuple[int, int]:
+    from keepers.core.loader import load
+    from keepers.core.types import Photo
+
+    return load(Photo(path, "jpeg"), size).rgb.shape[:2]
+
+
+def decode_only(paths: list[Path], workers: int, size: int) -> float:
+    t0 = time.perf_counter()
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+        list(pool.map(_decode, [str(p) for p in paths], [size] * len(paths)))
+    return len(paths) / (time.perf_counter() - t0)
+
+
+def pipeline(paths: list[Path], workers: int, work: Path) -> tuple[float, float, dict]:
+    from keepers.core.catalog import Catalog
+    from keepers.core.pipeline import Cull
+    from keepers.core.settings import Settings
+
+    for x in paths[0].parent.glob("*.xmp"):
+        x.unlink()
+    settings = Settings(catalog=work / "catalog.db", workers=workers)
+    cat = Catalog(settings.catalog)
+    t0 = time.perf_counter()
+    cull = Cull(settings, cat)
+    results = cull.run([str(paths[0].parent)])
+    first = len(paths) / (time.perf_counter() - t0)
+    errors = [r.error for r in results if r.error]
+    assert not errors, errors[:3]
+    t0 = time.perf_counter()
+    again = Cull(settings, cat)
+    again.run([str(paths[0].parent)])
+    second = len(paths) / (time.perf_counter() - t0)
+    cat.close()
+    return first, second, again.stats
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("-n", type=int, default=48, help="number of 24 MP photos")
+    ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--record", action="store_true", help="append the result to docs/benchmarks.md")
+    args = ap.parse_args()
+    from keepers.core.settings import Settings
+
+    size = Settings().analysis_size
+    print(f"building {args.n} realistic 24 MP JPEGs in {CACHE} (cached between runs)...", flush=True)
+    paths = make_photos(args.n, CACHE / "photos")
+    mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
+    with tempfile.TemporaryDirectory() as work:
+        decode_only(paths[:4], args.workers, size)  # warm the page cache so neither side pays for the disk
+        dec = decode_only(paths, args.workers, size)
+        full, again, stats = pipeline(paths, args.workers, Path(work))
+    ratio = full / dec
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
+    lines = [
+        f"photos: {args.n} x 6000x4000 JPEG q92 with grain ({mb:.1f} MB each); workers: {args.workers}; "
+        f"analysis size: long side >= {size}",
+        f"(a) decode-only at the analysis size : {dec:6.1f} images/s",
+        f"(b) full cull pipeline (first run)   : {full:6.1f} images/s  (decode, analyzers, catalog, XMP sidecars)",
+        f"    ratio (b)/(a)                    : {ratio:6.2f}  (goal >= 0.6)",
+        f"(c) second run, unchanged folder     : {again:6.1f} images/s  (analysed {stats['analyzed']}, "
+        f"from catalog {stats['from_catalog']})",
+    ]
+    print("\n".join(lines))
+    if args.record:
+        date = datetime.date.today().isoformat()
+        with open(ROOT / "docs" / "benchmarks.md", "a") as f:
+            f.write(f"\n### {date}, commit {commit or 'uncommitted'}, {os.cpu_count()} cores\n\n```\n" + "\n".join(lines) + "\n```\n")
+    return 0 if ratio >= 0.6 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
