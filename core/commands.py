@@ -93,7 +93,8 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
     out.print(t)
     for r in results:
         if r.error or r.write_error:
-            out.print(f"[red]error[/red] {r.photo.path}: {r.error or r.write_error}", highlight=False)
+            # one unwrapped line per failure, so it can be grepped and copied
+            out.print(f"[red]error[/red] {r.photo.path}: {r.error or r.write_error}", highlight=False, soft_wrap=True)
 
 
 def show(args, settings) -> int:

@@ -16,7 +16,7 @@ ORIGINALS = {"astronaut": ("astronaut", 200), "chelsea": ("chelsea", 400), "coff
 # variant -> (original, distortion, level): each should score below its original, for the matching reason
 VARIANTS = {"chelsea_blurred": ("chelsea", "gaussian_blur", 3), "coffee_shaken": ("coffee", "motion_blur", 3),
             "astronaut_noisy": ("astronaut", "noise", 3), "coffee_dark": ("coffee", "underexpose", 3),
-            "rocket_bright": ("rocket", "overexpose", 3)}
+            "astronaut_bright": ("astronaut", "overexpose", 3)}
 START = datetime(2026, 6, 20, 14, 30, 0)
 
 

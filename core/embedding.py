@@ -97,6 +97,27 @@ def default_model(providers: list[str] | None = None, verify: bool = True) -> Ef
     return cls(providers=providers, verify=verify)
 
 
+_shared: dict[tuple, EfficientNetLite0] = {}
+FRAME_CACHE = "_efficientnet_lite0"  # (features, probs) cached on the Frame, so analyzers share one run
+
+
+def shared_model(providers: list[str] | None = None) -> EfficientNetLite0:
+    """One model per process and provider list, shared by every analyzer that needs the embedding."""
+    key = tuple(providers or ())
+    if key not in _shared:
+        _shared[key] = default_model(providers)
+    return _shared[key]
+
+
+def frame_embedding(frame: Frame, model: EfficientNetLite0 | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(features [1280], probs [1000]) of the frame, computed once per frame whichever analyzer asks first."""
+    cached = frame.__dict__.get(FRAME_CACHE)
+    if cached is None:
+        cached = (model or shared_model()).embed(frame.rgb)
+        frame.__dict__[FRAME_CACHE] = cached
+    return cached
+
+
 class EmbeddingAnalyzer(Analyzer):
     """Stores the photo's embedding and top-5 ImageNet labels; it judges nothing (score None, weight 0).
 
@@ -114,11 +135,11 @@ class EmbeddingAnalyzer(Analyzer):
     @property
     def model(self) -> EfficientNetLite0:
         if self._model is None:  # chosen in the worker process on first use: choosing imports onnxruntime
-            self._model = default_model(self._providers)
+            self._model = shared_model(self._providers)
         return self._model
 
     def analyze(self, frame: Frame) -> Finding:
-        feats, probs = self.model.embed(frame.rgb)
+        feats, probs = frame_embedding(frame, self.model)
         labels = [(name, round(p, 4)) for _, name, p in top_labels(probs, 5)]
         return Finding(self.name, self.version, score=None, weight=0.0,
                        data={"embedding": feats, "labels": labels, "model": self.model.name})

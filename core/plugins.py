@@ -20,6 +20,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.embedding",
     "keepers.core.group",
     "keepers.core.analyzers.faces",
+    "keepers.core.analyzers.tags",
 )
 
 pm = pluggy.PluginManager("keepers")

@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     good_threshold: float = 5.0
     stars: StarMap = Field(default_factory=StarMap)
     host: str = "generic"
+    # keyword vocabulary: general, food, apparel, travel or wedding (models/taxonomy.json)
+    keyword_vocabulary: str = "general"
     overwrite_ratings: bool = False
     # decompression-bomb guard: images with more pixels than this are refused, not decoded
     max_pixels: int = 250_000_000

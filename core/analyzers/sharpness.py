@@ -1,10 +1,12 @@
 """Focus: how blurred the sharpest part of the photo is, and whether the blur is defocus or motion.
 
-Blur is estimated at edges as a Gaussian sigma in analysis pixels, from how much gradient survives a second
-smoothing (Zhuo & Sim's re-blur ratio): an edge blurred by b has gradient peaks ~ 1/sqrt(b^2 + s^2) at smoothing s,
-so the ratio at s = 1 and s = 2 gives b whatever the edge's contrast. The expected gradient energy of the measured
-noise is subtracted, so noise does not pass for detail. The 2x2 gradient tensors at both scales give the blur per
-direction (a generalized eigenproblem): motion blur smears one direction only, defocus all of them.
+Blur is a Gaussian sigma in analysis pixels, estimated at edge centres from how much gradient survives smoothing
+(Zhuo & Sim's re-blur ratio): an edge blurred by b has a gradient peak ~ 1/sqrt(b^2 + s^2) at smoothing s, so the
+ratio at s = 1 and 2 gives b whatever the edge's contrast. Per tile of a grid; the best tile decides, so a sharp
+subject on a blurred background is in focus. The 2x2 tensors of the gradients give the blur per direction: motion
+smears one direction only, defocus all of them. Noise would pass for detail, so edges are found at a scale noise
+cannot reach, the fine gradient is correlated with the coarse one rather than squared, and the measured noise
+energy is subtracted.
 """
 
 from __future__ import annotations
@@ -15,115 +17,115 @@ import numpy as np
 from keepers.core.analyzers import Analyzer, noise
 from keepers.core.types import Finding, Frame, Reason
 
+SHARP, SOFT, BLURRED = 0.85, 1.1, 2.6  # blur px: no loss below SHARP, flagged above SOFT, hopeless at BLURRED
+BORDERLINE = (0.9, 1.5)  # best-tile blur where a full-resolution crop decides (when there is more resolution)
+SMEAR, ANISOTROPY = 0.6, 0.33  # motion: the blurriest direction this much (px, and share) blurrier than the sharpest
+CELLS = 12  # grid cells along the long side; a tile is 2x2 cells, tiles overlap by half
+SNR = 4.0  # a tile counts when its edges carry this many times the noise energy
+# noise energy at edges exceeds that of flat areas (noise grows with signal, edges are mid-tones): subtract 3x what
+# the flat areas show, capped by 4x what white noise of the estimated sigma would give (texture is not noise);
+# calibrated so that distort.noise levels 1-4 leave the blur of 60 real photos unchanged in the median
+OVER, CAP = 3.0, 4.0
+NOISE_PENALTY = 2.0  # px of blur added per unit share of noise in a tile's fine-scale energy
 MAX_BLUR = 8.0
-SHARP, SOFT, BLURRED = 0.7, 0.95, 2.2  # blur px: no loss below SHARP, flagged above SOFT, hopeless at BLURRED
-BORDERLINE = (0.75, 1.25)  # best-region blur where a full-resolution crop decides
-S1, SEL_S, SNR, ALPHA, GAMMA = 1.0, 3.0, 4.0, 3.0, 4.0
-FLAT_Q, BEST_K, MIN_PEAKS, SHRINK, CELLS = 0.3, 1, 600, 20.0, 16
-SMEAR = 1.0  # blur px of the blurriest direction beyond the sharpest one, above which blur is motion
 
 
 def _grads(g: np.ndarray) -> list[np.ndarray]:
-    """x and y gradients after Gaussian smoothing at S1, 2 * S1 and SEL_S."""
-    out, b = [], g
-    for prev, sig in ((0.0, S1), (S1, 2 * S1), (2 * S1, SEL_S)):
-        b = cv2.GaussianBlur(b, (0, 0), float(np.sqrt(sig * sig - prev * prev)))
+    """x and y gradients after Gaussian smoothing at 1, 2 and 3 px."""
+    out, b, prev = [], g, 0.0
+    for s in (1.0, 2.0, 3.0):
+        sig = float(np.sqrt(s * s - prev * prev))
+        k = 2 * int(np.ceil(3 * sig)) + 1  # OpenCV's default reaches 4 sigma: slower, no different here
+        b = cv2.GaussianBlur(b, (k, k), sig)
         out += [cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=1, scale=0.5), cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)]
+        prev = s
     return out
 
 
-def _noise_gains() -> tuple[float, float, float]:
-    """Variance of one gradient component per unit variance of white noise, at each scale."""
+def _white_noise_gains() -> tuple[float, float, float]:
+    """E[g1*g2], E[g2^2], E[g3^2] per gradient component, for white noise of unit variance."""
     d = np.zeros((61, 61), np.float32)
     d[30, 30] = 1
     gx1, _, gx2, _, gx3, _ = _grads(d)
-    return float((gx1 * gx2).sum()), float((gx2 ** 2).sum()), float((gx3 ** 2).sum())
+    return float((gx1 * gx2).sum()), float((gx2 * gx2).sum()), float((gx3 * gx3).sum())
 
 
-def blur_from_ratio(r2: np.ndarray | float, s1: float = 1.0) -> np.ndarray:
-    """Edge blur sigma from the fine/coarse gradient energy ratio; negative for detail finer than an ideal edge."""
-    r2 = np.maximum(np.asarray(r2, np.float64), 1.0 + 1e-6)
-    b2 = s1 * s1 * (4.0 - r2) / (r2 - 1.0)
+NG = _white_noise_gains()
+
+
+def blur_from_ratio(r: np.ndarray | float) -> np.ndarray:
+    """Edge blur from the ratio of fine to coarse gradient at an edge centre; negative for finer than an edge."""
+    r2 = np.maximum(np.asarray(r, np.float64), 1.0 + 1e-3) ** 2
+    b2 = (4.0 - r2) / (r2 - 1.0)
     return np.clip(np.sign(b2) * np.sqrt(np.abs(b2)), -2.0, MAX_BLUR)
 
 
 def _gen_eig(t1: np.ndarray, t2: np.ndarray) -> tuple[float, float, np.ndarray]:
-    """Largest and smallest ratio v'T1v / v'T2v (tensors as [xx, xy, yy]) and the unit v of the smallest."""
+    """Largest and smallest v'T1v / v'T2v over directions v (tensors as [xx, xy, yy]), and the v of the smallest."""
     a, b, c = t1
     d, e, f = t2
     qa, qb, qc = d * f - e * e, -(a * f + c * d - 2 * b * e), a * c - b * b
+    qa = qa if abs(qa) > 1e-30 else 1e-30
     disc = np.sqrt(max(qb * qb - 4 * qa * qc, 0.0))
-    qa = qa if abs(qa) > 1e-18 else 1e-18
     hi, lo = (-qb + disc) / (2 * qa), (-qb - disc) / (2 * qa)
-    v = np.array([b - lo * e, -(a - lo * d)])
+    v = np.array([b - lo * e, lo * d - a])
     if np.hypot(*v) < 1e-12:
-        v = np.array([-(c - lo * f), b - lo * e])
+        v = np.array([lo * f - c, b - lo * e])
     n = np.hypot(*v)
-    return hi, lo, (v / n if n > 1e-12 else np.array([1.0, 0.0]))
-
-
-NG = _noise_gains()
+    return float(hi), float(lo), (v / n if n > 1e-12 else np.array([1.0, 0.0]))
 
 
 def measure(grey: np.ndarray, noise_sigma: float = 0.0) -> dict:
-    """Blur per overlapping tile of `grey` (float [0, 1]) and per direction; see the module docstring."""
+    """Blur of the best tile of `grey` (float [0, 1]), its box, and the blur per direction over the whole frame."""
     h, w = grey.shape
     cell = max(12, round(max(h, w) / CELLS))
-    s1 = S1
     gx1, gy1, gx2, gy2, gx3, gy3 = _grads(grey)
-    m1, m2, m3 = gx1 * gx2 + gy1 * gy2, gx2 * gx2 + gy2 * gy2, gx3 * gx3 + gy3 * gy3
-    # noise energy per gradient component, measured (noise as it really is: correlated by demosaicing, shaped by
-    # compression) in the 30 % of 4x4 blocks flattest at a scale noise cannot reach; at least what sigma implies
-    size = (w // 4, h // 4)
-    small = cv2.GaussianBlur(cv2.resize(grey, size, interpolation=cv2.INTER_AREA), (0, 0), 1.0)
-    coarse = cv2.Sobel(small, cv2.CV_32F, 1, 0, ksize=1) ** 2 + cv2.Sobel(small, cv2.CV_32F, 0, 1, ksize=1) ** 2
-    flat = coarse <= np.quantile(coarse, FLAT_Q)
-    v1 = min(GAMMA * noise_sigma ** 2 * NG[0], 0.5 * float(cv2.resize(m1[: h // 4 * 4, : w // 4 * 4], size,
-                                                               interpolation=cv2.INTER_AREA)[flat].mean()))
-    v2 = min(GAMMA * noise_sigma ** 2 * NG[1], 0.5 * float(cv2.resize(m2[: h // 4 * 4, : w // 4 * 4], size,
-                                                               interpolation=cv2.INTER_AREA)[flat].mean()))
-    # edge centres, found at a scale noise cannot move them (picking them where noise happens to add to the edge
-    # would bias the ratio: fine and coarse noise are correlated)
-    thr3 = max(0.004, 8.0 * noise_sigma * np.sqrt(2 * NG[2]))
-    peak = ((m3 >= cv2.dilate(m3, np.ones((3, 3), np.uint8))) & (m3 > thr3 * thr3)).astype(np.float32)
-    chans = np.stack([peak, gx1 * gx2, 0.5 * (gx1 * gy2 + gy1 * gx2), gy1 * gy2, gx2 * gx2, gx2 * gy2, gy2 * gy2], -1)
-    chans[..., 1:] *= peak[..., None]
-    hh, ww = h // cell * cell, w // cell * cell
-    s = chans[:hh, :ww].reshape(hh // cell, cell, ww // cell, cell, 7).sum(axis=(1, 3))
+    m3 = cv2.magnitude(gx3, gy3)
+    # noise energy, measured on a sparse grid in the flattest 30 % at the 3 px scale (where noise barely shows)
+    sub = (slice(2, None, 4), slice(2, None, 4))
+    flat = m3[sub] <= np.quantile(m3[sub], 0.3)
+    v12 = min(CAP * noise_sigma ** 2 * NG[0], 0.5 * float((gx1[sub] * gx2[sub] + gy1[sub] * gy2[sub])[flat].mean()))
+    v22 = min(CAP * noise_sigma ** 2 * NG[1], 0.5 * float((gx2[sub] ** 2 + gy2[sub] ** 2)[flat].mean()))
+    # edge centres: local maxima of the 3 px gradient, clear of the noise
+    thr = max(0.004, 8.0 * noise_sigma * np.sqrt(2 * NG[2]))
+    ys, xs = np.nonzero((m3 >= cv2.dilate(m3, np.ones((3, 3), np.uint8))) & (m3 > thr))
+    nr, nc = h // cell, w // cell
+    keep = (ys < nr * cell) & (xs < nc * cell)
+    ys, xs = ys[keep], xs[keep]
+    a1, b1, a2, b2 = gx1[ys, xs], gy1[ys, xs], gx2[ys, xs], gy2[ys, xs]
+    idx = (ys // cell) * nc + xs // cell
+    s = np.stack([np.bincount(idx, wt, nr * nc) for wt in
+                  (None, a1 * a2, 0.5 * (a1 * b2 + b1 * a2), b1 * b2, a2 * a2, a2 * b2, b2 * b2)], -1)
+    s = s.reshape(nr, nc, 7)
     t = s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]  # 2x2 cells: tiles overlapping by half
     n = t[..., 0]
-    t1 = t[..., 1:4] - ALPHA * n[..., None] * np.array([v1, 0, v1], np.float32)
-    t2 = t[..., 4:7] - n[..., None] * np.array([v2, 0, v2], np.float32)
+    t1 = t[..., 1:4] - OVER * n[..., None] * np.array([v12, 0, v12])
+    t2 = t[..., 4:7] - n[..., None] * np.array([v22, 0, v22])
     tr1, tr2 = t1[..., 0] + t1[..., 2], np.maximum(t2[..., 0] + t2[..., 2], 1e-12)
-    content = (n >= max(8, (2 * cell) ** 2 / MIN_PEAKS)) & (tr2 >= SNR * 2 * v2 * n)  # edges, not noise
+    content = (n >= max(8, (2 * cell) ** 2 / 600)) & (tr2 >= SNR * 2 * v22 * n)  # edges, not noise
     if not content.any():  # no edge stands out anywhere (fog, a plain wall, or a hopeless blur)
         content = n >= max(1.0, n.max())
-    # a tile with few edges gives a noisy ratio, and the best of many noisy ratios is too good: shrink each towards
-    # the typical tile's, by how few edges it has
-    ratio = np.maximum(tr1, 0) / tr2
-    typical = float(np.median(ratio[content]))
-    iso = blur_from_ratio(((n * ratio + SHRINK * typical) / (n + SHRINK)) ** 2, s1)
+    # what is left of the noise after subtraction still scatters a tile's ratio, and the best of many scattered
+    # tiles looks too sharp: penalise each tile by the share of its fine-scale energy that was noise
+    noisy = NOISE_PENALTY * OVER * 2 * v12 * n / np.maximum(t[..., 1] + t[..., 3], 1e-12)
+    iso = blur_from_ratio(np.maximum(tr1, 0) / tr2) + noisy
     # camera shake smears every tile the same way: pool the tiles, each normalised to count once
-    g1 = (t1[content] / tr2[content, None]).sum(0)
-    g2 = (t2[content] / tr2[content, None]).sum(0)
-    hi, lo, v = _gen_eig(g1, g2)
-    sharp_dir, blur_dir = float(blur_from_ratio(max(hi, 0) ** 2, s1)), float(blur_from_ratio(max(lo, 0) ** 2, s1))
-    # blur of each tile along the blurriest global direction, where the tile has edges across it
+    hi, lo, v = _gen_eig((t1[content] / tr2[content, None]).sum(0), (t2[content] / tr2[content, None]).sum(0))
+    sharp_dir, blur_dir = float(blur_from_ratio(max(hi, 0))), float(blur_from_ratio(max(lo, 0)))
+    smear = blur_dir - max(sharp_dir, 0.0)
+    tile = np.where(content, iso, np.inf)
     q1 = v[0] ** 2 * t1[..., 0] + 2 * v[0] * v[1] * t1[..., 1] + v[1] ** 2 * t1[..., 2]
     q2 = v[0] ** 2 * t2[..., 0] + 2 * v[0] * v[1] * t2[..., 1] + v[1] ** 2 * t2[..., 2]
-    along = blur_from_ratio(((n * np.maximum(q1, 0) / np.maximum(q2, 1e-12) + SHRINK * max(lo, 0))
-                             / (n + SHRINK)) ** 2, s1)
-    tile = np.where(content, iso, np.inf)
     across = content & (q2 > 0.3 * tr2)
-    if blur_dir - max(sharp_dir, 0.0) > SMEAR / 2 and across.any():
-        # blur is directional: only tiles with edges across that direction can show whether it is sharp
-        tile = np.where(across, np.maximum(iso, along), np.inf)
-    order = np.argsort(tile, axis=None)
-    k = min(BEST_K, int(np.isfinite(tile).sum())) - 1
-    r, c = np.unravel_index(int(order[max(k, 0)]), tile.shape)
-    return {"best": float(tile[r, c]), "box": (c * cell, r * cell, c * cell + 2 * cell, r * cell + 2 * cell),
+    if smear > SMEAR / 2 and across.any():
+        # directional blur: only tiles with edges across the smear can show whether they are sharp
+        along = blur_from_ratio(np.maximum(q1, 0) / np.maximum(q2, 1e-12))
+        tile = np.where(across, np.maximum(iso, along + noisy), np.inf)
+    r, c = np.unravel_index(int(np.argmin(tile)), tile.shape)
+    return {"best": float(tile[r, c]), "box": (int(c * cell), int(r * cell), int((c + 2) * cell), int((r + 2) * cell)),
             "median": float(np.median(tile[np.isfinite(tile)])), "sharp_dir": sharp_dir, "blur_dir": blur_dir,
-            "smear": blur_dir - max(sharp_dir, 0.0), "angle": float(np.degrees(np.arctan2(-v[1], v[0])) % 180), "content_tiles": float(content.mean())}
+            "smear": smear, "angle": float(np.degrees(np.arctan2(-v[1], v[0])) % 180),
+            "content_tiles": float(content.mean())}
 
 
 class SharpnessAnalyzer(Analyzer):
@@ -137,31 +139,27 @@ class SharpnessAnalyzer(Analyzer):
         blur, refined = m["best"], 0.0
         if BORDERLINE[0] <= blur <= BORDERLINE[1] and (frame.meta.width or 0) > 1.2 * grey.shape[1]:
             blur, refined = self._refine(frame, m["box"]), 1.0
-        aniso = m["blur_dir"] - max(m["sharp_dir"], 0.0)
+        aniso = m["smear"] / max(m["blur_dir"], 0.5)
         severity = float(np.clip((blur - SHARP) / (BLURRED - SHARP), 0.0, 1.0))
         reasons = []
-        if blur > SOFT:
-            if aniso >= SMEAR:
-                reasons.append(Reason("motion_blur", "Motion blur: detail is smeared in one direction "
-                                      "(camera shake or subject movement)", severity))
-            else:
-                reasons.append(Reason("out_of_focus", "Out of focus: no sharp detail anywhere in the frame",
-                                      severity))
+        if blur > SOFT and m["smear"] >= SMEAR and aniso >= ANISOTROPY:
+            reasons.append(Reason("motion_blur", "Motion blur: detail is smeared in one direction "
+                                  "(camera shake or subject movement)", severity))
+        elif blur > SOFT:
+            reasons.append(Reason("out_of_focus", "Out of focus: no sharp detail anywhere in the frame", severity))
         features = {"blur_best": blur, "blur_median": m["median"], "blur_sharp_dir": m["sharp_dir"],
-                    "blur_blur_dir": m["blur_dir"], "anisotropy": aniso, "content_tiles": m["content_tiles"],
-                    "blur_best_rel": blur / max(grey.shape), "refined": refined}
+                    "blur_blur_dir": m["blur_dir"], "smear": m["smear"], "anisotropy": aniso,
+                    "content_tiles": m["content_tiles"], "refined": refined}
         return Finding(self.name, self.version, 1.0 - 0.92 * severity, reasons, weight=self.weight,
                        features=features, data={"best_box": list(m["box"]), "motion_angle": m["angle"]})
 
     @staticmethod
     def _refine(frame: Frame, box: tuple[int, int, int, int]) -> float:
-        """Blur of the best tile measured on the full-resolution pixels, in analysis pixels."""
+        """Blur of the best tile measured on the full-resolution pixels (at most 2x analysis scale), in analysis px."""
         crop = frame.full_crop(box)
         bw = box[2] - box[0]
-        target = 2 * bw  # twice the analysis scale resolves the detail that decides; more costs time
-        if crop.shape[1] > target:
-            crop = cv2.resize(crop, (target, round(crop.shape[0] * target / crop.shape[1])),
+        if crop.shape[1] > 2 * bw:  # twice the analysis scale resolves what decides; more only costs time
+            crop = cv2.resize(crop, (2 * bw, max(1, round(crop.shape[0] * 2 * bw / crop.shape[1]))),
                               interpolation=cv2.INTER_AREA)
-        g = (crop.astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)) / 255.0
-        m = measure(g, noise.luma_sigma(g))
-        return m["best"] * bw / crop.shape[1]
+        g = cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_RGB2GRAY).astype(np.float32) * (1 / 255.0)
+        return measure(g, noise.luma_sigma(g))["best"] * bw / crop.shape[1]

@@ -1,0 +1,109 @@
+"""Lens flaws: vignetting (dark corners) and lateral chromatic aberration (colour fringes towards the edges).
+
+Vignetting: in a photo without it, luminance gradients along the radius go up as often as down (Zheng et al.'s
+radial gradient symmetry), so the median radial gradient of log luminance in the outer part of each quadrant
+measures the falloff; all four quadrants must darken, which a bright centred subject or a sky rarely does.
+Lateral CA: red and blue are magnified differently from green, so their edges shift radially in proportion to the
+distance from the centre; the shift is measured by phase correlation of channel gradients in the most detailed
+peripheral tiles and fitted as a scale.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from keepers.core.analyzers import Analyzer
+from keepers.core.analyzers.distort import TO_LINEAR
+from keepers.core.types import Finding, Frame, Reason
+
+VIGNETTE_EV = 0.8  # darkening of the weakest quadrant's outer part, in stops
+CA_PX = 0.8  # red or blue shift at the corners, in analysis pixels
+_TILE, _TILES = 64, 16
+
+
+def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35) -> float:
+    """Falloff (stops) from radius r0 to the corners (radius 1), of the quadrant that darkens least."""
+    h, w = grey8.shape
+    hh = max(8, round(width * h / w))
+    lin = TO_LINEAR[cv2.resize(grey8, (width, hh), interpolation=cv2.INTER_AREA)]
+    logl = np.log2(cv2.GaussianBlur(lin, (0, 0), 1.0) + 2e-3)
+    gx = cv2.Sobel(logl, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
+    gy = cv2.Sobel(logl, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    ys, xs = np.mgrid[:hh, :width].astype(np.float32)
+    dx, dy = xs - (width - 1) / 2, ys - (hh - 1) / 2
+    d = float(np.hypot((width - 1) / 2, (hh - 1) / 2))
+    r = np.hypot(dx, dy) + 1e-6
+    radial = (gx * dx + gy * dy) / r  # stops per pixel, outwards
+    ok = (lin > 0.004) & (lin < 0.85) & (r >= r0 * d)  # clipped areas have no gradient to read
+    ok[:2], ok[-2:], ok[:, :2], ok[:, -2:] = False, False, False, False
+    falloff = []
+    for qx in (dx < 0, dx >= 0):
+        for qy in (dy < 0, dy >= 0):
+            m = ok & qx & qy
+            falloff.append(-float(np.median(radial[m])) * (1 - r0) * d if m.sum() > 30 else 0.0)
+    return min(falloff)
+
+
+def ca_shift(rgb: np.ndarray, grey: np.ndarray) -> tuple[float, float]:
+    """Radial shift (px at the corners; + outwards) of red and of blue relative to green."""
+    h, w = grey.shape
+    cx, cy = (w - 1) / 2, (h - 1) / 2
+    d = float(np.hypot(cx, cy))
+    t = _TILE if min(h, w) >= 4 * _TILE else max(16, min(h, w) // 4 // 4 * 4)
+    q = t // 4  # detail per half-tile step, judged at quarter resolution
+    small = cv2.resize(grey, (w // q, h // q), interpolation=cv2.INTER_AREA)
+    energy = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
+    energy = cv2.boxFilter(energy, -1, (4, 4), normalize=True, anchor=(0, 0))
+    tiles = []
+    for y0 in range(0, h - t + 1, t // 2):
+        for x0 in range(0, w - t + 1, t // 2):
+            tx, ty = x0 + t / 2 - cx, y0 + t / 2 - cy
+            if np.hypot(tx, ty) >= 0.4 * d:  # lateral CA grows with the radius: the centre tells nothing
+                tiles.append((float(energy[min(y0 // q, energy.shape[0] - 1), min(x0 // q, energy.shape[1] - 1)]),
+                              x0, y0, tx, ty))
+    tiles.sort(reverse=True)
+    win = cv2.createHanningWindow((t, t), cv2.CV_32F)
+    est: list[list[tuple[float, float]]] = [[], []]
+    for _, x0, y0, tx, ty in tiles[:_TILES]:
+        crop = cv2.GaussianBlur(rgb[y0 : y0 + t, x0 : x0 + t].astype(np.float32), (5, 5), 1.0)  # calm the noise
+        mag = cv2.split(cv2.magnitude(cv2.Sobel(crop, cv2.CV_32F, 1, 0).reshape(t, -1),
+                                      cv2.Sobel(crop, cv2.CV_32F, 0, 1).reshape(t, -1)).reshape(t, t, 3))
+        r = float(np.hypot(tx, ty))
+        level = [float(m.mean()) + 1e-6 for m in mag]
+        for i, c in enumerate((0, 2)):
+            if not 0.3 < level[c] / level[1] < 3.0:  # a colour nearly absent here (blue in wood) only adds noise
+                continue
+            (sx, sy), resp = cv2.phaseCorrelate(mag[1], mag[c], win)  # edges are gradient maxima in any colour
+            if resp > 0.1 and np.hypot(sx, sy) < t / 8:  # a weak or far peak is a chance match, not a shift
+                est[i].append(((sx * tx + sy * ty) / r / r, resp))  # radial shift per pixel of radius
+    return tuple(_weighted_median(e) * d for e in est)
+
+
+def _weighted_median(pairs: list[tuple[float, float]]) -> float:
+    if len(pairs) < 3:
+        return 0.0
+    v, w = np.array(sorted(pairs)).T
+    return float(v[np.searchsorted(np.cumsum(w), 0.5 * w.sum())])
+
+
+class LensAnalyzer(Analyzer):
+    name = "lens"
+    version = "1"
+    weight = 0.3
+
+    def analyze(self, frame: Frame) -> Finding:
+        grey8 = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+        vig = vignetting_ev(grey8)
+        red, blue = ca_shift(frame.rgb, frame.grey)
+        ca = max(abs(red), abs(blue))
+        reasons = []
+        if vig >= VIGNETTE_EV:
+            reasons.append(Reason("vignetting", f"Vignetting: corners about {vig:.1f} stops darker",
+                                  float(np.clip(0.15 + 0.35 * (vig - VIGNETTE_EV), 0.15, 0.8))))
+        if ca >= CA_PX:
+            reasons.append(Reason("chromatic_aberration", "Chromatic aberration: colour fringes on edges towards "
+                                  "the corners", float(np.clip(0.15 + 0.25 * (ca - CA_PX), 0.15, 0.8))))
+        score = float(np.prod([1.0 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
+        return Finding(self.name, self.version, score, reasons, weight=self.weight,
+                       features={"vignetting_ev": vig, "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca})

@@ -1,0 +1,174 @@
+"""`keepers cull` end to end, as a photographer runs it: real photos, real analyzers, real exiftool, real SQLite."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import time
+
+import pytest
+
+from helpers import KEEPERS, exiftool_json, isolated_env, keepers, records
+from keepers.core import demo
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("demo")
+    folder = tmp / "photos"
+    demo.build(folder)
+    proc = keepers("cull", "--json", folder, tmp=tmp)
+    return folder, proc, records(proc), tmp
+
+
+def test_every_demo_photo_gets_a_verdict_that_honours_the_json_contract(demo_run):
+    folder, proc, recs, _ = demo_run
+    assert proc.returncode == 0, proc.stderr
+    assert len(recs) == len(list(folder.glob("*.jpg")))
+    for r in recs.values():
+        assert r["error"] is None
+        assert 1 <= r["score"] <= 10 and r["verdict"] in ("good", "bad") and 0 <= r["confidence"] <= 1
+        assert r["stars"] in range(-1, 6) and isinstance(r["keywords"], list) and isinstance(r["pick"], bool)
+        assert "group" in r and all({"code", "message", "severity"} <= set(x) for x in r["reasons"])
+        if r["stars"] == -1:
+            assert r["reasons"], "a reject must say why"
+
+
+@pytest.mark.parametrize("variant,original,codes", [
+    ("chelsea_blurred", "chelsea", {"out_of_focus", "motion_blur"}),
+    ("coffee_shaken", "coffee", {"motion_blur", "out_of_focus"}),
+    ("astronaut_noisy", "astronaut", {"noise"}),
+    ("coffee_dark", "coffee", {"underexposed", "clipped_shadows"}),
+    ("astronaut_bright", "astronaut", {"overexposed", "clipped_highlights"}),
+])
+def test_a_damaged_copy_scores_below_its_original_for_the_matching_reason(demo_run, variant, original, codes):
+    _, _, recs, _ = demo_run
+    bad, good = recs[f"{variant}.jpg"], recs[f"{original}.jpg"]
+    assert bad["score"] < good["score"] - 1, (bad, good)
+    assert codes & {x["code"] for x in bad["reasons"]}, bad["reasons"]
+
+
+def test_exiftool_reads_our_rating_and_keywords_from_the_sidecars(demo_run):
+    folder, _, recs, _ = demo_run
+    blurred = recs["chelsea_blurred.jpg"]
+    [tags] = exiftool_json(blurred["sidecars"][0])
+    assert tags["Rating"] == blurred["stars"]
+    assert "Keepers|flaw|out of focus" in tags["HierarchicalSubject"] or \
+        "Keepers|flaw|motion blur" in tags["HierarchicalSubject"]
+    subjects = tags["Subject"] if isinstance(tags["Subject"], list) else [tags["Subject"]]
+    assert any("focus" in s or "blur" in s for s in subjects)
+    assert len(list(folder.glob("*.xmp"))) == len(recs)  # one sidecar per photo, no more
+
+
+def test_a_second_run_over_the_same_folder_analyses_nothing(demo_run):
+    from keepers.core.catalog import Catalog
+    from keepers.core.pipeline import Cull
+    from keepers.core.settings import Settings
+
+    folder, _, first, tmp = demo_run
+    settings = Settings(catalog=tmp / "xdg_data_home" / "keepers" / "catalog.db")
+    cull = Cull(settings, Catalog(settings.catalog))
+    t0 = time.perf_counter()
+    results = cull.run([str(folder)])
+    took = time.perf_counter() - t0
+    assert cull.stats["analyzed"] == 0 and cull.stats["from_catalog"] == len(first)
+    assert cull.stats["written"] == 0  # nothing changed, so no sidecar is rewritten
+    assert {os.path.basename(r.photo.path): r.verdict.score for r in results} == {k: v["score"] for k, v in first.items()}
+    assert took < 5, f"re-run over {len(first)} unchanged photos took {took:.1f} s"
+
+
+def test_dry_run_writes_no_sidecar(tmp_path, write_jpeg):
+    from conftest import sample_rgb
+
+    write_jpeg(sample_rgb("coffee"), "photos/coffee.jpg")
+    proc = keepers("cull", "--dry-run", "--json", tmp_path / "photos", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert records(proc)["coffee.jpg"]["sidecars"]  # it says where it would write...
+    assert sorted(os.listdir(tmp_path / "photos")) == ["coffee.jpg"]  # ...and wrote nothing
+
+
+def test_bad_files_get_one_clear_error_each_and_the_batch_goes_on(tmp_path, write_jpeg):
+    from conftest import sample_rgb
+
+    good = write_jpeg(sample_rgb("chelsea"), "photos/chelsea.jpg")
+    folder = good.parent
+    (folder / "empty.jpg").write_bytes(b"")
+    (folder / "truncated.jpg").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    (folder / "notes.jpg").write_text("this is not a photo")
+    (folder / "été 🌅 naïve.jpg").write_bytes(good.read_bytes()[:-100] + b"\0" * 100)  # odd name, damaged tail
+    shutil.copy(good, folder / "copy with spaces ✓.jpg")
+    proc = keepers("cull", "--json", folder, tmp=tmp_path)
+    recs = records(proc)
+    assert proc.returncode == 1  # finished, but some files failed
+    assert recs["chelsea.jpg"]["error"] is None and recs["copy with spaces ✓.jpg"]["error"] is None
+    for name in ("empty.jpg", "truncated.jpg", "notes.jpg"):
+        assert recs[name]["error"], name
+        assert recs[name]["score"] is None and not (folder / f"{name}.xmp").exists()
+    assert "empty" in recs["empty.jpg"]["error"].lower()
+    table = keepers("cull", folder, tmp=tmp_path)  # the human summary lists each failure
+    assert "empty.jpg" in table.stdout and "truncated.jpg" in table.stdout and "errors" in table.stdout
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path):
+    proc = keepers("cull", tmp_path / "nope", tmp=tmp_path)
+    assert proc.returncode == 2 and "no such file or folder" in proc.stderr
+
+
+def test_show_explains_one_photo_with_its_reasons(demo_run):
+    folder, _, recs, tmp = demo_run
+    proc = keepers("show", folder / "chelsea_blurred.jpg", tmp=tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert "score" in proc.stdout and "why:" in proc.stdout
+    assert recs["chelsea_blurred.jpg"]["reasons"][0]["code"] in proc.stdout
+
+
+def _cull_until_killed(folder, tmp, ready) -> None:
+    """Start `keepers cull` and SIGKILL its whole process group as soon as `ready()` holds."""
+    proc = subprocess.Popen([KEEPERS, "cull", "--workers", "1", str(folder)], env=isolated_env(tmp),
+                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None and not ready():
+        time.sleep(0.002)
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def _photos_in(catalog) -> int:
+    from keepers.core.catalog import Catalog
+
+    try:
+        return Catalog(catalog).counts()["photos"]
+    except Exception:  # not created yet
+        return 0
+
+
+def test_killing_a_cull_mid_batch_leaves_no_torn_sidecar_and_a_rerun_finishes_the_rest(tmp_path):
+    folder = tmp_path / "photos"
+    demo.build(folder)
+    for i in range(3):  # more photos, so the kill lands mid-batch
+        for f in list(folder.glob("burst_*.jpg")) + list(folder.glob("coffee*.jpg")):
+            copy = folder / f"{f.stem}_copy{i}.jpg"
+            copy.write_bytes(f.read_bytes() + bytes([i]))  # distinct content, so no copy is a catalog duplicate
+    n = len(list(folder.glob("*.jpg")))
+    catalog = tmp_path / "xdg_data_home" / "keepers" / "catalog.db"
+
+    # 1. killed while analysing: what was analysed is kept
+    _cull_until_killed(folder, tmp_path, lambda: _photos_in(catalog) >= 3)
+    assert 0 < _photos_in(catalog) < n, "the first kill should land mid-analysis"
+    # 2. killed while writing sidecars
+    _cull_until_killed(folder, tmp_path, lambda: len(list(folder.glob("*.xmp"))) >= 2)
+    written = len(list(folder.glob("*.xmp")))
+    assert 0 < written < n, f"the second kill should land mid-write ({written} of {n} sidecars)"
+    for x in folder.glob("*.xmp"):  # every sidecar present is whole: exiftool reads our rating from it
+        [tags] = exiftool_json(x, tags=("-Rating",))
+        assert "Rating" in tags, x
+    assert not [p for p in folder.iterdir() if p.suffix not in (".jpg", ".xmp")], "temp files left behind"
+    # 3. a re-run finishes the rest
+    again = keepers("cull", "--json", folder, tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(records(again)) == n and len(list(folder.glob("*.xmp"))) == n
+    assert _photos_in(catalog) == n

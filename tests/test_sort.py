@@ -1,0 +1,69 @@
+"""`keepers sort`: photos filed into good/ and bad/, sidecars and pairs together, nothing overwritten, undo."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import sample_rgb
+from helpers import keepers
+from keepers.core.analyzers import distort
+
+
+def tree(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.md5(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != ".keepers-sort.json"}
+
+
+@pytest.fixture
+def shoot(tmp_path, write_jpeg):
+    write_jpeg(sample_rgb("coffee"), "shoot/coffee.jpg")
+    write_jpeg(distort.gaussian_blur(sample_rgb("chelsea"), 4), "shoot/chelsea_blurred.jpg")
+    return tmp_path / "shoot"
+
+
+def test_sort_copies_good_and_bad_photos_with_their_sidecars(shoot, tmp_path):
+    proc = keepers("sort", shoot, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert (shoot / "good" / "coffee.jpg").exists() and (shoot / "good" / "coffee.jpg.xmp").exists()
+    assert (shoot / "bad" / "chelsea_blurred.jpg").exists() and (shoot / "bad" / "chelsea_blurred.jpg.xmp").exists()
+    assert (shoot / "coffee.jpg").exists()  # a copy leaves the original
+
+
+def test_sort_never_overwrites_a_file_already_in_good(shoot, tmp_path):
+    (shoot / "good").mkdir()
+    (shoot / "good" / "coffee.jpg").write_bytes(b"someone else's photo")
+    keepers("sort", "--move", shoot, tmp=tmp_path)
+    assert (shoot / "good" / "coffee.jpg").read_bytes() == b"someone else's photo"
+    assert (shoot / "good" / "coffee-1.jpg").exists() and (shoot / "good" / "coffee-1.jpg.xmp").exists()
+
+
+def test_a_move_can_be_undone_exactly(shoot, tmp_path):
+    keepers("cull", shoot, tmp=tmp_path)  # sidecars exist before the sort
+    before = tree(shoot)
+    assert keepers("sort", "--move", shoot, tmp=tmp_path).returncode == 0
+    assert not (shoot / "coffee.jpg").exists()
+    undo = keepers("sort", "--undo", shoot, tmp=tmp_path)
+    assert undo.returncode == 0, undo.stderr
+    assert tree(shoot) == before and not (shoot / "good").exists()
+
+
+def test_dry_run_sort_touches_nothing(shoot, tmp_path):
+    keepers("cull", shoot, tmp=tmp_path)
+    before = tree(shoot)
+    proc = keepers("sort", "--move", "--dry-run", shoot, tmp=tmp_path)
+    assert "would move coffee.jpg -> good/coffee.jpg" in proc.stdout
+    assert tree(shoot) == before
+
+
+def test_a_raw_and_jpeg_pair_travel_together(shoot, tmp_path, shared_data):
+    dng = shared_data / "camera" / "photos" / "Blackmagic.dng"
+    if not dng.exists():
+        pytest.skip("no DNG in the shared data")
+    os.link(dng, shoot / "coffee.dng")  # same stem as coffee.jpg: one frame
+    keepers("sort", "--move", shoot, tmp=tmp_path)
+    assert (shoot / "good" / "coffee.dng").exists() and (shoot / "good" / "coffee.jpg").exists()
+    assert not (shoot / "coffee.dng").exists()
