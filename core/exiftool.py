@@ -46,9 +46,14 @@ def get() -> exiftool.ExifToolHelper:
 
 @atexit.register
 def _stop_all() -> None:
+    import warnings
+
     for et in _all:
-        try:
-            if et.running:
-                et.terminate()
-        except Exception:  # the process may already be gone at interpreter exit
-            pass
+        # at interpreter exit the process may already be gone (killed with its process group): nothing to report
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                if et.running:
+                    et.terminate()
+            except Exception:
+                pass

@@ -14,6 +14,8 @@ from keepers.core.analyzers import Analyzer
 from keepers.core.analyzers.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
+MIN_SIDE = 32
+
 _LIN = TO_LINEAR.astype(np.float64)
 UNDER_EV = 1.0  # stops of brightening the photo could take, above which it is underexposed
 OVER = 2.0  # key + 4 * clipped share + 2 * 5th percentile, above which it is overexposed
@@ -28,7 +30,8 @@ def _ev(code: float) -> float:
 
 
 def _regions(y8: np.ndarray) -> tuple[float, float, float, float]:
-    """Median luma (sRGB, 0..1) of the subject area (centre, lower middle) and of the top, left and right bands."""
+    """Luma (sRGB, 0..1) of the subject area (centre to bottom; its darker part, the 35th percentile) and the
+    medians of the top, left and right bands."""
     small = cv2.resize(y8, (48, 36), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
     centre = small[11:34, 12:36]
     return (float(np.percentile(centre, 35)), float(np.median(small[:9])), float(np.median(small[:24, :9])),
@@ -41,12 +44,14 @@ class ExposureAnalyzer(Analyzer):
     weight = 0.8
 
     def analyze(self, frame: Frame) -> Finding:
+        if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
+            return Finding(self.name, self.version, None)
         rgb = frame.rgb
         y8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
         hist = cv2.calcHist([y8], [0], None, [256], [0, 256]).ravel()
         hist /= max(hist.sum(), 1.0)
         cdf = np.cumsum(hist)
-        p1, p5, p50, p95, p99 = (float(np.searchsorted(cdf, q)) / 255 for q in (0.01, 0.05, 0.5, 0.95, 0.99))
+        p1, p5, p50, p95, p99 = (min(255, int(np.searchsorted(cdf, q))) / 255 for q in (0.01, 0.05, 0.5, 0.95, 0.99))
         r, g, b = cv2.split(rgb)
         clipped = float(np.count_nonzero(cv2.max(cv2.max(r, g), b) >= 254)) / y8.size  # any channel blown
         blown, black = float(hist[250:].sum()), float(hist[:4].sum())
@@ -74,7 +79,9 @@ class ExposureAnalyzer(Analyzer):
         if black >= BLACK and not any(r.code == "underexposed" for r in reasons):
             reasons.append(Reason("clipped_shadows", f"Clipped shadows: {black:.0%} of the frame is pure black",
                                   _sev(black, BLACK, 0.6, top=0.5)))
-        if p99 - p1 < FLAT and not any(r.code in ("underexposed", "overexposed") for r in reasons):
+        # a dark photo is compressed towards black anyway; it is flat too only if its blacks are lifted
+        flat = p99 - p1 < FLAT and not any(r.code == "overexposed" for r in reasons)
+        if flat and (p1 > 0.25 * p99 or not any(r.code == "underexposed" for r in reasons)):
             reasons.append(Reason("low_contrast", "Low contrast: flat, washed-out tones",
                                   _sev(FLAT - (p99 - p1), 0.0, 0.35)))
         features = {"p1": p1, "p5": p5, "p50": p50, "p95": p95, "p99": p99, "key_ev": key, "headroom_ev": headroom,

@@ -17,6 +17,8 @@ from keepers.core.analyzers import Analyzer
 from keepers.core.analyzers.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
+MIN_SIDE = 32
+
 VIGNETTE_EV = 0.8  # darkening of the weakest quadrant's outer part, in stops
 CA_PX = 0.8  # red or blue shift at the corners, in analysis pixels
 _TILE, _TILES = 64, 16
@@ -93,6 +95,8 @@ class LensAnalyzer(Analyzer):
     weight = 0.3
 
     def analyze(self, frame: Frame) -> Finding:
+        if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
+            return Finding(self.name, self.version, None)
         grey8 = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
         vig = vignetting_ev(grey8)
         red, blue = ca_shift(frame.rgb, frame.grey)
@@ -102,8 +106,9 @@ class LensAnalyzer(Analyzer):
             reasons.append(Reason("vignetting", f"Vignetting: corners about {vig:.1f} stops darker",
                                   float(np.clip(0.15 + 0.35 * (vig - VIGNETTE_EV), 0.15, 0.8))))
         if ca >= CA_PX:
-            reasons.append(Reason("chromatic_aberration", "Chromatic aberration: colour fringes on edges towards "
-                                  "the corners", float(np.clip(0.15 + 0.25 * (ca - CA_PX), 0.15, 0.8))))
+            severity = float(np.clip(0.15 + 0.25 * (ca - CA_PX), 0.15, 0.8))
+            reasons.append(Reason("chromatic_aberration", "Chromatic aberration: colour fringes on edges towards the "
+                                  f"corners (about {ca:.1f} px)", severity))
         score = float(np.prod([1.0 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         return Finding(self.name, self.version, score, reasons, weight=self.weight,
                        features={"vignetting_ev": vig, "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca})

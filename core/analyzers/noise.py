@@ -13,13 +13,15 @@ import numpy as np
 from keepers.core.analyzers import Analyzer
 from keepers.core.types import Finding, Frame, Reason
 
+MIN_SIDE = 32
+
 _MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32) / 6.0
 _MAD = float(np.sqrt(np.pi / 2))  # mean |x| -> std for a Gaussian
 _BLOCK = 16
 _QUANTILE = 0.1
 _QUANTILE_BIAS = 0.89  # the 10 % quantile of 16x16-block estimates of pure noise, relative to the true sigma
 # levels above which grain is visible at screen size: lower when it has colour (fine texture such as fur or foliage
-# passes for luma noise, hardly ever for chroma noise; camera JPEGs mostly smooth chroma noise away)
+# passes for luma noise, hardly ever for chroma noise); chroma counts a little less, as camera JPEGs smooth it away
 _FLAG, _FLAG_LUMA_ONLY, _CHROMA = 3.2, 4.5, 1.5
 _BAD = 11.0  # levels at which it is as bad as it gets
 
@@ -67,8 +69,9 @@ class NoiseAnalyzer(Analyzer):
     weight = 0.5
 
     def analyze(self, frame: Frame) -> Finding:
+        if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
+            return Finding(self.name, self.version, None)
         n = levels(frame)
-        # camera JPEG engines smooth chroma noise away, so luma counts fully and chroma a little less
         level = float(np.hypot(n["y"], 0.8 * n["c"]))
         severity = float(np.clip((level - 2.0) / (_BAD - 2.0), 0.0, 1.0))
         reasons = []

@@ -17,6 +17,8 @@ import numpy as np
 from keepers.core.analyzers import Analyzer, noise
 from keepers.core.types import Finding, Frame, Reason
 
+MIN_SIDE = 32
+
 SHARP, SOFT, BLURRED = 0.85, 1.1, 2.6  # blur px: no loss below SHARP, flagged above SOFT, hopeless at BLURRED
 BORDERLINE = (0.9, 1.5)  # best-tile blur where a full-resolution crop decides (when there is more resolution)
 SMEAR, ANISOTROPY = 0.6, 0.33  # motion: the blurriest direction this much (px, and share) blurrier than the sharpest
@@ -26,7 +28,7 @@ SNR = 4.0  # a tile counts when its edges carry this many times the noise energy
 # the flat areas show, capped by 4x what white noise of the estimated sigma would give (texture is not noise);
 # calibrated so that distort.noise levels 1-4 leave the blur of 60 real photos unchanged in the median
 OVER, CAP = 3.0, 4.0
-NOISE_PENALTY = 2.0  # px of blur added per unit share of noise in a tile's fine-scale energy
+NOISE_PENALTY = 3.0  # px of blur added per unit share of noise in a tile's fine-scale energy
 MAX_BLUR = 8.0
 
 
@@ -134,11 +136,14 @@ class SharpnessAnalyzer(Analyzer):
     weight = 1.0
 
     def analyze(self, frame: Frame) -> Finding:
+        if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
+            return Finding(self.name, self.version, None)
         grey = frame.grey
         m = measure(grey, noise.levels(frame)["y"] / 255.0)
         blur, refined = m["best"], 0.0
         if BORDERLINE[0] <= blur <= BORDERLINE[1] and (frame.meta.width or 0) > 1.2 * grey.shape[1]:
-            blur, refined = self._refine(frame, m["box"]), 1.0
+            full = self._refine(frame, m["box"])
+            blur, refined = (blur, 0.0) if full is None else (full, 1.0)
         aniso = m["smear"] / max(m["blur_dir"], 0.5)
         severity = float(np.clip((blur - SHARP) / (BLURRED - SHARP), 0.0, 1.0))
         reasons = []
@@ -154,10 +159,12 @@ class SharpnessAnalyzer(Analyzer):
                        features=features, data={"best_box": list(m["box"]), "motion_angle": m["angle"]})
 
     @staticmethod
-    def _refine(frame: Frame, box: tuple[int, int, int, int]) -> float:
+    def _refine(frame: Frame, box: tuple[int, int, int, int]) -> float | None:
         """Blur of the best tile measured on the full-resolution pixels (at most 2x analysis scale), in analysis px."""
         crop = frame.full_crop(box)
         bw = box[2] - box[0]
+        if min(crop.shape[:2]) < MIN_SIDE:
+            return None
         if crop.shape[1] > 2 * bw:  # twice the analysis scale resolves what decides; more only costs time
             crop = cv2.resize(crop, (2 * bw, max(1, round(crop.shape[0] * 2 * bw / crop.shape[1]))),
                               interpolation=cv2.INTER_AREA)

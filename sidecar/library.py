@@ -1,0 +1,137 @@
+"""An application's view of the catalog: only photos under its roots; its workflows; search and photo results."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from keepers.core.errors import KeepersError, UserError
+from keepers.sidecar.app import ApiError
+from keepers.sidecar.output import finding_dict, verdict_dict
+from keepers.sidecar.paths import inside, real_roots
+from keepers.sidecar.store import Store, now
+
+
+def _prefix_sql(roots: list[str]) -> tuple[str, list]:
+    """SQL matching catalog paths under any of `roots` (as given and resolved): exact text, no LIKE wildcards."""
+    forms = list(dict.fromkeys([os.path.abspath(r) for r in roots] + real_roots(roots)))
+    parts, args = [], []
+    for r in forms:
+        r = r.rstrip(os.sep) or os.sep
+        head = r if r.endswith(os.sep) else r + os.sep
+        parts.append("(path = ? OR substr(path, 1, ?) = ?)")
+        args += [r, len(head), head]
+    return " OR ".join(parts) or "0", args
+
+
+def visible_ids(catalog, roots: list[str], ids: list[int] | None = None) -> set[int]:
+    where, args = _prefix_sql(roots)
+    rows = catalog.db.execute(f"SELECT id, path FROM photos WHERE {where}", args).fetchall()
+    rr = real_roots(roots)
+    # the text matched; the real path must too (a symlinked photo pointing out of the roots stays hidden)
+    out = {r[0] for r in rows if inside(os.path.realpath(r[1]), rr)}
+    return out if ids is None else out & set(ids)
+
+
+def _row(catalog, roots: list[str], photo_id: int | None = None, path: str | None = None):
+    row = (catalog.db.execute("SELECT * FROM photos WHERE id = ?", (photo_id,)).fetchone() if photo_id is not None
+           else catalog.db.execute("SELECT * FROM photos WHERE path = ?", (path,)).fetchone())
+    if row is None or not inside(os.path.realpath(row["path"]), real_roots(roots)):
+        # another application's photo is reported exactly like a missing one
+        raise ApiError(404, "not_found", "no such photo in this application's library")
+    return row
+
+
+def photo(engine, key, photo_id: int | None = None, path: str | None = None) -> dict:
+    from keepers.core.types import Photo
+    from keepers.sidecar.models import score_concepts
+
+    cat = engine.catalog()
+    row = _row(cat, key.roots, photo_id, path)
+    analyzers, concepts = engine.plan(key.app_id, None)
+    names = {a.name for a in analyzers}
+    found = [f for f in cat.findings(row["id"]) if f.analyzer in names and engine.versions.get(f.analyzer) == f.version]
+    findings = engine.adjust(found, key.app_id) + score_concepts(concepts, found)
+    files = [row["path"], *json.loads(row["companions"])]
+    verdict = None
+    if found and row["error"] is None:
+        verdict = verdict_dict(engine.verdict(Photo(row["path"], row["kind"], files[1:]), findings, key.app_id))
+    return {"photo_id": row["id"], "path": row["path"], "files": files, "analyzed_at": row["analyzed_at"],
+            "verdict": verdict, "models": {f.analyzer: finding_dict(f) for f in findings}}
+
+
+def _hits(engine, pairs) -> dict:
+    cat = engine.catalog()
+    out = []
+    for pid, score in pairs:
+        row = cat.db.execute("SELECT path FROM photos WHERE id = ?", (pid,)).fetchone()
+        if row is not None:
+            out.append({"photo_id": int(pid), "path": row["path"], "distance": round(float(score), 6)})
+    return {"results": out}
+
+
+def _similarity():
+    try:
+        from keepers.core import similarity
+    except ImportError:
+        raise ApiError(501, "not_available", "search is not available in this installation yet") from None
+    return similarity
+
+
+def similar(engine, key, photo_id: int | None, path: str | None, k: int) -> tuple[dict, int]:
+    sim = _similarity()
+    cat = engine.catalog()
+    if path is not None:
+        from keepers.sidecar.paths import PathRefused, resolve
+
+        try:
+            path = resolve(path, key.roots)
+        except PathRefused as e:
+            raise ApiError(403, "path_refused", str(e)) from None
+    row = _row(cat, key.roots, photo_id, path)
+    within = sorted(visible_ids(cat, key.roots))
+    try:
+        pairs = sim.similar(cat, row["id"], k, within=within)
+    except UserError as e:  # analysed without the embedding model
+        raise ApiError(409, "not_analysed", str(e)) from None
+    return _hits(engine, [(p, sc) for p, sc in pairs if p != row["id"]][:k]), 1
+
+
+def text(engine, key, query: str, k: int) -> tuple[dict, int]:
+    sim = _similarity()
+    cat = engine.catalog()
+    try:
+        pairs = sim.search_text(cat, query, k, within=sorted(visible_ids(cat, key.roots)))
+    except UserError as e:  # a blank query
+        raise ApiError(400, "bad_request", str(e)) from None
+    except KeepersError as e:  # the text model is missing or broken
+        raise ApiError(501, "not_available", f"text search is not available: {e}") from None
+    return _hits(engine, pairs), 1
+
+
+# --- workflows --------------------------------------------------------------------------------------------------
+
+
+def _wf(row) -> dict:
+    return {"name": row["name"], "models": json.loads(row["models"]), "created_at": row["created_at"]}
+
+
+def workflows(store: Store, app_id: int) -> list[dict]:
+    return [_wf(r) for r in store.all("SELECT * FROM workflows WHERE app_id = ? ORDER BY name", (app_id,))]
+
+
+def workflow(store: Store, app_id: int, name: str) -> dict | None:
+    row = store.one("SELECT * FROM workflows WHERE app_id = ? AND name = ?", (app_id, name))
+    return _wf(row) if row else None
+
+
+def create_workflow(store: Store, app_id: int, name: str, models: list[str]) -> dict:
+    if workflow(store, app_id, name) is not None:
+        raise ApiError(409, "conflict", f"a workflow named {name!r} exists already (delete it first)")
+    store.run("INSERT INTO workflows (app_id, name, models, created_at) VALUES (?, ?, ?, ?)",
+              (app_id, name, json.dumps(list(dict.fromkeys(models))), now()))
+    return workflow(store, app_id, name)
+
+
+def delete_workflow(store: Store, app_id: int, name: str) -> None:
+    store.run("DELETE FROM workflows WHERE app_id = ? AND name = ?", (app_id, name))

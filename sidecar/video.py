@@ -1,0 +1,153 @@
+"""Video: one frame per second of the clip (PyAV), each judged by the analyzers as a photo would be; a summary for
+the whole clip goes into the clip's XMP sidecar."""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import re
+from collections import Counter
+from typing import Iterator
+
+import numpy as np
+
+from keepers.core.exiftool import CONFIG
+from keepers.core.types import Frame, Meta, Photo, Reason, Verdict
+from keepers.sidecar.models import score_concepts
+from keepers.sidecar.output import finding_dict, input_error, verdict_dict
+
+log = logging.getLogger("keepers.sidecar.video")
+SHARE = 1 / 3  # a keyword or reason speaks for the clip when at least this share of its seconds have it
+
+
+class VideoError(Exception):
+    pass
+
+
+def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, tuple[int, int]]]:
+    """(second, RGB frame at most `long_side` wide or high, full (w, h)): the first frame at or after each whole
+    second of the clip, counted from its first frame."""
+    import av
+
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError) as e:
+        raise VideoError(f"cannot open the video: {e}") from None
+    with container:
+        if not container.streams.video:
+            raise VideoError("the file has no video stream")
+        stream = container.streams.video[0]
+        stream.thread_type = "AUTO"  # frame threads: decoding is the cost here
+        start, wanted = None, 0
+        try:
+            for frame in container.decode(stream):
+                if frame.time is None:
+                    continue
+                start = frame.time if start is None else start
+                second = int(math.floor(frame.time - start + 1e-6))
+                if second < wanted:
+                    continue  # not converted: only the sampled frames pay for scaling to RGB
+                w, h = frame.width, frame.height
+                k = min(1.0, long_side / max(w, h))
+                small = frame.reformat(width=max(1, round(w * k)), height=max(1, round(h * k)), format="rgb24")
+                yield second, small.to_ndarray(), (w, h)
+                wanted = second + 1
+        except av.error.FFmpegError as e:
+            if start is None:
+                raise VideoError(f"cannot decode the video: {e}") from None
+            log.warning("%s: decoding stopped early: %s", path, e)  # a truncated clip keeps the seconds it has
+
+
+def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) -> dict:
+    """Every sampled second's findings and verdict, and the clip's summary verdict."""
+    photo = Photo(path, "video")
+    seconds, verdicts, duration = [], [], 0.0
+    for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
+        frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
+        findings = []
+        for a in analyzers:
+            try:
+                findings.append(a.analyze(frame))
+            except Exception:  # one analyzer's bug costs that second this analyzer's opinion only
+                log.exception("analyzer %s failed on %s at %d s", a.name, path, second)
+        findings = engine.adjust(findings, app_id) + score_concepts(list(concepts), findings)
+        v = engine.verdict(photo, findings, app_id)
+        verdicts.append(v)
+        seconds.append({"t": second, "verdict": verdict_dict(v), "models": {f.analyzer: finding_dict(f) for f in findings}})
+        duration = second + 1.0
+    if not seconds:
+        raise VideoError("the video has no decodable frame")
+    clip = summarise(verdicts, engine.settings)
+    return {"duration": duration, "seconds": seconds, "verdict": clip,
+            "summary": {"seconds": len(seconds), "score": clip.score,
+                        "min_score": min(v.score for v in verdicts), "max_score": max(v.score for v in verdicts),
+                        "best_second": seconds[int(np.argmax([v.score for v in verdicts]))]["t"],
+                        "verdict": clip.verdict, "stars": clip.stars, "keywords": clip.keywords,
+                        "reasons": dict(Counter(r.code for v in verdicts for r in v.reasons if r.severity >= 0.3)),
+                        "labels": labels(seconds)}}
+
+
+def labels(seconds: list[dict], k: int = 5) -> list[list]:
+    """What the clip shows: each (label, probability) an analyzer reports, averaged over all seconds, top k."""
+    total: Counter = Counter()
+    for s in seconds:
+        for m in s["models"].values():
+            for item in m["data"].get("labels") or []:
+                if isinstance(item, (list, tuple)) and len(item) == 2 and isinstance(item[1], (int, float)):
+                    total[str(item[0])] += float(item[1])
+    return [[name, round(p / len(seconds), 4)] for name, p in total.most_common(k)]
+
+
+def summarise(verdicts: list[Verdict], settings) -> Verdict:
+    """The clip as one verdict: mean score; keywords and reasons present in at least a third of its seconds."""
+    n = len(verdicts)
+    score = round(float(np.mean([v.score for v in verdicts])), 2)
+    need = max(1, math.ceil(n * SHARE))
+    kw = Counter(k for v in verdicts for k in set(v.keywords))
+    by_code: dict[str, list[Reason]] = {}
+    for v in verdicts:
+        for r in v.reasons:
+            by_code.setdefault(r.code, []).append(r)
+    reasons = [Reason(code, f"{rs[0].message} (in {len(rs)} of {n} seconds)",
+                      float(np.mean([r.severity for r in rs])), float(np.mean([r.cost for r in rs])))
+               for code, rs in by_code.items() if len(rs) >= need]
+    reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
+    thr = settings.good_threshold
+    return Verdict(score=score, verdict="good" if score >= thr else "bad",
+                   confidence=round(1.0 / (1.0 + math.exp(-1.5 * abs(score - thr))), 3),
+                   stars=settings.stars.stars(score), reasons=reasons,
+                   keywords=sorted(k for k, c in kw.items() if c >= need), judged_by="video")
+
+
+def _defined_tags() -> set[str]:
+    """The keepers:* properties our exiftool config defines (a property it does not define cannot be written)."""
+    table = CONFIG.read_text().partition("%Image::ExifTool::UserDefined::keepers = (")[2].partition("\n);")[0]
+    return set(re.findall(r"^\s+(\w+)\s*=>\s*\{", table, re.M))
+
+
+def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | None]:
+    extra = {}
+    if "Timeline" in _defined_tags():  # per-second scores, where the namespace has a place for them
+        extra["Timeline"] = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]
+    return engine.write(Photo(path, "video"), judged["verdict"], None, extra=extra or None)
+
+
+def predict(engine, path: str, app_id: int, analyzers, concepts, result: dict, write: bool = False):
+    """The API's predict for a video input: one prediction list per second, and the clip's summary."""
+    ops_per_second = len(analyzers) + len(concepts)
+    if not os.path.isfile(path):
+        result["error"] = input_error("not_found", "no such file")
+        return result, ops_per_second
+    try:
+        judged = judge(engine, path, analyzers, concepts, app_id)
+    except VideoError as e:
+        result["error"] = input_error("read_error", str(e))
+        return result, ops_per_second
+    result["verdict"] = verdict_dict(judged["verdict"])
+    result["video"] = {k: judged[k] for k in ("duration", "seconds", "summary")}
+    if write:
+        result["sidecars"], err = write_sidecar(engine, path, judged)
+        if err:
+            result["error"] = input_error("write_error", err)
+    return result, ops_per_second * len(judged["seconds"])

@@ -1,0 +1,514 @@
+"""The daemon's HTTP API, called over real HTTP on 127.0.0.1 (waitress in a thread): scopes on every route, keys,
+application isolation, path safety, upload limits, per-input errors, predict, workflows, jobs, models."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import os
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keepers.core.settings import Settings
+from keepers.sidecar import auth
+from keepers.sidecar.api import ROUTES
+from keepers.sidecar.app import ANY_KEY, PUBLIC, Daemon
+from keepers.sidecar.client import Client
+from keepers.sidecar.config import DaemonSettings
+from keepers.sidecar.server import Server
+
+HAVE_SIMILARITY = importlib.util.find_spec("keepers.core.similarity") is not None
+MAX_UPLOAD = 1_500_000
+MAX_PIXELS = 1_000_000
+
+
+def sample(name: str) -> np.ndarray:
+    from skimage import data
+
+    img = getattr(data, name)()
+    return img[..., :3] if img.ndim == 3 else np.stack([img] * 3, -1)
+
+
+def jpeg(path: Path, rgb: np.ndarray, quality: int = 90) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, quality=quality)
+    return path
+
+
+def jpeg_bytes(rgb: np.ndarray) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+@pytest.fixture(scope="module")
+def ns(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("daemon")
+    a, b, outside = tmp / "library_a", tmp / "library_b", tmp / "outside"
+    photos = {n: jpeg(a / f"{n}.jpg", sample(n)) for n in ("astronaut", "chelsea", "coffee")}
+    for i in range(12):  # a folder for jobs: crops of a real photo
+        jpeg(a / "shoot" / f"frame_{i:02d}.jpg", sample("coffee")[i * 8:i * 8 + 300, i * 10:i * 10 + 400])
+    good = jpeg(a / "batch" / "good.jpg", sample("rocket"))
+    bad = a / "batch" / "bad.jpg"
+    bad.write_bytes(good.read_bytes()[:3000])  # a truncated JPEG
+    b_photo = jpeg(b / "cat.jpg", sample("chelsea"))
+    crop = jpeg(a / "similar" / "chelsea_crop.jpg", sample("chelsea")[10:290, 20:430])
+    secret = jpeg(outside / "secret.jpg", sample("astronaut"))
+    (a / "escape.jpg").symlink_to(secret)
+    (a / "shoot" / "escape.jpg").symlink_to(secret)
+    settings = Settings(catalog=tmp / "catalog.db", workers=1, max_pixels=MAX_PIXELS)
+    daemon = Daemon(settings, DaemonSettings(port=0, max_upload_bytes=MAX_UPLOAD, warm_up=False))
+    store = daemon.store
+    app_a, _, full_a = auth.create_app(store, "alpha", [str(a)])
+    _, _, full_b = auth.create_app(store, "beta", [str(b)])
+    scoped = {s: auth.create_key(store, app_a, [s])[1] for s in auth.SCOPES}
+    others = {s: auth.create_key(store, app_a, [x for x in auth.SCOPES if x != s])[1] for s in auth.SCOPES}
+    server = Server(daemon, port=0).start()
+    c = Client(server.url, full_a)
+    first = c.post("/v1/predict", {"paths": [str(p) for p in photos.values()]}).json()["results"]
+    names = [m["name"] for m in c.get("/v1/models").json()["models"]]
+    wf = c.post("/v1/workflows", {"name": "first", "models": names[:1]})
+    assert wf.status == 201, wf
+    job = c.post("/v1/jobs", {"paths": [str(photos["astronaut"])]}).json()
+    yield SimpleNamespace(url=server.url, tmp=tmp, a=a, b=b, outside=outside, photos=photos, good=good, bad=bad,
+                          b_photo=b_photo, secret=secret, full_a=full_a, full_b=full_b, scoped=scoped, others=others,
+                          ids={r["input"]: r["photo_id"] for r in first}, crop=crop, names=names, job=job["id"], daemon=daemon,
+                          c=c, has_embedding="embedding" in names)
+    server.stop()
+
+
+def client(ns, key=None) -> Client:
+    return Client(ns.url, key)
+
+
+def is_error(r, status: int, code: str | None = None) -> None:
+    assert r.status == status, r
+    body = r.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code, body
+
+
+# --- every route x scope ----------------------------------------------------------------------------------------
+
+
+def example(ns, method: str, path: str):
+    """A valid request for each route: (method, url, JSON body or None, statuses that mean success)."""
+    c = client(ns, ns.full_a)
+    astronaut = str(ns.photos["astronaut"])
+    pid = ns.ids[astronaut]
+    search_ok = {200} if HAVE_SIMILARITY else {501}
+    if (method, path) == ("DELETE", "/v1/workflows/{name}"):
+        name = f"tmp{time.monotonic_ns()}"
+        assert c.post("/v1/workflows", {"name": name, "models": ns.names[:1]}).status == 201
+        return method, f"/v1/workflows/{name}", None, {200}
+    if (method, path) == ("DELETE", "/v1/keys/{key_id}"):
+        key_id, _ = auth.create_key(ns.daemon.store, auth.authenticate(ns.daemon.store, f"Bearer {ns.full_a}").app_id,
+                                    ["predict"])
+        return method, f"/v1/keys/{key_id}", None, {200}
+    if (method, path) == ("DELETE", "/v1/models/{name}"):
+        name = f"c{time.monotonic_ns()}"
+        made = c.post("/v1/models", {"name": name, "examples": [pid]})
+        return method, f"/v1/models/{name}", None, {200} if made.status == 201 else {404}
+    table = {
+        ("GET", "/health"): ("/health", None, {200}),
+        ("GET", "/v1/me"): ("/v1/me", None, {200}),
+        ("POST", "/v1/predict"): ("/v1/predict", {"paths": [astronaut]}, {200}),
+        ("POST", "/v1/jobs"): ("/v1/jobs", {"paths": [astronaut]}, {202}),
+        ("GET", "/v1/jobs"): ("/v1/jobs", None, {200}),
+        ("GET", "/v1/jobs/{job_id}"): (f"/v1/jobs/{ns.job}", None, {200}),
+        ("POST", "/v1/jobs/{job_id}/cancel"): (f"/v1/jobs/{ns.job}/cancel", None, {200}),
+        ("GET", "/v1/jobs/{job_id}/results"): (f"/v1/jobs/{ns.job}/results", None, {200}),
+        ("GET", "/v1/workflows"): ("/v1/workflows", None, {200}),
+        ("POST", "/v1/workflows"): ("/v1/workflows", {"name": f"w{time.monotonic_ns()}", "models": ns.names[:1]},
+                                    {201}),
+        ("GET", "/v1/workflows/{name}"): ("/v1/workflows/first", None, {200}),
+        ("POST", "/v1/workflows/{name}/predict"): ("/v1/workflows/first/predict", {"paths": [astronaut]}, {200}),
+        ("POST", "/v1/search/similar"): ("/v1/search/similar", {"photo_id": pid, "k": 2}, search_ok),
+        ("POST", "/v1/search/text"): ("/v1/search/text", {"query": "a cat", "k": 2}, search_ok),
+        ("GET", "/v1/photos/{photo_id}"): (f"/v1/photos/{pid}", None, {200}),
+        ("GET", "/v1/photos"): (f"/v1/photos?path={astronaut}", None, {200}),
+        ("GET", "/v1/models"): ("/v1/models", None, {200}),
+        ("POST", "/v1/models"): ("/v1/models", {"name": f"c{time.monotonic_ns()}", "examples": [pid]},
+                                 {201} if ns.has_embedding else {501}),
+        ("PATCH", "/v1/models/{name}"): (f"/v1/models/{ns.names[0]}", {"weight": None}, {200}),
+        ("GET", "/v1/keys"): ("/v1/keys", None, {200}),
+        ("POST", "/v1/keys"): ("/v1/keys", {"scopes": ["search"], "note": "from the matrix"}, {201}),
+    }
+    url, body, ok = table[(method, path)]
+    return method, url, body, ok
+
+
+def send(ns, key, method, url, body):
+    c = client(ns, key)
+    return c.request(method, url, json.dumps(body).encode() if body is not None else None,
+                     {"Content-Type": "application/json"} if body is not None else None)
+
+
+GATED = [r for r in ROUTES if r.scope is not PUBLIC]
+
+
+@pytest.fixture
+def matrix(ns):
+    """The examples make concepts (which join every later predict): none may outlive its test."""
+    yield ns
+    ns.daemon.store.run("DELETE FROM concepts")
+
+
+def test_every_route_has_an_example_request(ns):
+    for r in ROUTES:
+        example(ns, r.method, r.path)  # a route added without an example fails here, not silently
+
+
+@pytest.mark.parametrize("route", GATED, ids=[f"{r.method} {r.path}" for r in GATED])
+def test_every_gated_route_refuses_a_request_without_a_valid_key(matrix, route):
+    ns = matrix
+    method, url, body, _ = example(ns, route.method, route.path)
+    is_error(send(ns, None, method, url, body), 401, "unauthorized")
+    is_error(send(ns, "kp_" + "x" * 43, method, url, body), 401, "unauthorized")
+
+
+@pytest.mark.parametrize("route", [r for r in GATED if r.scope != ANY_KEY],
+                         ids=[f"{r.method} {r.path}" for r in GATED if r.scope != ANY_KEY])
+def test_every_route_refuses_a_key_lacking_its_scope(matrix, route):
+    ns = matrix
+    method, url, body, _ = example(ns, route.method, route.path)
+    r = send(ns, ns.others[route.scope], method, url, body)
+    is_error(r, 403, "forbidden")
+    assert route.scope in r.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=[f"{r.method} {r.path}" for r in ROUTES])
+def test_every_route_serves_a_key_holding_only_its_scope(matrix, route):
+    ns = matrix
+    method, url, body, ok = example(ns, route.method, route.path)
+    key = None if route.scope is PUBLIC else ns.scoped["predict"] if route.scope == ANY_KEY else ns.scoped[route.scope]
+    r = send(ns, key, method, url, body)
+    assert r.status in ok, r
+
+
+def test_health_needs_no_key_and_reveals_no_paths(ns):
+    r = client(ns).get("/health")
+    assert r.status == 200
+    h = r.json()
+    assert h["status"] == "ok" and {"jobs", "watch"} <= set(h["queue"]) and h["providers"]
+    assert [m["name"] for m in h["models"]] == ns.names
+    assert str(ns.tmp) not in r.body.decode() and "/" not in json.dumps(h["models"])
+
+
+def test_openapi_document_describes_every_route(ns):
+    doc = client(ns).get("/v1/openapi.json").json()
+    assert doc["openapi"].startswith("3.")
+    for r in ROUTES:
+        op = doc["paths"][r.path][r.method.lower()]
+        assert str(r.status) in op["responses"]
+        if r.scope is not PUBLIC:
+            assert {"401", "403"} <= set(op["responses"]) and op["security"]
+
+
+# --- keys -------------------------------------------------------------------------------------------------------
+
+
+def test_a_revoked_key_is_refused_from_then_on(ns):
+    admin = client(ns, ns.scoped["keys:admin"])
+    made = admin.post("/v1/keys", {"scopes": ["predict"], "note": "laptop"})
+    assert made.status == 201 and made.json()["key"].startswith("kp_")
+    token, key_id = made.json()["key"], made.json()["id"]
+    assert client(ns, token).get("/v1/models").status == 200
+    revoked = admin.delete(f"/v1/keys/{key_id}")
+    assert revoked.status == 200 and revoked.json()["revoked_at"]
+    for method, url, body in (("GET", "/v1/models", None), ("POST", "/v1/predict",
+                                                           {"paths": [str(ns.photos["coffee"])]})):
+        is_error(send(ns, token, method, url, body), 401, "unauthorized")
+
+
+def test_keys_are_stored_hashed_and_listed_without_their_secret(ns):
+    rows = ns.daemon.store.all("SELECT * FROM keys")
+    stored = json.dumps([dict(r) for r in rows])
+    assert ns.full_a not in stored and ns.full_a[3:] not in stored
+    listed = client(ns, ns.full_a).get("/v1/keys")
+    assert listed.status == 200 and ns.full_a not in listed.body.decode()
+    assert all("key" not in k for k in listed.json()["keys"])
+
+
+def test_a_key_cannot_revoke_itself_nor_another_applications_key(ns):
+    me = client(ns, ns.full_a).get("/v1/me").json()["key"]["id"]
+    is_error(client(ns, ns.full_a).delete(f"/v1/keys/{me}"), 409, "conflict")
+    b_id = client(ns, ns.full_b).get("/v1/me").json()["key"]["id"]
+    is_error(client(ns, ns.full_a).delete(f"/v1/keys/{b_id}"), 404, "not_found")
+    assert client(ns, ns.full_b).get("/v1/me").status == 200
+
+
+def test_usage_counts_inputs_times_models_per_key(ns):
+    key_id, token = auth.create_key(ns.daemon.store, ns.daemon.store.app("alpha")["id"], ["predict"])
+    c = client(ns, token)
+    paths = [str(ns.photos["astronaut"]), str(ns.photos["chelsea"])]
+    r = c.post("/v1/predict", {"paths": paths, "models": ns.names[:2]})
+    assert r.status == 200 and r.json()["operations"] == 2 * len(ns.names[:2])
+    r2 = c.post("/v1/predict", {"paths": paths[:1]})
+    assert r2.json()["operations"] == len(ns.names)
+    usage = c.get("/v1/me").json()["key"]  # as it stood before this request
+    assert usage["requests"] == 2 and usage["operations"] == 2 * len(ns.names[:2]) + len(ns.names)
+    assert c.get("/v1/me").json()["key"]["requests"] == 3
+
+
+# --- path safety and limits -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["{a}/../outside/secret.jpg", "{a}/shoot/../astronaut.jpg", "{outside}/secret.jpg",
+                                  "/etc/passwd", "relative/astronaut.jpg", "{a}/escape.jpg"])
+def test_paths_outside_the_roots_are_refused_before_anything_is_read(ns, path):
+    p = path.format(a=ns.a, outside=ns.outside)
+    for url, body in (("/v1/predict", {"paths": [str(ns.photos["coffee"]), p]}), ("/v1/jobs", {"paths": [p]}),
+                      ("/v1/workflows/first/predict", {"paths": [p]})):
+        r = client(ns, ns.full_a).post(url, body)
+        is_error(r, 403, "path_refused")
+        assert "secret" not in r.body.decode().replace(p, "") and "root:" not in r.body.decode()
+    is_error(client(ns, ns.full_a).get(f"/v1/photos?path={p}"), 403)
+
+
+def test_a_symlink_in_a_walked_folder_is_not_followed_out_of_the_roots(ns):
+    c = client(ns, ns.full_a)
+    job = c.post("/v1/jobs", {"paths": [str(ns.a / "shoot")]}).json()
+    done = wait_job(c, job["id"])
+    assert done["state"] == "done" and done["total"] == 12
+    res = c.get(f"/v1/jobs/{job['id']}/results").json()["results"]
+    escape = [r for r in res if r["path"].endswith("escape.jpg")]
+    assert escape and escape[0]["error"] and "outside" in escape[0]["error"] and not escape[0].get("score")
+
+
+def test_another_applications_key_cannot_read_this_ones_photos_or_results(ns):
+    b = client(ns, ns.full_b)
+    astronaut = str(ns.photos["astronaut"])
+    is_error(b.post("/v1/predict", {"paths": [astronaut]}), 403, "path_refused")
+    is_error(b.get(f"/v1/photos/{ns.ids[astronaut]}"), 404, "not_found")
+    is_error(b.get(f"/v1/jobs/{ns.job}"), 404)
+    is_error(b.get(f"/v1/jobs/{ns.job}/results"), 404)
+    is_error(b.get("/v1/workflows/first"), 404)
+    assert all(j["id"] != ns.job for j in b.get("/v1/jobs").json()["jobs"])
+    own = b.post("/v1/predict", {"paths": [str(ns.b_photo)]}).json()["results"][0]
+    is_error(client(ns, ns.full_a).get(f"/v1/photos/{own['photo_id']}"), 404)
+
+
+def test_an_upload_over_the_size_limit_is_refused_with_413(ns):
+    big = os.urandom(MAX_UPLOAD + 10_000)
+    is_error(client(ns, ns.full_a).upload("/v1/predict", [("big.jpg", big)]), 413, "payload_too_large")
+    assert client(ns).get("/health").status == 200
+
+
+def test_an_upload_is_predicted_and_not_kept_in_the_library(ns):
+    r = client(ns, ns.full_a).upload("/v1/predict", [("cat.jpg", jpeg_bytes(sample("chelsea")))])
+    assert r.status == 200, r
+    [res] = r.json()["results"]
+    assert res["input"] == "cat.jpg" and res["error"] is None and res["photo_id"] is None
+    assert 1 <= res["verdict"]["score"] <= 10 and set(res["models"]) == set(ns.names)
+
+
+def test_a_bad_image_fails_only_its_own_input(ns):
+    c = client(ns, ns.full_a)
+    r = c.post("/v1/predict", {"paths": [str(ns.good), str(ns.bad), str(ns.a / "missing.jpg")]})
+    assert r.status == 200
+    good, bad, missing = r.json()["results"]
+    assert good["error"] is None and good["verdict"]["verdict"] in ("good", "bad")
+    assert bad["error"]["code"] == "read_error" and "truncated" in bad["error"]["message"] and bad["verdict"] is None
+    assert missing["error"]["code"] == "not_found"
+    ups = c.upload("/v1/predict", [("ok.jpg", jpeg_bytes(sample("coffee"))), ("junk.jpg", b"not an image at all"),
+                                   ("huge.jpg", jpeg_bytes(np.zeros((1100, 1000, 3), np.uint8)))])
+    ok, junk, huge = ups.json()["results"]
+    assert ok["error"] is None and junk["error"]["code"] == "read_error"
+    assert "limit" in huge["error"]["message"]  # 1.1 MP over the daemon's 1 MP pixel limit
+    assert client(ns).get("/health").status == 200
+
+
+# --- predict, workflows, models, results --------------------------------------------------------------------------
+
+
+def test_predict_returns_each_models_output_and_the_verdict(ns):
+    r = client(ns, ns.scoped["predict"]).post("/v1/predict", {"paths": [str(ns.photos["chelsea"])]})
+    [res] = r.json()["results"]
+    assert set(res["models"]) == set(ns.names)
+    for out in res["models"].values():
+        assert {"version", "score", "weight", "reasons", "features", "data", "keywords"} <= set(out)
+    v = res["verdict"]
+    assert 1 <= v["score"] <= 10 and v["stars"] in range(-1, 6) and v["verdict"] in ("good", "bad")
+
+
+def test_predict_can_write_the_sidecar(ns):
+    from keepers.core.xmp import read_sidecar
+
+    r = client(ns, ns.full_a).post("/v1/predict", {"paths": [str(ns.photos["coffee"])], "write": True})
+    [res] = r.json()["results"]
+    assert res["error"] is None and res["sidecars"]
+    side = read_sidecar(res["sidecars"][0])
+    assert side["score"] == pytest.approx(res["verdict"]["score"], abs=0.01) and side["stars"] == res["verdict"]["stars"]
+
+
+def test_a_workflow_runs_only_its_models_in_one_response(ns):
+    c = client(ns, ns.scoped["workflows"])
+    chosen = ns.names[-2:]
+    assert c.post("/v1/workflows", {"name": "pair", "models": chosen}).status == 201
+    is_error(c.post("/v1/workflows", {"name": "pair", "models": chosen}), 409)
+    is_error(c.post("/v1/workflows", {"name": "ghost", "models": ["no-such-model"]}), 404, "unknown_model")
+    assert "pair" in [w["name"] for w in c.get("/v1/workflows").json()["workflows"]]
+    r = client(ns, ns.scoped["predict"]).post("/v1/workflows/pair/predict",
+                                              {"paths": [str(ns.photos["astronaut"]), str(ns.photos["coffee"])]})
+    assert r.status == 200 and r.json()["operations"] == 2 * len(chosen)
+    for res in r.json()["results"]:
+        assert list(res["models"]) == chosen and res["verdict"]
+    up = client(ns, ns.full_a).upload("/v1/workflows/pair/predict", [("c.jpg", jpeg_bytes(sample("chelsea")))])
+    assert list(up.json()["results"][0]["models"]) == chosen
+
+
+def local_verdict(models: dict) -> float:
+    """The score `decide` gives the findings as the response shows them (with the weights the server used)."""
+    from keepers.core.decide import decide
+    from keepers.core.types import Finding, Reason
+
+    findings = [Finding(n, m["version"], m["score"], [Reason(r["code"], r["message"], r["severity"])
+                                                     for r in m["reasons"]], m["weight"], {}, m["data"], m["keywords"])
+                for n, m in models.items()]
+    return decide(findings, Settings()).score
+
+
+def test_models_patch_changes_this_applications_weights_only(ns):
+    c = client(ns, ns.full_a)
+    path = str(ns.photos["coffee"])
+    before = c.post("/v1/predict", {"paths": [path]}).json()["results"][0]
+    scored = sorted((m["score"], n) for n, m in before["models"].items() if m["weight"] > 0 and m["score"] is not None)
+    target = scored[0][1]  # the analyzer that costs this photo the most
+    try:
+        patched = client(ns, ns.scoped["models:patch"]).patch(f"/v1/models/{target}", {"weight": 0})
+        assert patched.status == 200 and patched.json()["weight"] == 0
+        after = c.post("/v1/predict", {"paths": [path]}).json()["results"][0]
+        assert after["models"][target]["weight"] == 0
+        assert after["verdict"]["score"] == pytest.approx(local_verdict(after["models"]), abs=0.01)
+        if scored[0][0] < 0.9 and not any("overall_score" in m["data"] for m in after["models"].values()):
+            assert after["verdict"]["score"] > before["verdict"]["score"]
+        theirs = client(ns, ns.full_b).post("/v1/predict", {"paths": [str(ns.b_photo)]}).json()["results"][0]
+        assert theirs["models"][target]["weight"] == before["models"][target]["weight"]
+        assert {m["name"]: m for m in client(ns, ns.full_b).get("/v1/models").json()["models"]}[target]["weight"] is None
+        off = client(ns, ns.scoped["models:patch"]).patch(f"/v1/models/{target}", {"enabled": False}).json()
+        assert off["enabled"] is False and off["weight"] == 0
+        assert target not in c.post("/v1/predict", {"paths": [path]}).json()["results"][0]["models"]
+    finally:
+        ns.daemon.store.run("DELETE FROM model_settings WHERE model = ?", (target,))
+    is_error(client(ns, ns.full_a).patch("/v1/models/nope", {"weight": 1}), 404)
+
+
+def test_a_concept_tags_photos_like_its_examples(ns):
+    if not ns.has_embedding:
+        pytest.skip("no embedding analyzer installed: concepts need one")
+    c = client(ns, ns.full_a)
+    cat = ns.ids[str(ns.photos["chelsea"])]
+    made = client(ns, ns.scoped["models:add"]).post("/v1/models", {"name": "my-cat", "examples": [cat],
+                                                                   "threshold": 0.9})
+    assert made.status == 201 and made.json()["kind"] == "concept"
+    res = c.post("/v1/predict", {"paths": [str(ns.photos["chelsea"]), str(ns.photos["coffee"])],
+                                 "models": ["my-cat"]}).json()["results"]
+    same, other = (r["models"]["my-cat"] for r in res)
+    assert same["score"] > 0.99 and "concept|my-cat" in same["keywords"]
+    assert other["score"] < same["score"] and not other["keywords"]
+    b_cat = client(ns, ns.full_b).post("/v1/predict", {"paths": [str(ns.b_photo)]}).json()["results"][0]["photo_id"]
+    is_error(c.post("/v1/models", {"name": "theirs", "examples": [b_cat]}), 404)
+    assert client(ns, ns.scoped["models:add"]).delete("/v1/models/my-cat").status == 200
+
+
+def test_photo_results_are_served_by_id_and_by_path(ns):
+    c = client(ns, ns.full_a)
+    path = str(ns.photos["astronaut"])
+    by_id = c.get(f"/v1/photos/{ns.ids[path]}").json()
+    by_path = c.get(f"/v1/photos?path={path}").json()
+    assert by_id == by_path and by_id["path"] == path and by_id["verdict"]["score"] >= 1
+    assert set(by_id["models"]) == set(ns.names)
+    is_error(c.get("/v1/photos/999999"), 404)
+
+
+# --- search -----------------------------------------------------------------------------------------------------
+
+needs_search = pytest.mark.skipif(not HAVE_SIMILARITY, reason="keepers.core.similarity (issue 6) is not installed")
+
+
+@needs_search
+def test_similar_finds_a_crop_of_the_same_photo_first_and_only_in_the_keys_library(ns):
+    c = client(ns, ns.scoped["search"])
+    assert client(ns, ns.full_b).post("/v1/predict", {"paths": [str(ns.b_photo)]}).status == 200
+    assert client(ns, ns.full_a).post("/v1/predict", {"paths": [str(ns.crop)]}).status == 200
+    cat = str(ns.photos["chelsea"])
+    for body in ({"photo_id": ns.ids[cat], "k": 5}, {"path": cat, "k": 5}):
+        r = c.post("/v1/search/similar", body)
+        assert r.status == 200, r
+        hits = r.json()["results"]
+        assert hits and hits[0]["path"] == str(ns.crop)
+        assert all(h["path"].startswith(str(ns.a)) and h["path"] != cat for h in hits)
+    is_error(client(ns, ns.full_b).post("/v1/search/similar", {"photo_id": ns.ids[cat]}), 404)
+    is_error(c.post("/v1/search/similar", {"k": 3}), 400)
+
+
+@needs_search
+def test_text_search_returns_only_photos_of_the_keys_library(ns):
+    if "tags" not in ns.names:
+        pytest.skip("text search ranks photos by the `tags` analyzer's classes, and it is not installed")
+    assert client(ns, ns.full_b).post("/v1/predict", {"paths": [str(ns.b_photo)]}).status == 200
+    r = client(ns, ns.scoped["search"]).post("/v1/search/text", {"query": "a cat", "k": 10})
+    assert r.status == 200, r
+    hits = r.json()["results"]
+    assert hits and all(h["path"].startswith(str(ns.a)) for h in hits)
+    assert [h["distance"] for h in hits] == sorted(h["distance"] for h in hits)
+    assert Path(hits[0]["path"]).name.startswith("chelsea")  # the cat photos come first
+    is_error(client(ns, ns.scoped["search"]).post("/v1/search/text", {"query": "   "}), 400)
+
+
+# --- jobs -------------------------------------------------------------------------------------------------------
+
+
+def wait_job(c: Client, job_id: str, timeout: float = 60) -> dict:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        j = c.get(f"/v1/jobs/{job_id}").json()
+        if j["state"] not in ("queued", "running"):
+            return j
+        time.sleep(0.1)
+    raise AssertionError(f"job {job_id} still {j}")
+
+
+def test_a_job_runs_a_folder_through_cull_and_keeps_its_results(ns):
+    c = client(ns, ns.full_a)
+    r = c.post("/v1/jobs", {"paths": [str(ns.a / "batch")], "write": True})
+    assert r.status == 202 and r.json()["state"] in ("queued", "running")
+    j = wait_job(c, r.json()["id"])
+    assert j["state"] == "done" and j["total"] == 2 and j["done"] == 2 and j["errors"] == 1
+    res = {Path(x["path"]).name: x for x in c.get(f"/v1/jobs/{j['id']}/results").json()["results"]}
+    assert res["good.jpg"]["error"] is None and res["good.jpg"]["score"] >= 1 and res["good.jpg"]["photo_id"]
+    assert Path(res["good.jpg"]["sidecars"][0]).is_file()
+    assert "truncated" in res["bad.jpg"]["error"]
+
+
+def test_a_job_can_be_cancelled_while_queued_or_running(ns):
+    c = client(ns, ns.full_a)
+    many = c.post("/v1/jobs", {"paths": [str(ns.a / "shoot"), str(ns.a / "batch")]}).json()
+    queued = c.post("/v1/jobs", {"paths": [str(ns.photos["coffee"])]}).json()
+    assert c.post(f"/v1/jobs/{queued['id']}/cancel").json()["state"] == "cancelled"
+    c.post(f"/v1/jobs/{many['id']}/cancel")
+    assert wait_job(c, many["id"])["state"] == "cancelled"
+    assert wait_job(c, queued["id"])["state"] == "cancelled"
+    is_error(c.post("/v1/jobs/0123456789abcdef/cancel"), 404)
+
+
+# --- error shape ------------------------------------------------------------------------------------------------
+
+
+def test_every_error_has_one_json_shape(ns):
+    c = client(ns, ns.full_a)
+    is_error(c.get("/v1/nothing-here"), 404, "not_found")
+    is_error(c.request("PUT", "/v1/predict"), 405)
+    is_error(c.request("POST", "/v1/predict", b"{not json", {"Content-Type": "application/json"}), 400, "bad_request")
+    is_error(c.post("/v1/predict", {"paths": "not a list"}), 400, "bad_request")
+    is_error(c.post("/v1/predict", {"paths": [str(ns.good)], "models": ["no-such-model"]}), 404, "unknown_model")
+    is_error(c.upload("/v1/predict", []), 400)

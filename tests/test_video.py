@@ -1,0 +1,131 @@
+"""Video at one frame per second: a clip assembled from real photos with PyAV, and a real clip from ../shared."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+av = pytest.importorskip("av", reason="PyAV is not installed (pip install av)")
+
+from keepers.core.settings import Settings  # noqa: E402
+from keepers.sidecar import auth, video  # noqa: E402
+from keepers.sidecar.app import Daemon  # noqa: E402
+from keepers.sidecar.client import Client  # noqa: E402
+from keepers.sidecar.config import DaemonSettings  # noqa: E402
+from keepers.sidecar.server import Server  # noqa: E402
+
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field")
+
+
+def still(name: str, size=(320, 240)) -> np.ndarray:
+    from PIL import Image
+    from skimage import data
+
+    img = getattr(data, name)()
+    img = img[..., :3] if img.ndim == 3 else np.stack([img] * 3, -1)
+    return np.asarray(Image.fromarray(img).resize(size))
+
+
+def make_clip(path: Path, seconds: int = 5, fps: int = 10, codec: str = "libx264") -> list[np.ndarray]:
+    """`seconds` seconds at `fps`: second k shows photo k, panning a pixel per frame. Returns the stills."""
+    stills = [still(PHOTOS[k % len(PHOTOS)]) for k in range(seconds)]
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream(codec, rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(seconds * fps):
+            frame = np.roll(stills[i // fps], i % fps, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    return stills
+
+
+@pytest.fixture(scope="module")
+def env(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("video")
+    lib = tmp / "library"
+    lib.mkdir()
+    settings = Settings(catalog=tmp / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    _, _, token = auth.create_app(daemon.store, "clips", [str(lib)])
+    server = Server(daemon, port=0).start()
+    yield lib, daemon, Client(server.url, token)
+    server.stop()
+
+
+@pytest.mark.parametrize("name,codec", [("clip.mp4", "libx264"), ("clip.mov", "mpeg4"), ("clip.mkv", "libx264")])
+def test_sampling_takes_the_first_frame_of_each_second(env, name, codec):
+    lib, _, _ = env
+    stills = make_clip(lib / name, codec=codec)
+    got = list(video.sample(str(lib / name)))
+    assert [s for s, _, _ in got] == [0, 1, 2, 3, 4]
+    for k, (_, rgb, size) in enumerate(got):
+        assert size == (320, 240) and rgb.shape == (240, 320, 3)
+        errors = [np.abs(rgb.astype(int) - s.astype(int)).mean() for s in stills]
+        assert int(np.argmin(errors)) == k, errors  # the frame shown at second k is photo k
+
+
+def test_a_five_second_clip_gives_five_prediction_lists_and_a_summary(env):
+    lib, daemon, _ = env
+    make_clip(lib / "five.mp4")
+    judged = video.judge(daemon.engine, str(lib / "five.mp4"), daemon.engine.analyzers)
+    names = [a.name for a in daemon.engine.analyzers]
+    assert [s["t"] for s in judged["seconds"]] == [0, 1, 2, 3, 4] and judged["duration"] == 5.0
+    for s in judged["seconds"]:
+        assert list(s["models"]) == names and 1 <= s["verdict"]["score"] <= 10
+    scores = [s["verdict"]["score"] for s in judged["seconds"]]
+    summary = judged["summary"]
+    assert summary["seconds"] == 5 and summary["min_score"] == min(scores) and summary["max_score"] == max(scores)
+    assert summary["score"] == pytest.approx(np.mean(scores), abs=0.01)
+
+
+def test_the_clip_summary_is_written_to_the_videos_sidecar(env):
+    from keepers.core.xmp import read_sidecar
+
+    lib, daemon, _ = env
+    make_clip(lib / "side.mp4", seconds=3)
+    judged = video.judge(daemon.engine, str(lib / "side.mp4"), daemon.engine.analyzers)
+    sidecars, err = video.write_sidecar(daemon.engine, str(lib / "side.mp4"), judged)
+    assert err is None and sidecars == [str(lib / "side.mp4.xmp")]
+    side = read_sidecar(sidecars[0])
+    assert side["score"] == pytest.approx(judged["verdict"].score, abs=0.01)
+    assert side["judged_by"] == "video" and side["stars"] == judged["verdict"].stars
+
+
+def test_the_api_predicts_a_video_second_by_second_and_counts_seconds_times_models(env):
+    lib, daemon, c = env
+    make_clip(lib / "api.mkv", seconds=4)
+    r = c.post("/v1/predict", {"paths": [str(lib / "api.mkv")]})
+    assert r.status == 200, r
+    [res] = r.json()["results"]
+    assert res["error"] is None and [s["t"] for s in res["video"]["seconds"]] == [0, 1, 2, 3]
+    assert r.json()["operations"] == 4 * len(daemon.engine.analyzers)
+    up = c.upload("/v1/predict", [("upload.mkv", (lib / "api.mkv").read_bytes())])
+    assert len(up.json()["results"][0]["video"]["seconds"]) == 4
+
+
+def test_a_broken_video_fails_its_input_only(env):
+    lib, _, c = env
+    make_clip(lib / "whole.mp4", seconds=2)
+    (lib / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
+    r = c.post("/v1/predict", {"paths": [str(lib / "broken.mp4"), str(lib / "whole.mp4")]})
+    broken, whole = r.json()["results"]
+    assert broken["error"]["code"] == "read_error" and broken["video"] is None
+    assert whole["error"] is None and len(whole["video"]["seconds"]) == 2
+
+
+def test_a_real_clip_gives_one_prediction_list_per_second(env, shared_data):
+    _, daemon, _ = env
+    clip = shared_data / "videos" / "imageio" / "cockatoo.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    with av.open(str(clip)) as c:
+        duration = float(c.duration / av.time_base)
+    judged = video.judge(daemon.engine, str(clip), daemon.engine.analyzers)
+    assert len(judged["seconds"]) == int(np.ceil(duration - 1e-3)) == 14
+    assert [s["t"] for s in judged["seconds"]] == list(range(14))
+    if any(a.name == "embedding" for a in daemon.engine.analyzers):
+        assert "cockatoo" in judged["summary"]["labels"][0][0]  # what the clip shows, over all its seconds

@@ -1,0 +1,226 @@
+"""Watched folders: a burst of files is absorbed, a file is read only once completely written, and a daemon killed
+with SIGKILL mid-batch, then restarted, ends with every photo analysed exactly once and no sidecar torn.
+
+"Analysed" is counted by SQLite triggers the test adds to the catalog: one row each time a photo's analysis is
+committed (photos.analyzed_at set), so an analysis lost in a crash before its commit does not count."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from keepers.core.catalog import Catalog
+from keepers.core.settings import Settings
+from keepers.sidecar.client import Client
+from keepers.sidecar.engine import Engine
+from keepers.sidecar.store import Store
+from keepers.sidecar.watch import Watcher
+
+KEEPERS = str(Path(sys.executable).with_name("keepers"))
+BURST = int(os.environ.get("KEEPERS_TEST_BURST", "500"))  # 1000 takes ~40 s on 2 cores
+
+
+def jpegs(n: int, size=(160, 120)) -> list[bytes]:
+    """`n` different small JPEGs cut from a real photo."""
+    from skimage import data
+
+    src = data.coffee()  # 400 x 600
+    out = []
+    for i in range(n):
+        y, x = (i * 7) % max(1, 400 - size[1]), (i * 13) % max(1, 600 - size[0])
+        buf = io.BytesIO()
+        Image.fromarray(src[y:y + size[1], x:x + size[0]]).save(buf, "JPEG", quality=80)
+        out.append(buf.getvalue())
+    return out
+
+
+def count_analyses(catalog: Path) -> None:
+    Catalog(catalog).close()  # the schema first
+    db = sqlite3.connect(catalog)
+    db.executescript("""
+        CREATE TABLE analysis_log (path TEXT NOT NULL);
+        CREATE TRIGGER log_insert AFTER INSERT ON photos WHEN NEW.analyzed_at IS NOT NULL
+            BEGIN INSERT INTO analysis_log VALUES (NEW.path); END;
+        CREATE TRIGGER log_update AFTER UPDATE OF analyzed_at ON photos WHEN NEW.analyzed_at IS NOT NULL
+            BEGIN INSERT INTO analysis_log VALUES (NEW.path); END;
+    """)
+    db.close()
+
+
+def analyses(catalog: Path) -> Counter:
+    db = sqlite3.connect(catalog, timeout=30)
+    try:
+        return Counter(r[0] for r in db.execute("SELECT path FROM analysis_log"))
+    finally:
+        db.close()
+
+
+def wait_for(cond, timeout: float, what: str):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def sidecars_whole(folder: Path, names: list[str]) -> None:
+    from keepers.core.xmp import read_sidecar
+
+    for n in names:
+        side = read_sidecar(folder / f"{n}.xmp")
+        assert side["score"] is not None and 1 <= side["score"] <= 10, n
+    assert not [p for p in folder.iterdir() if p.name.endswith(".tmp")], "a temp sidecar was left behind"
+
+
+@pytest.mark.slow
+def test_a_burst_of_files_is_absorbed_and_each_photo_analysed_once(tmp_path):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    catalog = tmp_path / "catalog.db"
+    count_analyses(catalog)
+    store = Store(tmp_path / "daemon.db")
+    engine = Engine(Settings(catalog=catalog, workers=1), store)
+    watcher = Watcher([str(folder)], engine, settle_s=0.3, batch=64)
+    watcher.start()
+    try:
+        data = jpegs(BURST)
+        t0 = time.monotonic()
+        for i, b in enumerate(data):  # as a card reader import: one file after the other, as fast as the disk goes
+            (folder / f"IMG_{i:04d}.jpg").write_bytes(b)
+        wait_for(lambda: sum(store.queue_counts().values()) == BURST, 30, "every file to be queued")
+        queued_in = time.monotonic() - t0
+        wait_for(lambda: store.queue_counts().get("done", 0) == BURST, 120, "the queue to drain")
+        took = time.monotonic() - t0
+    finally:
+        watcher.stop()
+    print(f"\n{BURST} files: all queued after {queued_in:.1f} s, all analysed after {took:.1f} s "
+          f"({BURST / took:.0f} photos/s)")
+    assert store.queue_counts() == {"done": BURST}
+    counts = analyses(catalog)
+    assert len(counts) == BURST and set(counts.values()) == {1}
+    sidecars_whole(folder, [f"IMG_{i:04d}.jpg" for i in range(0, BURST, 25)])
+
+
+def test_a_file_is_read_only_once_it_is_completely_written(tmp_path):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    store = Store(tmp_path / "daemon.db")
+    engine = Engine(Settings(catalog=tmp_path / "catalog.db", workers=1), store)
+    watcher = Watcher([str(folder)], engine, settle_s=0.5, poll_s=0.1)
+    watcher.start()
+    try:
+        [data] = jpegs(1, size=(600, 400))
+        with open(folder / "slow.jpg", "wb") as f:  # a slow copy: a chunk every 0.2 s, under the settle time
+            for i in range(0, len(data), len(data) // 8 + 1):
+                f.write(data[i:i + len(data) // 8 + 1])
+                f.flush()
+                time.sleep(0.2)
+                assert store.queue_counts() == {}, "queued before it was complete"
+        wait_for(lambda: store.queue_counts().get("done") == 1, 30, "the photo to be analysed")
+    finally:
+        watcher.stop()
+    row = Catalog(tmp_path / "catalog.db").photo_row(str(folder / "slow.jpg"))
+    assert row["error"] is None and row["size"] == len(data)
+
+
+def serve(tmp: Path, config: Path) -> subprocess.Popen:
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp / "data"), "XDG_CONFIG_HOME": str(tmp / "config"),
+           "KEEPERS_LOAD_PLUGINS": "0"}
+    return subprocess.Popen([KEEPERS, "serve", "--port", "0", "--config", str(config), "--catalog",
+                             str(tmp / "catalog.db"), "--workers", "1"], env=env, stderr=subprocess.PIPE, text=True)
+
+
+def url_of(proc: subprocess.Popen) -> str:
+    line, end = "", time.monotonic() + 90
+    while "daemon on" not in line and time.monotonic() < end:
+        line = proc.stderr.readline()
+        assert line or proc.poll() is None, "the daemon exited"
+    return line.split("daemon on ")[1].split()[0]
+
+
+@pytest.mark.slow
+def test_a_daemon_killed_mid_batch_and_restarted_analyses_every_photo_exactly_once(tmp_path):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\nwatch = ["{folder}"]\nsettle_s = 0.2\nwatch_batch = 8\nwarm_up = false\n')
+    catalog = tmp_path / "catalog.db"
+    count_analyses(catalog)
+    data = jpegs(150)
+    proc = serve(tmp_path, config)
+    try:
+        url_of(proc)
+        for i, b in enumerate(data[:120]):
+            (folder / f"A_{i:03d}.jpg").write_bytes(b)
+        wait_for(lambda: len(analyses(catalog)) >= 25, 60, "some photos to be analysed")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    at_kill = len(analyses(catalog))
+    assert at_kill < 120, "the daemon finished before it was killed: the test proves nothing"
+    for i, b in enumerate(data[120:]):  # these arrive while the daemon is down
+        (folder / f"B_{i:03d}.jpg").write_bytes(b)
+    proc = serve(tmp_path, config)
+    try:
+        c = Client(url_of(proc))
+        wait_for(lambda: len(analyses(catalog)) == 150 and c.get("/health").json()["queue"]["watch"] == 0, 90,
+                 "every photo to be analysed after the restart")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    counts = analyses(catalog)
+    assert len(counts) == 150 and set(counts.values()) == {1}, [p for p, n in counts.items() if n != 1]
+    states = Counter(r[0] for r in sqlite3.connect(tmp_path / "daemon.db").execute("SELECT state FROM watch_queue"))
+    assert states == {"done": 150}
+    sidecars_whole(folder, [f"A_{i:03d}.jpg" for i in range(120)] + [f"B_{i:03d}.jpg" for i in range(30)])
+
+
+def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
+    av = pytest.importorskip("av")
+    folder = tmp_path / "import"
+    folder.mkdir()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "KEEPERS_LOAD_PLUGINS": "0"}
+    proc = subprocess.Popen([KEEPERS, "watch", str(folder), "--settle", "0.2", "--catalog", str(tmp_path / "c.db"),
+                             "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (tmp_path / "daemon.db").exists(), 60, "the watcher to start")
+        time.sleep(1.0)
+        for i, b in enumerate(jpegs(3)):
+            (folder / f"new_{i}.jpg").write_bytes(b)
+        clip = tmp_path / "clip.mp4"
+        with av.open(str(clip), "w") as out:  # 2 s at 5 fps
+            s = out.add_stream("libx264", rate=5)
+            s.width, s.height, s.pix_fmt = 160, 120, "yuv420p"
+            frame = np.asarray(Image.open(io.BytesIO(jpegs(1)[0])))
+            for _ in range(10):
+                for p in s.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+                    out.mux(p)
+            for p in s.encode():
+                out.mux(p)
+        os.replace(clip, folder / "clip.mp4")  # arrives whole, by rename
+        wanted = [folder / f"new_{i}.jpg.xmp" for i in range(3)] + [folder / "clip.mp4.xmp"]
+        wait_for(lambda: all(p.exists() for p in wanted), 60, "the sidecars")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    from keepers.core.xmp import read_sidecar
+
+    assert read_sidecar(folder / "clip.mp4.xmp")["judged_by"] == "video"
+    sidecars_whole(folder, [f"new_{i}.jpg" for i in range(3)])
