@@ -5,9 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # system tools: exiftool is needed at run time; exiv2 and exempi are independent XMP readers the tests compare with
 APT_RUN  := libimage-exiftool-perl
-APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1
+APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth
 
-.PHONY: setup demo test bench eval clean
+
+
+.PHONY: setup demo test bench eval clean interop interop-digikam
 .DEFAULT_GOAL := demo
 
 $(STAMP): pyproject.toml
@@ -41,6 +43,17 @@ bench: setup
 	$(BIN)/python -c "from keepers.core.group import bench_group; print('grouping 5,000 photos from stored embeddings: %.2f s (goal < 3 s)' % bench_group(5000))"
 	$(BIN)/python -c "from keepers.core.similarity import bench_knn; r = bench_knn(100_000); print('KNN over 100 k vectors: median %.1f ms, p95 %.1f ms, recall@10 %.2f (goal < 10 ms)' % (r['query_ms_median'], r['query_ms_p95'], r['recall_at_10']))"
 	$(BIN)/python tools/load_test.py --clients 16 --requests 1000
+
+# the real darktable, headless (also part of `make test` when installed; skipped there with a reason otherwise)
+interop: setup
+	$(call need_tools,$(APT_TEST))
+	$(BIN)/pytest -q tests/test_darktable.py tests/test_hosts.py tests/test_lightroom_plugin.py
+
+# the real digiKam, headless: slow to install, so a target of its own
+interop-digikam: setup
+	$(call need_tools,$(APT_TEST))
+	@command -v digikam >/dev/null || { [ "$$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends digikam xvfb xauth sqlite3 >/dev/null; } || { echo "install digiKam: sudo apt-get install --no-install-recommends digikam xvfb xauth"; exit 1; }
+	$(BIN)/pytest -q tests/test_digikam.py tests/test_import_ratings.py
 
 clean:
 	rm -rf $(VENV) demo-photos .bench

@@ -40,7 +40,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("--dry-run", action="store_true", help="judge, but write no sidecar")
     c.add_argument("--overwrite-ratings", action="store_true", default=None,
                    help="replace star ratings set by the photographer or another tool")
-    c.add_argument("--host", choices=["generic", "lightroom", "darktable", "digikam"], help="which host's conventions")
+    c.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
+                   "or a plugin's; see `keepers hosts`")
     _common(c)
 
     s = sub.add_parser("show", help="print one photo's verdict and reasons")

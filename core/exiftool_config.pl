@@ -6,7 +6,19 @@
         keepers => {
             SubDirectory => { TagTable => 'Image::ExifTool::UserDefined::keepers' },
         },
+        darktable => {
+            SubDirectory => { TagTable => 'Image::ExifTool::UserDefined::darktable' },
+        },
     },
+);
+# darktable's namespace (exiftool 12.57 has no table for it): only the properties Keepers reads or writes are
+# named here; every other darktable property (history, masks) is still read and kept as unknown XMP.
+%Image::ExifTool::UserDefined::darktable = (
+    GROUPS    => { 0 => 'XMP', 1 => 'XMP-darktable', 2 => 'Image' },
+    NAMESPACE => { 'darktable' => 'http://darktable.sf.net/' },
+    WRITABLE  => 'string',
+    colorlabels => { Name => 'DarktableColorLabels', List => 'Seq', Writable => 'integer' }, # 0 red .. 4 purple
+    xmp_version => { Name => 'DarktableXmpVersion', Writable => 'integer' }, # present: darktable wrote it
 );
 %Image::ExifTool::UserDefined::keepers = (
     GROUPS    => { 0 => 'XMP', 1 => 'XMP-keepers', 2 => 'Image' },
@@ -27,5 +39,7 @@
     Analyzers    => { List => 'Bag' },         # "name=version" of every analyzer that ran
     AnalyzedAt   => { Writable => 'date' },
     Version      => { },                       # Keepers version that wrote this
+    PropertiesSet => { List => 'Bag' },        # "prefix:Name=value" for each label Keepers set last (its to change)
+    Host         => { },                       # which host adapter wrote this: generic | lightroom | darktable | digikam
 );
 1;

@@ -8,7 +8,6 @@ changed star mapping applies without re-analysis).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import multiprocessing
 import os
@@ -17,19 +16,19 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
+import xxhash
+
 from keepers.core import plugins
 from keepers.core.catalog import Catalog, dumps
 from keepers.core.decide import decide
 from keepers.core.discover import discover
 from keepers.core.errors import KeepersError, ReadError
+from keepers.core.hosts import adapter_for
 from keepers.core.loader import load
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Meta, Photo, Verdict
 
 log = logging.getLogger("keepers.pipeline")
-
-# which sidecar naming each host reads (../shared/research/hosts-xmp.md A.3)
-HOST_NAMING = {"generic": "auto", "lightroom": "lightroom", "darktable": "darktable", "digikam": "digikam"}
 
 
 @dataclass
@@ -66,9 +65,13 @@ class Result:
 
 
 def file_hash(path: str) -> str:
-    # SHA-256 runs on the CPU's SHA extensions where present: 2x faster than blake2b here (4.8 vs 8.7 ms, 6 MB)
+    """Content hash: recognises an unchanged, touched, copied or moved photo. Not a security boundary, so a fast
+    non-cryptographic 128-bit hash: xxh3 takes 1.4 ms on a 7.8 MB JPEG, SHA-256 6.7 ms, blake2b 8.7 ms."""
+    h = xxhash.xxh3_128()
     with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 # --- the worker side: load + analyze one photo ------------------------------------------------------------------
@@ -119,6 +122,7 @@ class Cull:
         self.catalog = catalog
         self.dry_run = dry_run
         self.progress = progress or (lambda stage, done, total: None)
+        self.host = adapter_for(settings)  # an unknown host fails here, before any analysis
         self.analyzers = plugins.analyzers(settings)
         self.versions = {a.name: a.version for a in self.analyzers}
         self.groups: dict = {}  # path -> Membership, filled by group()
@@ -223,13 +227,11 @@ class Cull:
 
     def _write_one(self, writer, r: Result) -> None:
         from keepers.core.errors import WriteError
-        from keepers.core.xmp import sidecar_for
 
-        v, s = r.verdict, self.settings
+        v, s, host = r.verdict, self.settings, self.host
         fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
-                             s.host, s.overwrite_ratings])
-        naming = HOST_NAMING.get(s.host, "auto")
-        sidecars = [sidecar_for(f, naming) for f in r.photo.files]
+                             host.signature, s.overwrite_ratings])
+        sidecars = [host.sidecar(f) for f in r.photo.files]
         r.sidecars = [str(p) for p in sidecars]
         if (not self.dry_run and r.photo_id is not None and self.catalog.written(r.photo_id) == fingerprint
                 and all(p.exists() for p in sidecars)):
@@ -238,7 +240,7 @@ class Cull:
         for f in r.photo.files:
             try:  # the try_write pattern: one unwritable sidecar is reported, the batch goes on
                 writer.write(f, v, analyzers=self.versions, dry_run=self.dry_run, overwrite_ratings=s.overwrite_ratings,
-                             naming=naming)
+                             host=host)
             except WriteError as e:
                 ok, r.write_error = False, f"sidecar not written: {e.message}"
                 log.warning("%s", e)

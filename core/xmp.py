@@ -1,12 +1,17 @@
 """XMP sidecars: find the one sidecar of a photo and write Keepers' verdict into it without losing anything.
 
+Which properties a host reads is its adapter's business (keepers.core.hosts: sidecar name, rating value, colour
+labels, extra keyword lists); this module applies the ownership rules to whatever the adapter asks for.
+
 Rules (../shared/research/hosts-xmp.md A.1-A.5): everything in a sidecar that Keepers did not write stays as it was
 (exiftool rewrites the packet from what it parsed; it drops only empty rdf lists, which carry nothing). A rating the
 photographer set is never replaced. Keywords go under the root `Keepers|` in lr:hierarchicalSubject (full path) and
 as the leaf alone in dc:subject (flat tools show "bird", not "Keepers"/"animal" noise); keepers:KeywordsAdded
-records what Keepers inserted, entries with a `|` for lr:hierarchicalSubject and without for dc:subject, and only
-those are ever removed. A write goes to a temp file in the sidecar's folder, is fsynced and renamed over the
-sidecar, so a sidecar is always either the old one or the new one.
+records what Keepers inserted, entries with a `|` for lr:hierarchicalSubject, `Keepers/…` for digiKam:TagsList and
+the rest for dc:subject, and only those are ever removed. A label (xmp:Label, digiKam:PickLabel...) is set only where
+there is none or it is still the one Keepers set (keepers:PropertiesSet records those). A write goes to a temp file
+in the sidecar's folder, is fsynced and renamed over the sidecar, so a sidecar is always either the old one or the
+new one.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ RAW_EXTS = {"3fr", "ari", "arw", "bay", "cr2", "cr3", "crw", "dcr", "dcs", "dng"
 PHOTO_EXTS = RAW_EXTS | {"jpg", "jpeg", "jpe", "png", "tif", "tiff", "webp", "heic", "heif", "hif", "avif", "jxl",
                          "gif", "bmp", "psd", "mp4", "mov", "avi", "mts", "m2ts", "m4v"}
 _READ_TAGS = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
+              "-XMP-digiKam:TagsList", "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel",
+              "-XMP-darktable:DarktableColorLabels", "-XMP-darktable:DarktableXmpVersion",
               "-XMP-keepers:all", "-Error", "-Warning", "-File:FileType")
 _TMP = ".keepers-"  # temp files: .<sidecar name>.keepers-<pid>-<random>.tmp
 
@@ -120,6 +127,8 @@ class WriteResult:
     keywords_added: list[str]  # entries inserted by this write: "Keepers|animal|bird" (hierarchical), "bird" (flat)
     dry_run: bool
     keywords_removed: list[str] = field(default_factory=list)
+    keywords_copied: list[str] = field(default_factory=list)  # the photographer's, copied into a list a host reads
+    properties: list[str] = field(default_factory=list)  # labels Keepers holds after this write: "xmp:Label=Red"
 
 
 def _first(v):
@@ -196,7 +205,12 @@ def read_sidecar(path: str | os.PathLike) -> dict:
         "keywords_added": _list(t.get("KeywordsAdded")), "group": t.get("Group"), "group_kind": t.get("GroupKind"),
         "pick": None if t.get("Pick") is None else str(t.get("Pick")).lower() == "true",
         "judged_by": t.get("JudgedBy"), "analyzers": _list(t.get("Analyzers")), "analyzed_at": t.get("AnalyzedAt"),
-        "version": t.get("Version"),
+        "version": t.get("Version"), "host": t.get("Host"), "properties_set": _list(t.get("PropertiesSet")),
+        "pick_label": None if _num(t.get("PickLabel")) is None else int(_num(t.get("PickLabel"))),
+        "color_label": None if _num(t.get("ColorLabel")) is None else int(_num(t.get("ColorLabel"))),
+        "tags_list": _list(t.get("TagsList")),
+        "darktable_colorlabels": [int(x) for x in _list(t.get("DarktableColorLabels")) if x.lstrip("-").isdigit()],
+        "darktable_xmp_version": t.get("DarktableXmpVersion"),
     }
 
 
@@ -225,6 +239,40 @@ def _merge(current: list[str], want: list[str], ours_before: list[str]):
     add = [k for k in want if k.casefold() not in have]
     ours = [k for k in want if (k in ours_before and k in current) or k in add]
     return remove, add, ours
+
+
+def _props(old: dict, props, carry: bool = True) -> tuple[list[str], list[str]]:
+    """(exiftool arguments, keepers:PropertiesSet entries) for the adapter's labels: each is set where there is
+    none or it is still the value Keepers set last, and removed only when it is Keepers' and no longer wanted."""
+    prev = dict(e.split("=", 1) for e in _list(old.get("PropertiesSet")) if "=" in e)
+    args: list[str] = []
+    held: dict[str, str] = {}
+    for p in props:
+        last, want = prev.get(p.name), p.value
+        if p.member:  # Keepers owns one entry of a list (darktable:colorlabels)
+            current = _list(old.get(p.key))
+            if last is not None and last != want and last in current:
+                args.append(f"-{p.tag}-={last}")
+            if want is not None and (want not in current or last == want):
+                if want not in current:
+                    args.append(f"-{p.tag}+={want}")
+                held[p.name] = want
+            continue
+        cur = old.get(p.key)
+        cur = None if cur is None or cur == "" or cur == [] else str(_first(cur))
+        if cur is not None and cur != last:
+            continue  # the photographer's (or another program's)
+        if want is None:
+            if cur is not None:
+                args.append(f"-{p.tag}=")
+        else:
+            if cur != want:
+                args.append(f"-{p.tag}={want}")
+            held[p.name] = want
+    if carry:  # labels another host's run set stay Keepers' to change
+        managed = {p.name for p in props}
+        held.update({k: v for k, v in prev.items() if k not in managed})
+    return args, [f"{k}={v}" for k, v in held.items()]
 
 
 def _now() -> str:
@@ -319,33 +367,51 @@ class SidecarWriter:
     def __exit__(self, *exc) -> None:
         pass  # the process is this thread's, shared with readers, and stays for the next user
 
-    def _plan(self, old: dict, verdict: Verdict, overwrite_ratings: bool, embedded: float | None) -> dict:
+    def _plan(self, old: dict, verdict: Verdict, overwrite_ratings: bool, embedded: float | None, host) -> dict:
         cur, was_set = _num(old.get("Rating")), _num(old.get("RatingSet"))
+        if cur is not None and host.rating_unset(old):  # a host's placeholder (darktable's import rating)
+            cur = None
+        value = host.rating(verdict)
         rating = overwrite_ratings or (cur is None and embedded is None) or (cur is not None and cur == was_set)
         paths = _paths(verdict.keywords)
-        leaves = list(dict.fromkeys(p.rpartition("|")[2] for p in paths))
         before = _list(old.get("KeywordsAdded"))
-        rm_h, add_h, ours_h = _merge(_list(old.get("HierarchicalSubject")), paths, [k for k in before if "|" in k])
-        rm_s, add_s, ours_s = _merge(_list(old.get("Subject")), leaves, [k for k in before if "|" not in k])
+        lists, added, removed, ours, copied = [], [], [], [], []
+        for kl in host.keyword_lists(paths, old, before):
+            current = _list(old.get(kl.key))
+            rm, add, mine = _merge(current, kl.want, [k for k in before if kl.mine(k)])
+            have = {c.casefold() for c in current + add}
+            seeds = [k for k in dict.fromkeys(kl.seed) if k.casefold() not in have]
+            lists.append((kl.tag, rm, seeds + add))  # the photographer's first, as in any list they had
+            added, removed, ours, copied = added + add, removed + rm, ours + mine, copied + seeds
         # a rating the photographer changed is theirs from now on: forget that Keepers once set one
-        rating_set = verdict.stars if rating else (None if cur is not None else was_set)
-        return dict(rating=rating, rating_set=rating_set, rm_h=rm_h, add_h=add_h, rm_s=rm_s, add_s=add_s,
-                    added=ours_h + ours_s)
+        rating_set = value if rating else (None if cur is not None else was_set)
+        prop_args, props_set = _props(old, host.props(verdict))
+        return dict(rating=rating, value=value, rating_set=rating_set, lists=lists, added=added, removed=removed,
+                    ours=ours, copied=copied, prop_args=prop_args, props_set=props_set)
 
     def write(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
-              overwrite_ratings: bool = False, naming: str = "auto", extra: dict | None = None) -> WriteResult:
+              overwrite_ratings: bool = False, naming: str = "auto", extra: dict | None = None,
+              host=None) -> WriteResult:
         """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
 
-        xmp:Rating = verdict.stars (-1 = reject) only where no rating is set (in the sidecar, nor a non-zero one in
-        the photo itself) or the rating is the one Keepers set last (keepers:RatingSet), unless `overwrite_ratings`.
+        `host`: a keepers.core.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
+        (default: the generic adapter with `naming`).
+
+        xmp:Rating = the host's value for verdict.stars (-1 = reject; digiKam 0) only where no rating is set (in the
+        sidecar, nor a non-zero one in the photo itself; a host's placeholder counts as none) or the rating is the one
+        Keepers set last (keepers:RatingSet), unless `overwrite_ratings`.
         Refuses a read-only sidecar or folder even as root.
         `extra`: further keepers:* values (e.g. {"GroupKind": "burst"}). `dry_run`: read, plan, return the result,
         write nothing (a write that would fail still raises).
         """
+        if host is None:
+            from keepers.core.hosts import GenericAdapter
+
+            host = GenericAdapter(naming=naming)
         photo = Path(os.path.abspath(photo_file))
         if not photo.is_file():
             raise WriteError(photo, "photo not found")
-        sidecar = sidecar_for(photo, naming)
+        sidecar = host.sidecar(photo)
         target = Path(os.path.realpath(sidecar))  # through a symlinked sidecar, not over the link
         if any(c in str(f) for f in (photo, target) for c in "\r\n"):
             raise WriteError(sidecar, "file names with line breaks cannot be passed to exiftool")
@@ -355,14 +421,15 @@ class SidecarWriter:
             et = et_proc.get()  # a fresh one if the last died
             old = _raw_tags(et, target, strict=True) if exists else None  # None: write a new packet
             embedded = None
-            if not overwrite_ratings and _num((old or {}).get("Rating")) is None:
+            if not overwrite_ratings and (_num((old or {}).get("Rating")) is None or host.rating_unset(old or {})):
                 embedded = _embedded_rating(et, photo)
         except ReadError as e:
             raise WriteError(sidecar, f"the existing sidecar is unreadable, left as it is: {e.reason}") from e
         except (OSError, ExifToolException) as e:
             raise WriteError(sidecar, str(e)) from e
-        p = self._plan(old or {}, verdict, overwrite_ratings, embedded)
-        result = WriteResult(sidecar, not exists, p["rating"], p["add_h"] + p["add_s"], dry_run, p["rm_h"] + p["rm_s"])
+        p = self._plan(old or {}, verdict, overwrite_ratings, embedded, host)
+        result = WriteResult(sidecar, not exists, p["rating"], p["added"], dry_run, p["removed"], p["copied"],
+                             p["props_set"])
         if dry_run:
             return result
         ours = {
@@ -371,16 +438,17 @@ class SidecarWriter:
             "RatingSet": p["rating_set"],
             "Reasons": [f"{r.code}: {r.message}" for r in
                         sorted(verdict.reasons, key=lambda r: (-r.cost, -r.severity))],  # worst first
-            "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["added"],
+            "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["ours"],
             "Group": verdict.group, "Pick": "True" if verdict.pick else "False", "JudgedBy": verdict.judged_by,
             "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),
-            "Version": __version__, **(extra or {}),
+            "Version": __version__, "Host": host.name, "PropertiesSet": p["props_set"], **(extra or {}),
         }
         args = ["-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all of them
         if p["rating"]:
-            args.append(f"-XMP-xmp:Rating={int(verdict.stars)}")
-        for tag, rm, add in (("dc:Subject", p["rm_s"], p["add_s"]), ("lr:HierarchicalSubject", p["rm_h"], p["add_h"])):
-            args += [f"-XMP-{tag}-={k}" for k in rm] + [f"-XMP-{tag}+={k}" for k in add]
+            args.append(f"-XMP-xmp:Rating={int(p['value'])}")
+        args += p["prop_args"]
+        for tag, rm, add in p["lists"]:
+            args += [f"-{tag}-={_clean(k)}" for k in rm] + [f"-{tag}+={_clean(k)}" for k in add]
         for name, value in ours.items():
             for v in (value if isinstance(value, (list, tuple)) else [value]):
                 if v is not None and _clean(v):

@@ -157,14 +157,16 @@ class Engine:
     def write(self, photo: Photo, v: Verdict, photo_id: int | None, extra: dict | None = None) -> tuple[list, str | None]:
         """Write the verdict into the photo's sidecar(s); returns (sidecar paths, error or None)."""
         from keepers.core.errors import WriteError
-        from keepers.core.xmp import SidecarWriter, sidecar_for
+        from keepers.core.hosts import adapter_for
+        from keepers.core.xmp import SidecarWriter
 
-        sidecars = [str(sidecar_for(f)) for f in photo.files]
+        host = adapter_for(self.settings)  # the same host conventions as `keepers cull --host`
+        sidecars = [str(host.sidecar(f)) for f in photo.files]
         try:
             with SidecarWriter() as w:
                 for f in photo.files:
                     w.write(f, v, analyzers=self.versions, overwrite_ratings=self.settings.overwrite_ratings,
-                            extra=extra)
+                            extra=extra, host=host)
         except WriteError as e:
             return sidecars, f"sidecar not written: {e.message}"
         if photo_id is not None:

@@ -71,15 +71,24 @@ def _decode(path: str, size: int) -> tuple[int, int]:
     return load(Photo(path, "jpeg"), size).rgb.shape[:2]
 
 
-def decode_only(paths: list[Path], workers: int, size: int) -> float:
-    t0 = time.perf_counter()
+def rates(start: float, done: list[float], n: int) -> tuple[float, float]:
+    """(images/s over the whole run, images/s at steady state): the second counts from the first finished photo,
+    so it leaves out starting the worker processes, which a 5,000-photo shoot pays once."""
+    return n / (done[-1] - start), (n - 1) / max(done[-1] - done[0], 1e-9)
+
+
+def decode_only(paths: list[Path], workers: int, size: int) -> tuple[float, float]:
+    from concurrent.futures import as_completed
+
+    t0, done = time.perf_counter(), []
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
-        list(pool.map(_decode, [str(p) for p in paths], [size] * len(paths)))
-    return len(paths) / (time.perf_counter() - t0)
+        for _ in as_completed([pool.submit(_decode, str(p), size) for p in paths]):
+            done.append(time.perf_counter())
+    return rates(t0, done, len(paths))
 
 
-def pipeline(paths: list[Path], workers: int, work: Path) -> tuple[float, float, dict]:
+def pipeline(paths: list[Path], workers: int, work: Path) -> tuple[tuple[float, float], float, dict]:
     from keepers.core.catalog import Catalog
     from keepers.core.pipeline import Cull
     from keepers.core.settings import Settings
@@ -88,10 +97,17 @@ def pipeline(paths: list[Path], workers: int, work: Path) -> tuple[float, float,
         x.unlink()
     settings = Settings(catalog=work / "catalog.db", workers=workers)
     cat = Catalog(settings.catalog)
+    analysed: list[float] = []
+
+    def progress(stage, done, total):  # steady state runs from the first analysed photo to the last sidecar
+        if stage == "analyze" and done:
+            analysed.append(time.perf_counter())
+
     t0 = time.perf_counter()
-    cull = Cull(settings, cat)
+    cull = Cull(settings, cat, progress=progress)
     results = cull.run([str(paths[0].parent)])
-    first = len(paths) / (time.perf_counter() - t0)
+    end = time.perf_counter()
+    first = rates(t0, [analysed[0], end], len(paths))
     errors = [r.error for r in results if r.error]
     assert not errors, errors[:3]
     t0 = time.perf_counter()
@@ -118,14 +134,16 @@ def main() -> int:
         decode_only(paths[:4], args.workers, size)  # warm the page cache so neither side pays for the disk
         dec = decode_only(paths, args.workers, size)
         full, again, stats = pipeline(paths, args.workers, Path(work))
-    ratio = full / dec
+    ratio, ratio_all = full[1] / dec[1], full[0] / dec[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     lines = [
         f"photos: {args.n} x 6000x4000 JPEG q92 with grain ({mb:.1f} MB each); workers: {args.workers}; "
         f"analysis size: long side >= {size}",
-        f"(a) decode-only at the analysis size : {dec:6.1f} images/s",
-        f"(b) full cull pipeline (first run)   : {full:6.1f} images/s  (decode, analyzers, catalog, XMP sidecars)",
-        f"    ratio (b)/(a)                    : {ratio:6.2f}  (goal >= 0.6)",
+        "images/s at steady state (from the first finished photo), and over the whole run (start-up included):",
+        f"(a) decode-only at the analysis size : {dec[1]:6.1f}   whole run {dec[0]:6.1f}",
+        f"(b) full cull pipeline (first run)   : {full[1]:6.1f}   whole run {full[0]:6.1f}"
+        "   (decode, all analyzers, catalog, XMP sidecars)",
+        f"    ratio (b)/(a)                    : {ratio:6.2f}   whole run {ratio_all:6.2f}   (goal >= 0.6)",
         f"(c) second run, unchanged folder     : {again:6.1f} images/s  (analysed {stats['analyzed']}, "
         f"from catalog {stats['from_catalog']})",
     ]

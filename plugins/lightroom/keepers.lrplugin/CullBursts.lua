@@ -1,0 +1,3 @@
+-- Library > Plug-in Extras > Cull bursts
+local Keepers = require "Keepers"
+Keepers.start("cull")
