@@ -41,5 +41,6 @@
     Version      => { },                       # Keepers version that wrote this
     PropertiesSet => { List => 'Bag' },        # "prefix:Name=value" for each label Keepers set last (its to change)
     Host         => { },                       # which host adapter wrote this: generic | lightroom | darktable | digikam
+    Timeline     => { List => 'Seq' },         # a video's per-second scores, "<second>s=<score>"
 );
 1;

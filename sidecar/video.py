@@ -6,13 +6,11 @@ from __future__ import annotations
 import logging
 import math
 import os
-import re
 from collections import Counter
 from typing import Iterator
 
 import numpy as np
 
-from keepers.core.exiftool import CONFIG
 from keepers.core.types import Frame, Meta, Photo, Reason, Verdict
 from keepers.sidecar.models import score_concepts
 from keepers.sidecar.output import finding_dict, input_error, verdict_dict
@@ -120,17 +118,9 @@ def summarise(verdicts: list[Verdict], settings) -> Verdict:
                    keywords=sorted(k for k, c in kw.items() if c >= need), judged_by="video")
 
 
-def _defined_tags() -> set[str]:
-    """The keepers:* properties our exiftool config defines (a property it does not define cannot be written)."""
-    table = CONFIG.read_text().partition("%Image::ExifTool::UserDefined::keepers = (")[2].partition("\n);")[0]
-    return set(re.findall(r"^\s+(\w+)\s*=>\s*\{", table, re.M))
-
-
 def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | None]:
-    extra = {}
-    if "Timeline" in _defined_tags():  # per-second scores, where the namespace has a place for them
-        extra["Timeline"] = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]
-    return engine.write(Photo(path, "video"), judged["verdict"], None, extra=extra or None)
+    timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]  # keepers:Timeline, per second
+    return engine.write(Photo(path, "video"), judged["verdict"], None, extra={"Timeline": timeline})
 
 
 def predict(engine, path: str, app_id: int, analyzers, concepts, result: dict, write: bool = False):

@@ -93,6 +93,13 @@ def test_the_clip_summary_is_written_to_the_videos_sidecar(env):
     side = read_sidecar(sidecars[0])
     assert side["score"] == pytest.approx(judged["verdict"].score, abs=0.01)
     assert side["judged_by"] == "video" and side["stars"] == judged["verdict"].stars
+    import subprocess
+
+    from keepers.core.exiftool import CONFIG
+
+    timeline = subprocess.run(["exiftool", "-config", str(CONFIG), "-s3", "-sep", "|", "-XMP-keepers:Timeline",
+                               sidecars[0]], capture_output=True, text=True).stdout.strip().split("|")
+    assert len(timeline) == 3 and timeline[0].startswith("0s="), timeline  # one score per second of video
 
 
 def test_the_api_predicts_a_video_second_by_second_and_counts_seconds_times_models(env):
