@@ -44,6 +44,18 @@ def get() -> exiftool.ExifToolHelper:
     return et
 
 
+def restart() -> exiftool.ExifToolHelper:
+    """Replace this thread's exiftool with a fresh process (see keepers.core.xmp for when)."""
+    et = getattr(_local, "et", None)
+    if et is not None and getattr(_local, "pid", None) == os.getpid():
+        try:
+            et.terminate()
+        except Exception:  # already dead: a new one is started all the same
+            pass
+    _local.et = None
+    return get()
+
+
 @atexit.register
 def _stop_all() -> None:
     import warnings

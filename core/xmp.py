@@ -419,7 +419,14 @@ class SidecarWriter:
             exists = target.exists()
             _check_writable(target, exists)
             et = et_proc.get()  # a fresh one if the last died
-            old = _raw_tags(et, target, strict=True) if exists else None  # None: write a new packet
+            try:
+                old = _raw_tags(et, target, strict=True) if exists else None  # None: write a new packet
+            except ReadError:
+                # a long-running exiftool can carry what it parsed from one file's structures over to the next
+                # (seen with darktable:history after darktable sidecars): judge the file, and write it, with a
+                # fresh process; only a file that a fresh exiftool cannot read either is refused
+                et = et_proc.restart()
+                old = _raw_tags(et, target, strict=True)
             embedded = None
             if not overwrite_ratings and (_num((old or {}).get("Rating")) is None or host.rating_unset(old or {})):
                 embedded = _embedded_rating(et, photo)
