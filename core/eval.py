@@ -1,0 +1,233 @@
+"""`keepers eval`: how well the quality engine judges photos it never saw, on ../shared/data.
+
+The sets are split into train and test ONCE, here, by a fixed seed; models/train/quality.py trains on the train
+parts only and this command scores the test parts: reference-vs-distorted pairs of the same photo, clean vs real
+defect photos (AUC), per-flaw AUC of clean vs synthetically distorted photos, closed-eye precision/recall/F1.
+Photos go through the same analyzers as a cull (the quality analyzer and what it reads), not a shortcut.
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+SEED = 0
+TEST_SHARE = 0.3  # of each clean set
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+CLEAN_SETS = ("imagenet", "CBSD68", "CSet14", "CSet5", "CSun_Hays80", "CUrban100", "McMaster")
+LEVELS = (1, 2, 3, 4)
+
+
+def _perm(n: int, key: str, seed: int = SEED) -> np.ndarray:
+    return np.random.default_rng([seed, zlib.crc32(key.encode())]).permutation(n)
+
+
+def clean_split(data: Path = DATA) -> tuple[list[Path], list[Path]]:
+    """(train, test) clean photos: per set, a seeded permutation; the first TEST_SHARE of it is the test part."""
+    train, test = [], []
+    for s in CLEAN_SETS:
+        files = sorted(p for p in (data / "clean" / s).iterdir() if p.is_file())
+        perm = _perm(len(files), s)
+        k = round(TEST_SHARE * len(files))
+        test += [files[i] for i in perm[:k]]
+        train += [files[i] for i in perm[k:]]
+    return train, test
+
+
+def defects_split(data: Path = DATA) -> tuple[list[Path], list[Path]]:
+    """(train, test) real-defect photos: half of each folder (noisy, lowlight) each, seeded."""
+    train, test = [], []
+    for folder in sorted(p for p in (data / "real_defects").iterdir() if p.is_dir()):
+        files = sorted(folder.iterdir())
+        perm = _perm(len(files), folder.name)
+        half = len(files) // 2
+        test += [files[i] for i in perm[:half]]
+        train += [files[i] for i in perm[half:]]
+    return train, test
+
+
+def eye_split(data: Path = DATA) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
+    """The split the closed-eye rule was fitted on (tests/test_faces.py): per class, seed 0, first half train."""
+    rows = list(csv.DictReader(open(data / "eyes" / "labels.csv")))
+    train, test = [], []
+    for label in ("closed", "open_assumed"):
+        files = sorted(r["file"] for r in rows if r["eyes"] == label)
+        perm = np.random.default_rng(0).permutation(len(files))
+        half = len(files) // 2
+        train += [(files[i], label == "closed") for i in perm[:half]]
+        test += [(files[i], label == "closed") for i in perm[half:]]
+    return train, test
+
+
+def auc(pos: np.ndarray, neg: np.ndarray) -> float:
+    """P(a positive scores above a negative), ties counted half."""
+    pos, neg = np.asarray(pos, float), np.asarray(neg, float)
+    if not len(pos) or not len(neg):
+        return float("nan")
+    d = pos[:, None] - neg[None, :]
+    return float(((d > 0).sum() + 0.5 * (d == 0).sum()) / d.size)
+
+
+KINDS = ("gaussian_blur", "motion_blur", "noise", "jpeg", "underexpose", "overexpose", "low_contrast", "vignetting",
+         "chromatic_aberration", "lowlight")
+
+
+def distorted(rgb: np.ndarray, kind: str, level: int, key: str) -> np.ndarray:
+    """`rgb` with one graded synthetic flaw; `key` (the photo's name) seeds the noise and the smear direction.
+    `lowlight` is what a dim scene gives: underexposed, then the sensor's noise on top."""
+    from keepers.core.analyzers import distort
+
+    seed = zlib.crc32(key.encode())
+    if kind == "noise":
+        return distort.noise(rgb, level, seed=seed)
+    if kind == "motion_blur":
+        return distort.motion_blur(rgb, level, angle=float(seed % 180))
+    if kind == "lowlight":
+        return distort.noise(distort.underexpose(rgb, level), level, seed=seed)
+    return distort.DISTORTIONS[kind](rgb, level)
+
+
+def variant_frame(frame, rgb: np.ndarray):
+    """A Frame holding `rgb` in place of the photo's pixels (same metadata, its own size)."""
+    from keepers.core.types import Frame
+
+    meta = dataclasses.replace(frame.meta, width=rgb.shape[1], height=rgb.shape[0])
+    return Frame(frame.photo, np.ascontiguousarray(rgb), meta, 1.0, frame.source)
+
+
+# --- the evaluation: every test photo through the quality analyzer, as a cull judges it -------------------------
+
+_state: dict = {}
+
+
+def _init(good_threshold: float) -> None:
+    from keepers.core.quality import QualityAnalyzer
+
+    _state["quality"] = QualityAnalyzer(good_threshold=good_threshold)
+
+
+def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) -> dict[str, float]:
+    """variant ("orig", "<kind>-<level>") -> overall 1-10 score of one test photo (and its distortions)."""
+    from keepers.core.loader import load
+    from keepers.core.types import Photo
+
+    quality = _state["quality"]
+    frame = load(Photo(path, "jpeg"), 1024)
+    out = {"orig": quality.analyze(variant_frame(frame, frame.rgb)).data["overall_score"]}
+    for kind in KINDS if synthetic else ():
+        for lv in levels:
+            f = variant_frame(frame, distorted(frame.rgb, kind, lv, Path(path).name))
+            out[f"{kind}-{lv}"] = quality.analyze(f).data["overall_score"]
+    return out
+
+
+def closed_eye_photo(path: str) -> bool:
+    """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, as a cull runs it)."""
+    from keepers.core.analyzers.faces import FacesAnalyzer
+    from keepers.core.loader import load
+    from keepers.core.types import Photo
+
+    faces = _state.setdefault("faces", FacesAnalyzer())
+    finding = faces.analyze(load(Photo(path, "jpeg"), 1024))
+    return any("closed" in r.code or "blink" in r.code for r in finding.reasons)
+
+
+def _map(fn, args: list[tuple], workers: int, good_threshold: float, label: str) -> list:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    print(f"{label}: {len(args)} photos...", flush=True)
+    if workers <= 1:
+        _init(good_threshold)
+        return [fn(*a) for a in args]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+                             initargs=(good_threshold,)) as pool:
+        return list(pool.map(fn, *zip(*args), chunksize=1))
+
+
+def evaluate(data: Path = DATA, every: int = 1, workers: int = 2, good_threshold: float = 5.0) -> dict:
+    """All the numbers of `keepers eval` on the test parts (every `every`-th photo of each)."""
+    _, clean = clean_split(data)
+    _, bad = defects_split(data)
+    clean, bad = clean[::every], bad[::every]
+    t0 = time.time()
+    scored = _map(score_photo, [(str(p), True) for p in clean] + [(str(p), False) for p in bad], workers,
+                  good_threshold, "clean test photos with their distortions, and real-defect test photos")
+    sc, sb = scored[: len(clean)], scored[len(clean):]
+    orig = np.array([s["orig"] for s in sc])
+    real = np.array([s["orig"] for s in sb])
+    dist = [(s["orig"], v, k) for s in sc for k, v in s.items() if k != "orig"]
+    out = {"photos": {"clean": len(clean), "real_defects": len(bad)},
+           "pairs_right": float(np.mean([o > v for o, v, _ in dist])),
+           "pairs_right_by_kind": {kind: float(np.mean([o > v for o, v, k in dist if k.startswith(kind + "-")]))
+                                   for kind in KINDS},
+           "clean_vs_real_defect_auc": auc(orig, real),
+           "goodbad_subset_auc": auc(np.array([s["orig"] for p, s in zip(clean, sc)
+                                               if p.parent.name in ("CBSD68", "McMaster")]), real),
+           "real_defects_judged_bad": float((real < good_threshold).mean()),
+           "clean_judged_good": float((orig >= good_threshold).mean()),
+           "flaw_auc": {kind: auc(orig, np.array([v for _, v, k in dist if k.startswith(kind + "-")]))
+                        for kind in KINDS},
+           "flaw_auc_by_level": {kind: {lv: auc(orig, np.array([s[f"{kind}-{lv}"] for s in sc])) for lv in LEVELS}
+                                 for kind in KINDS}}
+    _, eyes = eye_split(data)
+    eyes = eyes[::every]
+    said = _map(closed_eye_photo, [(str(data / "eyes" / f),) for f, _ in eyes], workers, good_threshold,
+                "labelled eye test photos")
+    truth = np.array([c for _, c in eyes])
+    pred = np.array(said)
+    tp = int((pred & truth).sum())
+    p, r = tp / max(1, pred.sum()), tp / max(1, truth.sum())
+    out["closed_eyes"] = {"photos": len(eyes), "precision": p, "recall": r, "f1": 2 * p * r / max(p + r, 1e-9)}
+    out["seconds"] = round(time.time() - t0, 1)
+    return out
+
+
+def report(m: dict) -> str:
+    """The numbers as the Markdown that docs/eval.md keeps."""
+    goal = lambda v, g: f"{v:.3f} {'✓' if v >= g else '✗'}"  # noqa: E731
+    lines = [f"held-out photos: {m['photos']['clean']} clean (x {len(KINDS)} flaws x {len(LEVELS)} levels), "
+             f"{m['photos']['real_defects']} real-defect, {m['closed_eyes']['photos']} labelled eye photos",
+             "", "| measure | value | goal |", "|---|---|---|",
+             f"| reference ranked above its distorted copy | {goal(m['pairs_right'], 0.95)} | ≥ 0.95 |",
+             f"| AUC clean vs real-defect photos | {goal(m['clean_vs_real_defect_auc'], 0.95)} | ≥ 0.95 |",
+             f"| (CBSD68 + McMaster vs real defects) | {m['goodbad_subset_auc']:.3f} | |",
+             f"| real-defect photos judged bad / clean judged good | {m['real_defects_judged_bad']:.2f} / "
+             f"{m['clean_judged_good']:.2f} | |"]
+    for kind in KINDS:
+        g = 0.95 if kind in ("gaussian_blur", "noise", "underexpose", "overexpose") else None
+        v = m["flaw_auc"][kind]
+        levels = ", ".join(f"{m['flaw_auc_by_level'][kind][lv]:.2f}" for lv in LEVELS)
+        lines.append(f"| AUC clean vs {kind} (levels 1-4: {levels}); pairs {m['pairs_right_by_kind'][kind]:.2f} | "
+                     f"{goal(v, g) if g else f'{v:.3f}'} | {'≥ 0.95' if g else ''} |")
+    ce = m["closed_eyes"]
+    lines.append(f"| closed eyes P / R / F1 | {ce['precision']:.3f} / {ce['recall']:.3f} / {goal(ce['f1'], 0.9)} "
+                 "| F1 ≥ 0.9 |")
+    return "\n".join(lines)
+
+
+def run(args, settings) -> int:
+    from keepers.core.errors import UserError
+
+    data = Path(args.data) if args.data else DATA
+    if not (data / "clean").is_dir():
+        raise UserError(f"keepers eval needs the development data in {data} (clean/, real_defects/, eyes/)")
+    m = evaluate(data, every=args.every, workers=max(1, min(2, settings.workers)),
+                 good_threshold=settings.good_threshold)
+    print(json.dumps(m, indent=1) if args.json else report(m))
+    return 0
+
+
+def register(sub, common) -> None:
+    p = sub.add_parser("eval", help="measure the quality engine on held-out photos of ../shared/data")
+    p.add_argument("--data", help=f"the data folder (default: {DATA})")
+    p.add_argument("--every", type=int, default=1, help="score every N-th test photo only (quicker, rougher)")
+    p.add_argument("--json", action="store_true")
+    common(p)
+    p.set_defaults(func=run)

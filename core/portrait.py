@@ -1,0 +1,166 @@
+"""Portrait checks on the faces the faces analyzer found (keepers.core.analyzers.faces; boxes, iris, lids).
+
+Closed eyes are the faces analyzer's (eyelid openness, a smile lowering the threshold); here: red eye (red share of
+the pupil disc, from the iris landmarks, against the skin around it), focus on the eyes (blur measured on the eye
+region at up to twice the analysis resolution, from the full-resolution photo), a face much darker than its
+background (backlit), skin smoothed below the photo's own grain (airbrushed), and faces cut by the frame edge.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from keepers.core.analyzers import noise, sharpness
+from keepers.core.analyzers.distort import TO_LINEAR
+from keepers.core.types import Finding, Frame, Reason
+
+MIN_FACE = 40  # px (analysis image): smaller faces are not judged here
+RED_SHARE = 0.25  # share of the pupil disc that is strongly red
+EYE_SOFT = 1.1  # blur (analysis px) of the eye region above which the eyes are soft...
+EYE_MARGIN = 0.5  # ...when the sharpest part of the photo is at least this much sharper
+BACKLIT_EV = 2.0  # face this many stops darker than the bright part of the background
+SKIN_MIN_EYES = 45  # px between the eyes (analysis image) for skin texture to be judged
+SMOOTH_RATIO, GRAIN_FLOOR = 0.45, 1.0  # cheek texture below this share of the photo's grain (levels, at least)
+CUT = 0.12  # share of the face outside the frame
+
+
+def _eyes(face: dict) -> list[tuple[np.ndarray, float, np.ndarray]]:
+    return [(np.array(face[s]["iris_centre"], float), float(face[s]["iris_radius"]), np.array(face[s]["pupil_box"]))
+            for s in ("right_eye", "left_eye")]
+
+
+def _crop(frame: Frame, box, max_gain: float = 8.0) -> tuple[np.ndarray, float, tuple[int, int]]:
+    """Full-resolution pixels of `box` (analysis px), at most `max_gain` x the analysis scale: (rgb, gain, origin)."""
+    h, w = frame.rgb.shape[:2]
+    l, t = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
+    r, b = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
+    if r - l < 2 or b - t < 2:
+        return np.zeros((0, 0, 3), np.uint8), 1.0, (l, t)
+    crop = frame.full_crop((l, t, r, b))
+    gain = crop.shape[1] / (r - l)
+    if gain > max_gain:
+        f = max_gain / gain
+        crop = cv2.resize(crop, (max(1, round(crop.shape[1] * f)), max(1, round(crop.shape[0] * f))),
+                          interpolation=cv2.INTER_AREA)
+        gain = max_gain
+    return np.ascontiguousarray(crop), gain, (l, t)
+
+
+def red_share(frame: Frame, centre: np.ndarray, radius: float, pupil_box: np.ndarray) -> tuple[float, float]:
+    """(share of strongly red pixels in the pupil disc, the same around the eye) at the best resolution to hand."""
+    pad = 2.3 * radius
+    crop, gain, (l, t) = _crop(frame, (centre[0] - pad, centre[1] - pad, centre[0] + pad, centre[1] + pad),
+                               max_gain=max(1.0, 12.0 / max(radius, 1e-3)))  # ~12 px of iris radius is plenty
+    if crop.size == 0:
+        return 0.0, 0.0
+    rgb = crop.astype(np.float32)
+    r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    red = ((r - np.maximum(g, b)) > 0.5 * np.maximum(r, 1.0)) & (r > 80)  # brown irises are reddish, not this red
+    yy, xx = np.mgrid[: crop.shape[0], : crop.shape[1]]
+    cx, cy, rad = (centre[0] - l) * gain, (centre[1] - t) * gain, radius * gain
+    d = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy)
+    lids = (yy + 0.5 >= (pupil_box[1] - t) * gain) & (yy + 0.5 <= (pupil_box[3] - t) * gain)
+    pupil, skin = (d <= 0.6 * rad) & lids, (d > 1.6 * rad) & (d <= 2.2 * rad)
+    return (float(red[pupil].mean()) if pupil.sum() >= 4 else 0.0), (float(red[skin].mean()) if skin.any() else 0.0)
+
+
+def eye_blur(frame: Frame, face: dict) -> float | None:
+    """Blur (analysis px) of the region around both eyes, measured at up to 2x the analysis resolution."""
+    (c1, _, _), (c2, _, _) = _eyes(face)
+    d = float(np.hypot(*(c2 - c1)))
+    lo, hi = np.minimum(c1, c2), np.maximum(c1, c2)
+    half = max(0.35 * d, 8.0)
+    crop, gain, _ = _crop(frame, (lo[0] - 0.45 * d, lo[1] - half, hi[0] + 0.45 * d, hi[1] + half), max_gain=2.0)
+    if min(crop.shape[:2]) < 32:
+        return None
+    g = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
+    return sharpness.measure(g, noise.luma_sigma(g))["best"] / gain
+
+
+def face_ev(frame: Frame, face: dict) -> tuple[float, float]:
+    """(stops of the face's middle, stops of the bright part of the background: its 75th percentile)."""
+    y8 = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
+    x0, y0, x1, y1 = face["box"]
+    w, h = x1 - x0, y1 - y0
+    inner = y8[int(max(0, y0 + 0.25 * h)) : int(max(0, y1 - 0.2 * h)), int(max(0, x0 + 0.2 * w)) : int(max(0, x1 - 0.2 * w))]
+    mask = np.ones_like(y8, bool)
+    mask[int(max(0, y0 - 0.2 * h)) : int(max(0, y1 + 0.6 * h)), int(max(0, x0 - 0.3 * w)) : int(max(0, x1 + 0.3 * w))] = False
+    if inner.size < 16 or mask.sum() < 0.1 * mask.size:
+        return 0.0, 0.0
+    ev = lambda v: float(np.log2(max(TO_LINEAR[int(v)], 1e-4) / 0.18))  # noqa: E731
+    return ev(np.median(inner)), ev(np.percentile(y8[mask], 75))
+
+
+def skin_texture(frame: Frame, face: dict) -> float | None:
+    """Robust std (8-bit levels) of the fine detail in both cheeks, or None where the face is too small."""
+    (c1, _, _), (c2, _, _) = _eyes(face)
+    d = float(np.hypot(*(c2 - c1)))
+    if d < SKIN_MIN_EYES:
+        return None
+    across = (c2 - c1) / d
+    down = np.array([-across[1], across[0]])
+    if down[1] < 0:
+        down = -down
+    grey = frame.grey * 255
+    hp = grey - cv2.GaussianBlur(grey, (0, 0), 1.0)
+    vals = []
+    for c, out in ((c1, -across), (c2, across)):
+        cx, cy = c + 0.55 * d * down + 0.05 * d * out
+        s = 0.14 * d
+        patch = hp[int(cy - s) : int(cy + s), int(cx - s) : int(cx + s)]
+        if patch.shape[0] >= 6 and patch.shape[1] >= 6 and patch.shape == (int(cy + s) - int(cy - s),) * 2:
+            vals.append(1.4826 * float(np.median(np.abs(patch - np.median(patch)))))
+    return float(np.median(vals)) if vals else None
+
+
+def cut_share(frame: Frame, face: dict) -> float:
+    """Share of the face box outside the frame."""
+    h, w = frame.rgb.shape[:2]
+    x0, y0, x1, y1 = face["box"]
+    area = max((x1 - x0) * (y1 - y0), 1e-6)
+    inside = max(0.0, min(x1, w) - max(x0, 0)) * max(0.0, min(y1, h) - max(y0, 0))
+    return float(1 - inside / area)
+
+
+def check(frame: Frame, faces: Finding, findings: dict[str, Finding]) -> tuple[list[Reason], dict]:
+    """Reasons and numbers for the main faces (those at least half the size of the largest)."""
+    have = {r.code for f in findings.values() for r in f.reasons}
+    found = [f for f in faces.data.get("faces", []) if f.get("score", 0) >= 0.9]
+    size = lambda f: max(f["box"][2] - f["box"][0], f["box"][3] - f["box"][1])  # noqa: E731
+    main = [f for f in found if size(f) >= max(MIN_FACE, 0.5 * size(found[0]))] if found else []
+    reasons, data = [], {"faces": len(main)}
+    red = [max(red_share(frame, c, r, pb)[0] if r >= 1.5 else 0.0 for c, r, pb in _eyes(f)) for f in main]
+    data["red_eye"] = [round(v, 3) for v in red]
+    if red and max(red) >= RED_SHARE:
+        n = sum(v >= RED_SHARE for v in red)
+        reasons.append(Reason("red_eye", "Red eye from the flash" + (f" ({n} faces)" if n > 1 else ""),
+                              float(np.clip(0.3 + 0.5 * max(red), 0.3, 0.8))))
+    sharp = findings.get("sharpness")
+    if main and sharp is not None and sharp.features and not have & {"out_of_focus", "motion_blur"}:
+        blur = eye_blur(frame, main[0])
+        if blur is not None:
+            data["eye_blur"] = round(blur, 2)
+            if blur >= EYE_SOFT and blur >= sharp.features["blur_best"] + EYE_MARGIN:
+                reasons.append(Reason("out_of_focus", "Eyes not sharp: the focus fell elsewhere",
+                                      float(np.clip((blur - sharpness.SHARP) / (sharpness.BLURRED - sharpness.SHARP), 0.2, 0.9))))
+    if main and "backlit" not in have and "underexposed" not in have:
+        fev, bev = face_ev(frame, main[0])
+        data["face_ev"], data["background_ev"] = round(fev, 2), round(bev, 2)
+        if bev - fev >= BACKLIT_EV and bev >= -1.0:
+            reasons.append(Reason("backlit", f"Backlit: the face is {bev - fev:.1f} stops darker than the background",
+                                  float(np.clip(0.2 + 0.15 * (bev - fev - BACKLIT_EV), 0.2, 0.8))))
+    if main:
+        tex = skin_texture(frame, main[0])
+        noise_f = findings.get("noise")
+        grain = max(GRAIN_FLOOR, noise_f.features.get("noise_y", 0.0) if noise_f else 0.0)
+        if tex is not None:
+            data["skin_texture"], data["grain"] = round(tex, 2), round(grain, 2)
+            if tex < SMOOTH_RATIO * grain:
+                reasons.append(Reason("airbrushed_skin", "Airbrushed skin: smoothed beyond the photo's natural grain",
+                                      float(np.clip(0.2 + 0.5 * (1 - tex / (SMOOTH_RATIO * grain)), 0.2, 0.6))))
+    cut = max((cut_share(frame, f) for f in main), default=0.0)
+    data["face_cut"] = round(cut, 3)
+    if cut >= CUT:
+        reasons.append(Reason("face_cut_off", "Face cut off by the frame edge", float(np.clip(0.2 + cut, 0.2, 0.8))))
+    return reasons, data

@@ -1,0 +1,267 @@
+"""The quality engine: one learned head scores the whole photo 1-10; portrait and landscape checks add what it
+cannot see (closed or red eyes, a cut-off face, a tilted horizon...), and the classical analyzers say why.
+
+Head inputs: the EfficientNet-Lite0 embedding of the photo and of one 224 px crop at analysis resolution (the most
+detailed tile, where fine blur and grain survive), plus the classical analyzers' `features` and a few statistics
+of our own. The head (models/quality_head.npz, trained by models/train/quality.py) is a RankNet-trained linear or
+small MLP scorer; its raw output is mapped to 1-10 through fixed knots measured on reference photos, so a score
+means the same in every shoot. The analyzer runs after the others and reads their findings from the frame
+(`frame.__dict__["_findings"]`, filled by the pipeline); run alone, it computes the ones it needs itself.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import lru_cache
+
+import cv2
+import numpy as np
+
+from keepers.core.analyzers import Analyzer
+from keepers.core.errors import ModelError
+from keepers.core.hookspecs import hookimpl
+from keepers.core.runtime import MODELS_DIR
+from keepers.core.types import Finding, Frame, Reason
+
+HEAD_FILE = MODELS_DIR / "quality_head.npz"
+FINDINGS = "_findings"  # frame.__dict__ key: analyzer name -> Finding, as the pipeline produces them
+CROP = 224
+
+# what the head needs from the classical analyzers (missing ones count as 0)
+CLASSICAL = {
+    "sharpness": ("blur_best", "blur_median", "blur_sharp_dir", "blur_blur_dir", "smear", "anisotropy", "content_tiles"),
+    "noise": ("noise_y", "noise_c", "noise_immerkaer", "noise_level"),
+    "exposure": ("p1", "p5", "p50", "p95", "p99", "key_ev", "headroom_ev", "under_ev", "over", "clipped", "blown",
+                 "black", "spread", "backlit_ev", "centre", "surround"),
+    "lens": ("vignetting_ev", "ca_red_px", "ca_blue_px", "ca_px"),
+}
+LOG1P = {"noise.noise_y", "noise.noise_c", "noise.noise_immerkaer", "noise.noise_level"}  # heavy-tailed
+
+
+def classical_findings(frame: Frame) -> dict[str, Finding]:
+    """The classical analyzers' findings for this frame: those the pipeline already made, the rest computed once."""
+    from keepers.core.analyzers.exposure import ExposureAnalyzer
+    from keepers.core.analyzers.lens import LensAnalyzer
+    from keepers.core.analyzers.noise import NoiseAnalyzer
+    from keepers.core.analyzers.sharpness import SharpnessAnalyzer
+
+    found = frame.__dict__.setdefault(FINDINGS, {})
+    for cls in (SharpnessAnalyzer, NoiseAnalyzer, ExposureAnalyzer, LensAnalyzer):
+        if cls.name not in found:
+            found[cls.name] = cls().analyze(frame)
+    return found
+
+
+def extra_features(frame: Frame) -> dict[str, float]:
+    """Statistics the classical analyzers do not keep: gradient energy per scale, colour, JPEG blocking, tonal spread."""
+    g = frame.grey
+    out, level = {}, g
+    for k in range(3):  # how detail falls from fine to coarse scales tells blur from a plain subject
+        gx, gy = cv2.Sobel(level, cv2.CV_32F, 1, 0, ksize=3), cv2.Sobel(level, cv2.CV_32F, 0, 1, ksize=3)
+        out[f"grad{k}"] = math.log(float(cv2.mean(cv2.magnitude(gx, gy))[0]) + 1e-4)
+        out[f"lap{k}"] = math.log(float(cv2.meanStdDev(cv2.Laplacian(level, cv2.CV_32F))[1][0, 0]) ** 2 + 1e-7)
+        level = cv2.pyrDown(level)
+    out["grad_drop"], out["lap_drop"] = out["grad0"] - out["grad2"], out["lap0"] - out["lap2"]
+    # colour and tones from a small copy: they do not need detail
+    h, w = g.shape
+    f = min(1.0, 256 / max(h, w))
+    small = cv2.resize(frame.rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    rgb = small.reshape(-1, 3).astype(np.float32)
+    rg, yb = rgb[:, 0] - rgb[:, 1], 0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]
+    out["colourfulness"] = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())) / 255
+    hsv = cv2.cvtColor(small, cv2.COLOR_RGB2HSV)
+    out["saturation"] = float(hsv[..., 1].mean()) / 255
+    y8 = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)
+    out["rms_contrast"] = float(y8.std()) / 255
+    hist = cv2.calcHist([y8], [0], None, [64], [0, 256]).ravel() / y8.size
+    out["entropy"] = float(-(hist[hist > 0] * np.log2(hist[hist > 0])).sum())
+    out["dark"], out["bright"] = float(hist[:6].sum()), float(hist[-6:].sum())
+    # JPEG blocking: luma steps across the 8 px grid against steps elsewhere (rows subsampled: a statistic)
+    dx = np.abs(np.diff(g[::4, : w // 8 * 8], axis=1)).mean(axis=0)
+    out["blockiness"] = float(dx[7::8].mean() / (dx.mean() + 1e-5)) if dx.size >= 16 else 1.0
+    return out
+
+
+def detail_crop(frame: Frame, box=None) -> np.ndarray:
+    """A CROP x CROP window of the analysis image around `box` (the sharpest tile), or its centre."""
+    h, w = frame.rgb.shape[:2]
+    if min(h, w) < CROP:
+        return frame.rgb
+    cx, cy = ((box[0] + box[2]) / 2, (box[1] + box[3]) / 2) if box else (w / 2, h / 2)
+    x0 = int(np.clip(cx - CROP / 2, 0, w - CROP))
+    y0 = int(np.clip(cy - CROP / 2, 0, h - CROP))
+    return frame.rgb[y0 : y0 + CROP, x0 : x0 + CROP]
+
+
+def head_inputs(frame: Frame, model=None) -> dict[str, np.ndarray | dict]:
+    """Everything the head reads: {"embedding", "crop_embedding", "features"} (features: name -> value)."""
+    from keepers.core.embedding import frame_embedding, shared_model
+
+    model = model or shared_model()
+    found = classical_findings(frame)
+    feats = {f"{a}.{k}": float(found[a].features.get(k, 0.0)) for a, keys in CLASSICAL.items() for k in keys}
+    for k in LOG1P:
+        feats[k] = math.log1p(max(feats[k], 0.0))
+    feats.update({f"extra.{k}": v for k, v in extra_features(frame).items()})
+    emb, _ = frame_embedding(frame, model)
+    box = found["sharpness"].data.get("best_box")
+    crop, _ = model.embed(np.ascontiguousarray(detail_crop(frame, box)))
+    return {"embedding": emb, "crop_embedding": crop, "features": feats}
+
+
+# ImageNet classes of open scenery: their summed probability routes a photo to the landscape checks
+SCENERY = ("n09193705", "n09246464", "n09288635", "n09332890", "n09399592", "n09421951", "n09428293", "n09468604",
+           "n09472597", "n02894605", "n03933933", "n02814860", "n03160309", "n04532670", "n02859443", "n07802026",
+           "n11879895", "n03042490")
+LANDSCAPE_P = 0.25
+PORTRAIT_FACE = 0.12  # the largest face's side / the frame's long side
+# how much a flaw the head cannot see takes off the head's score (times the reason's severity)
+PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
+           "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
+           "soft_corners": 0.15}
+# the head's flaw classes -> reason codes, for a low score no analyzer explains
+FLAW_REASONS = {
+    "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
+    "motion": ("motion_blur", "Motion blur, as the quality model sees it"),
+    "noise": ("noise", "Noise: grain or blotches, as the quality model sees it"),
+    "jpeg": ("jpeg_artifacts", "Compression artefacts: blocky, smeared detail"),
+    "under": ("underexposed", "Too dark, as the quality model sees it"),
+    "over": ("overexposed", "Too bright, washed out, as the quality model sees it"),
+    "contrast": ("low_contrast", "Flat, low-contrast tones"),
+    "vignetting": ("vignetting", "Dark corners"),
+    "ca": ("chromatic_aberration", "Colour fringes on edges"),
+}
+
+
+class QualityHead:
+    """The trained head: standardised inputs -> raw score (linear or one hidden layer) -> 1-10 through knots."""
+
+    def __init__(self, path=HEAD_FILE):
+        if not path.is_file():
+            raise ModelError(f"quality head {path} is missing; rebuild it with: python models/train/quality.py")
+        with np.load(path) as z:
+            self.z = {k: z[k] for k in z.files}
+        self.blocks = [str(b) for b in self.z["blocks"]]
+        self.feature_names = [str(n) for n in self.z["feature_names"]]
+        self.flaw_classes = [str(c) for c in self.z["flaw_classes"]]
+
+    def design(self, inputs: dict) -> np.ndarray:
+        """The standardised input row, blocks in training order."""
+        parts = []
+        for b in self.blocks:
+            if b == "features":
+                x = np.array([inputs["features"].get(n, 0.0) for n in self.feature_names], np.float64)
+            else:
+                x = np.asarray(inputs[b.removesuffix("_pca")], np.float64)
+                x = x / max(float(np.linalg.norm(x)), 1e-12)
+                if b.endswith("_pca"):  # the embedding's principal components, fitted in training
+                    x = (x - self.z[f"{b}_pca_mean"]) @ self.z[f"{b}_pca"]
+            parts.append(np.clip((x - self.z[f"{b}_mean"]) / self.z[f"{b}_scale"], -6, 6))
+        return np.concatenate(parts)
+
+    def raw(self, x: np.ndarray) -> float:
+        z = self.z
+        if "W1" in z:
+            return float(np.maximum(x @ z["W1"] + z["b1"], 0) @ z["w2"])
+        return float(x @ z["w"])
+
+    def score(self, raw: float) -> float:
+        """1-10: the raw score through fixed knots measured on reference photos (clean vs flawed)."""
+        return float(np.clip(np.interp(raw, self.z["knots_x"], self.z["knots_y"]), 1.0, 10.0))
+
+    def flaws(self, x: np.ndarray) -> dict[str, float]:
+        """Probability of each flaw class ("none" included) from the same inputs."""
+        logits = x @ self.z["flaw_W"] + self.z["flaw_b"]
+        p = np.exp(logits - logits.max())
+        return dict(zip(self.flaw_classes, (p / p.sum()).tolist()))
+
+
+@lru_cache(maxsize=1)
+def head() -> QualityHead:
+    return QualityHead()
+
+
+def route(frame: Frame, faces: Finding | None, probs: np.ndarray) -> str:
+    """portrait (a face large enough to matter), landscape (open scenery) or other."""
+    found = [f for f in (faces.data.get("faces", []) if faces else []) if f.get("score", 0) >= 0.9]
+    if found:
+        b = found[0]["box"]
+        if max(b[2] - b[0], b[3] - b[1]) >= PORTRAIT_FACE * max(frame.rgb.shape[:2]):
+            return "portrait"
+    if float(sum(probs[i] for i in _scenery_index(len(probs)))) >= LANDSCAPE_P:
+        return "landscape"
+    return "other"
+
+
+@lru_cache(maxsize=1)
+def _scenery_index(n: int) -> tuple[int, ...]:
+    from keepers.core.embedding import classes
+
+    ids = [w for w, _ in classes()]
+    return tuple(ids.index(w) for w in SCENERY if w in ids)
+
+
+class QualityAnalyzer(Analyzer):
+    """Sets the photo's overall 1-10 score (`data["overall_score"]`, `data["judged_by"]`); its own reasons are the
+    portrait and landscape checks', and the head's flaw guess when a low score has no other explanation."""
+
+    name = "quality"
+    version = "1"
+
+    def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
+        self.good_threshold = good_threshold
+        self._providers = providers
+        self._faces = None
+
+    def _faces_finding(self, frame: Frame) -> Finding:
+        found = frame.__dict__.setdefault(FINDINGS, {})
+        if "faces" not in found:  # run alone (tests, eval): find the faces ourselves
+            from keepers.core.analyzers.faces import FacesAnalyzer
+
+            self._faces = self._faces or FacesAnalyzer(self._providers)
+            found["faces"] = self._faces.analyze(frame)
+        return found["faces"]
+
+    def analyze(self, frame: Frame) -> Finding:
+        from keepers.core import landscape, portrait
+        from keepers.core.embedding import frame_embedding, shared_model
+
+        if min(frame.rgb.shape[:2]) < 32:  # a thumbnail-sized image shows too little to judge
+            return Finding(self.name, self.version, None)
+        model = shared_model(self._providers)
+        inputs = head_inputs(frame, model)
+        found = frame.__dict__[FINDINGS]
+        faces = self._faces_finding(frame)
+        _, probs = frame_embedding(frame, model)
+        h = head()
+        x = h.design(inputs)
+        raw = h.raw(x)
+        head_score = h.score(raw)
+        kind = route(frame, faces, probs)
+        reasons, data = [], {"route": kind}
+        if kind == "portrait":
+            reasons, data["portrait"] = portrait.check(frame, faces, found)
+        elif kind == "landscape":
+            reasons, data["landscape"] = landscape.check(frame, found)
+        # flaws the head cannot see lower its score: ours, and closed eyes (the faces analyzer's reason)
+        unseen = reasons + [r for r in faces.reasons if r.code == "closed_eyes"]
+        factor = float(np.prod([1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen])) if unseen else 1.0
+        overall = 1.0 + (head_score - 1.0) * factor
+        flaws = h.flaws(x)
+        data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
+        others = [r for f in found.values() for r in f.reasons]
+        if overall < self.good_threshold and not reasons and not others:
+            guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
+            code, message = FLAW_REASONS[guess]
+            reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))
+        data.update(overall_score=round(overall, 2), judged_by=f"quality/{kind}")
+        score = float(np.prod([1 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
+        features = {"head_raw": raw, "head_score": head_score, "penalty": factor}
+        return Finding(self.name, self.version, score, reasons, weight=1.0, features=features, data=data)
+
+
+@hookimpl(trylast=True)
+def keepers_analyzers(settings):
+    """Last in the list: the quality analyzer reads what the others found on the same frame."""
+    return [QualityAnalyzer(good_threshold=getattr(settings, "good_threshold", 5.0),
+                            providers=getattr(settings, "providers", None))]

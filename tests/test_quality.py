@@ -1,0 +1,124 @@
+"""The quality engine on real photos: the learned head ranks flawed copies below their originals, routing, the
+landscape checks, and every verdict it leads to names its reasons."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+from conftest import sample_rgb
+
+from keepers.core import landscape, quality
+from keepers.core.decide import decide
+from keepers.core.eval import KINDS, distorted
+from keepers.core.runtime import MODELS_DIR, sha256
+from keepers.core.settings import Settings
+from keepers.core.types import Frame, Meta, Photo
+
+# scikit-image's photos: never seen in training (the head was trained on ../shared/data only)
+HELD_OUT = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
+
+
+def frame(rgb: np.ndarray, name: str = "x.jpg") -> Frame:
+    return Frame(Photo(name, "jpeg"), np.ascontiguousarray(rgb), Meta(width=rgb.shape[1], height=rgb.shape[0]))
+
+
+@pytest.fixture(scope="module")
+def analyzer():
+    return quality.QualityAnalyzer()
+
+
+def judge(analyzer, rgb: np.ndarray):
+    f = frame(rgb)
+    q = analyzer.analyze(f)
+    return q, list(f.__dict__[quality.FINDINGS].values()) + [q]
+
+
+def rotated(rgb: np.ndarray, degrees: float) -> np.ndarray:
+    """Turned anticlockwise about the centre, cropped to the part that was inside the photo."""
+    h, w = rgb.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    out = cv2.warpAffine(rgb, m, (w, h), flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REFLECT)
+    c = int(np.ceil(abs(np.sin(np.radians(degrees))) * max(h, w) / 2)) + 2
+    return np.ascontiguousarray(out[c : h - c, c : w - c])
+
+
+def test_the_head_file_matches_its_manifest_checksum():
+    entry = json.loads((MODELS_DIR / "manifest" / "quality_head.json").read_text())
+    assert sha256(MODELS_DIR / entry["file"]) == entry["sha256"]
+    assert entry["held_out"]["pairs"] >= 0.9  # the model card carries the numbers it was shipped with
+
+
+def test_distorted_copies_of_held_out_photos_score_below_their_originals(analyzer):
+    right, total, worst = 0, 0, []
+    for name in HELD_OUT:
+        rgb = sample_rgb(name)
+        ref = analyzer.analyze(frame(rgb)).data["overall_score"]
+        for kind in KINDS:
+            for level in (2, 4):
+                s = analyzer.analyze(frame(distorted(rgb, kind, level, name))).data["overall_score"]
+                right += s < ref
+                total += 1
+                if s >= ref:
+                    worst.append((name, kind, level, ref, s))
+    assert right / total >= 0.95, worst
+
+
+def test_a_heavily_blurred_photo_is_rejected_with_a_reason_and_says_which_model_judged_it(analyzer):
+    q, findings = judge(analyzer, distorted(sample_rgb("coffee"), "gaussian_blur", 4, "coffee"))
+    v = decide(findings, Settings())
+    assert v.verdict == "bad" and v.reasons, v
+    assert v.judged_by == "quality/other"
+    assert v.reasons[0].cost > 0
+
+
+def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyzer):
+    q, findings = judge(analyzer, sample_rgb("chelsea"))
+    v = decide(findings, Settings())
+    assert v.verdict == "good" and 1.0 <= q.features["head_score"] <= 10.0
+    assert v.score == pytest.approx(q.data["overall_score"], abs=0.01)
+
+
+def test_the_astronaut_is_routed_to_the_portrait_checks(analyzer):
+    q, _ = judge(analyzer, sample_rgb("astronaut"))
+    assert q.data["route"] == "portrait" and q.data["judged_by"] == "quality/portrait"
+    assert "portrait" in q.data
+
+
+def test_a_cup_of_coffee_is_neither_portrait_nor_landscape(analyzer):
+    q, _ = judge(analyzer, sample_rgb("coffee"))
+    assert q.data["route"] == "other"
+
+
+@pytest.fixture(scope="module")
+def horizon_photo(shared_data):
+    from PIL import Image
+
+    paths = sorted((shared_data / "clean" / "CSun_Hays80").glob("marsh_sun_*.jpg"))
+    if not paths:
+        pytest.skip("needs ../shared/data/clean/CSun_Hays80")
+    return np.asarray(Image.open(paths[0]).convert("RGB"))
+
+
+def test_a_level_horizon_is_found_and_left_alone(horizon_photo):
+    hz = landscape.horizon(horizon_photo)
+    assert hz is not None and abs(hz["angle"]) < 1.0
+    reasons, _ = landscape.check(frame(horizon_photo), {})
+    assert "tilted_horizon" not in [r.code for r in reasons]
+
+
+@pytest.mark.parametrize("degrees", [3.0, -4.0])
+def test_a_tilted_copy_of_a_horizon_photo_gets_tilted_horizon(analyzer, horizon_photo, degrees):
+    q, findings = judge(analyzer, rotated(horizon_photo, degrees))
+    assert q.data["route"] == "landscape"
+    assert q.data["landscape"]["horizon"]["angle"] == pytest.approx(degrees, abs=1.0)
+    v = decide(findings, Settings())
+    assert "tilted_horizon" in [r.code for r in v.reasons]
+
+
+def test_the_tilt_lowers_the_score(analyzer, horizon_photo):
+    level = analyzer.analyze(frame(horizon_photo)).data["overall_score"]
+    tilted = analyzer.analyze(frame(rotated(horizon_photo, 5.0))).data["overall_score"]
+    assert tilted < level
