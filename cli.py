@@ -26,7 +26,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 # modules that add sub-commands: each has `register(subparsers, common)` and sets `func(args, settings) -> int`
-COMMAND_MODULES = ("keepers.sidecar.cli", "keepers.core.models_cli", "keepers.core.similar_cli", "keepers.plugins.cli")
+COMMAND_MODULES = ("keepers.sidecar.cli", "keepers.core.models_cli", "keepers.core.similar_cli", "keepers.core.eval", "keepers.plugins.cli")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -85,12 +85,26 @@ def distorted(rgb: np.ndarray, kind: str, level: int, key: str) -> np.ndarray:
 
     seed = zlib.crc32(key.encode())
     if kind == "noise":
-        return distort.noise(rgb, level, seed=seed)
-    if kind == "motion_blur":
-        return distort.motion_blur(rgb, level, angle=float(seed % 180))
-    if kind == "lowlight":
-        return distort.noise(distort.underexpose(rgb, level), level, seed=seed)
-    return distort.DISTORTIONS[kind](rgb, level)
+        out = distort.noise(rgb, level, seed=seed)
+    elif kind == "motion_blur":
+        out = distort.motion_blur(rgb, level, angle=float(seed % 180))
+    elif kind == "lowlight":
+        out = distort.noise(distort.underexpose(rgb, level), level, seed=seed)
+    else:
+        out = distort.DISTORTIONS[kind](rgb, level)
+    return saved(out)
+
+
+SAVE_QUALITY = 92  # what a camera or an editor writes
+
+
+def saved(rgb: np.ndarray) -> np.ndarray:
+    """`rgb` as it reads back from a JPEG file. A flawed photo reaches Keepers as a file, and JPEG smooths fine
+    grain: a head that only ever saw noise straight from the generator read a saved noisy photo as clean."""
+    import cv2
+
+    ok, buf = cv2.imencode(".jpg", np.ascontiguousarray(rgb[..., ::-1]), [cv2.IMWRITE_JPEG_QUALITY, SAVE_QUALITY])
+    return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[..., ::-1])
 
 
 def variant_frame(frame, rgb: np.ndarray):
@@ -128,14 +142,15 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
 
 
 def closed_eye_photo(path: str) -> bool:
-    """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, as a cull runs it)."""
-    from keepers.core.analyzers.faces import FacesAnalyzer
+    """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, or the quality analyzer's
+    second look at a face that fills the frame)."""
     from keepers.core.loader import load
     from keepers.core.types import Photo
 
-    faces = _state.setdefault("faces", FacesAnalyzer())
-    finding = faces.analyze(load(Photo(path, "jpeg"), 1024))
-    return any("closed" in r.code or "blink" in r.code for r in finding.reasons)
+    frame = load(Photo(path, "jpeg"), 1024)
+    q = _state["quality"].analyze(frame)
+    reasons = q.reasons + [r for f in frame.__dict__["_findings"].values() for r in f.reasons]
+    return any("closed" in r.code or "blink" in r.code for r in reasons)
 
 
 def _map(fn, args: list[tuple], workers: int, good_threshold: float, label: str) -> list:

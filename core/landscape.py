@@ -9,6 +9,8 @@ patches have some channel near 0) stays high below the sky.
 
 from __future__ import annotations
 
+import warnings
+
 import cv2
 import numpy as np
 
@@ -135,8 +137,10 @@ def corner_blur(grey: np.ndarray, noise_sigma: float) -> list[float]:
         crop = np.ascontiguousarray(grey[y0 : y0 + ch, x0 : x0 + cw])
         if min(crop.shape) < 48:
             continue
-        m = sharpness.measure(crop, noise_sigma)
-        if m["content_tiles"] >= 0.25:  # a corner of plain sky shows no blur either way
+        with warnings.catch_warnings():  # a corner without a single edge tile warns (median of nothing)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            m = sharpness.measure(crop, noise_sigma)
+        if m["content_tiles"] >= 0.25 and np.isfinite(m["best"]):  # a corner of plain sky shows no blur either way
             out.append(m["best"])
     return out
 

@@ -102,9 +102,12 @@ def analyze_photo(photo: Photo, settings: Settings | None = None, analyzers=None
         out["error"] = f"cannot read the file: {e.strerror or e}"
         return out
     out["meta"] = frame.meta
+    found = frame.__dict__.setdefault("_findings", {})  # later analyzers (quality) read earlier ones' findings
     for a in analyzers:
         try:
-            out["findings"].append(a.analyze(frame))
+            finding = a.analyze(frame)
+            found[finding.analyzer] = finding
+            out["findings"].append(finding)
         except Exception:  # one analyzer's bug must not cost the photo its other findings
             log.exception("analyzer %s failed on %s", a.name, photo.path)
     return out

@@ -16,13 +16,15 @@ from keepers.core.analyzers.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
 MIN_FACE = 40  # px (analysis image): smaller faces are not judged here
-RED_SHARE = 0.25  # share of the pupil disc that is strongly red
+RED_SHARE, RED_BRIGHTER = 0.25, 1.12  # share of the pupil disc strongly red; its red level over the iris ring's
 EYE_SOFT = 1.1  # blur (analysis px) of the eye region above which the eyes are soft...
 EYE_MARGIN = 0.5  # ...when the sharpest part of the photo is at least this much sharper
 BACKLIT_EV = 2.0  # face this many stops darker than the bright part of the background
 SKIN_MIN_EYES = 45  # px between the eyes (analysis image) for skin texture to be judged
 SMOOTH_RATIO, GRAIN_FLOOR = 0.45, 1.0  # cheek texture below this share of the photo's grain (levels, at least)
 CUT = 0.12  # share of the face outside the frame
+RED_MIN_OPEN = 0.15  # eye openness below which no pupil shows, so no red eye either
+LOOK_AGAIN_SIDE, LOOK_AGAIN_MIN = 384, 40  # second look: image long side, smallest face judged (px of that image)
 
 
 def _eyes(face: dict) -> list[tuple[np.ndarray, float, np.ndarray]]:
@@ -48,21 +50,34 @@ def _crop(frame: Frame, box, max_gain: float = 8.0) -> tuple[np.ndarray, float, 
 
 
 def red_share(frame: Frame, centre: np.ndarray, radius: float, pupil_box: np.ndarray) -> tuple[float, float]:
-    """(share of strongly red pixels in the pupil disc, the same around the eye) at the best resolution to hand."""
-    pad = 2.3 * radius
+    """(share of strongly red pixels in the pupil disc, red level of the pupil / of the iris ring around it), at the
+    best resolution to hand. A flash lights the retina: the pupil turns red AND brighter in red than the iris,
+    where a brown iris or a dark pupil in a small, soft photo only looks reddish."""
+    pad = 1.2 * radius
     crop, gain, (l, t) = _crop(frame, (centre[0] - pad, centre[1] - pad, centre[0] + pad, centre[1] + pad),
                                max_gain=max(1.0, 12.0 / max(radius, 1e-3)))  # ~12 px of iris radius is plenty
     if crop.size == 0:
         return 0.0, 0.0
     rgb = crop.astype(np.float32)
     r, g, b = rgb[..., 0], rgb[..., 1], rgb[..., 2]
-    red = ((r - np.maximum(g, b)) > 0.5 * np.maximum(r, 1.0)) & (r > 80)  # brown irises are reddish, not this red
+    # red, not orange or brown (green no higher than blue, give or take), and not too dark to tell
+    red = ((r - np.maximum(g, b)) > 0.5 * np.maximum(r, 1.0)) & (g - b < 0.15 * r) & (r > 80)
     yy, xx = np.mgrid[: crop.shape[0], : crop.shape[1]]
     cx, cy, rad = (centre[0] - l) * gain, (centre[1] - t) * gain, radius * gain
     d = np.hypot(xx + 0.5 - cx, yy + 0.5 - cy)
     lids = (yy + 0.5 >= (pupil_box[1] - t) * gain) & (yy + 0.5 <= (pupil_box[3] - t) * gain)
-    pupil, skin = (d <= 0.6 * rad) & lids, (d > 1.6 * rad) & (d <= 2.2 * rad)
-    return (float(red[pupil].mean()) if pupil.sum() >= 4 else 0.0), (float(red[skin].mean()) if skin.any() else 0.0)
+    pupil, ring = (d <= 0.55 * rad) & lids, (d > 0.6 * rad) & (d <= 0.95 * rad) & lids
+    if pupil.sum() < 4 or ring.sum() < 4:
+        return 0.0, 0.0
+    return float(red[pupil].mean()), float(r[pupil].mean() / max(float(r[ring].mean()), 1.0))
+
+
+def _red(frame: Frame, openness: float, centre: np.ndarray, radius: float, pupil_box: np.ndarray) -> float:
+    """The red share of one eye's pupil when it looks like flash red eye, else 0."""
+    if radius < 1.5 or openness < RED_MIN_OPEN:  # too small to see, or shut: no pupil shows
+        return 0.0
+    share, brighter = red_share(frame, centre, radius, pupil_box)
+    return share if brighter >= RED_BRIGHTER else 0.0
 
 
 def eye_blur(frame: Frame, face: dict) -> float | None:
@@ -130,7 +145,8 @@ def check(frame: Frame, faces: Finding, findings: dict[str, Finding]) -> tuple[l
     size = lambda f: max(f["box"][2] - f["box"][0], f["box"][3] - f["box"][1])  # noqa: E731
     main = [f for f in found if size(f) >= max(MIN_FACE, 0.5 * size(found[0]))] if found else []
     reasons, data = [], {"faces": len(main)}
-    red = [max(red_share(frame, c, r, pb)[0] if r >= 1.5 else 0.0 for c, r, pb in _eyes(f)) for f in main]
+    red = [max(_red(frame, f[side]["openness"], c, r, pb) for side, (c, r, pb) in zip(("right_eye", "left_eye"), _eyes(f)))
+           for f in main]
     data["red_eye"] = [round(v, 3) for v in red]
     if red and max(red) >= RED_SHARE:
         n = sum(v >= RED_SHARE for v in red)
@@ -164,3 +180,34 @@ def check(frame: Frame, faces: Finding, findings: dict[str, Finding]) -> tuple[l
     if cut >= CUT:
         reasons.append(Reason("face_cut_off", "Face cut off by the frame edge", float(np.clip(0.2 + cut, 0.2, 0.8))))
     return reasons, data
+
+
+def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
+    """Faces the detector misses because they fill the frame (a close-up): found again in a copy with a grey border
+    of half its long side, as the face models expect some context. Returns the faces (as the faces analyzer's
+    dicts, in analysis pixels) and a closed-eyes reason when the largest judgeable one has its eyes shut."""
+    from keepers.core import faces as facelib
+    from keepers.core.analyzers import faces as fan
+
+    h, w = frame.rgb.shape[:2]
+    f = min(1.0, LOOK_AGAIN_SIDE / max(h, w))
+    small = frame.rgb if f == 1.0 else cv2.resize(frame.rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    pad = max(small.shape[:2]) // 2
+    found = facelib.detect_faces(cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128,) * 3))
+    faces, reason = [], None
+    for face in found:
+        d = face.as_dict()
+        back = lambda v: [(x - pad) / f for x in v]  # noqa: E731
+        d["box"] = back(d["box"])
+        for side in ("right_eye", "left_eye"):
+            e = d[side]
+            e["iris_centre"], e["pupil_box"], e["iris_radius"] = back(e["iris_centre"]), back(e["pupil_box"]), e["iris_radius"] / f
+        d["second_look"] = True
+        faces.append(d)
+        judged = face.score >= fan.MIN_SCORE and face.size >= LOOK_AGAIN_MIN and abs(face.yaw) <= fan.MAX_YAW
+        if reason is None and judged and len(faces) == 1:
+            p = fan.closedness(face)
+            d["eyes_closed"] = round(p, 3)
+            if p > 0.5:
+                reason = Reason("closed_eyes", "Eyes closed", p)
+    return faces, reason

@@ -1,12 +1,12 @@
 """The quality engine: one learned head scores the whole photo 1-10; portrait and landscape checks add what it
-cannot see (closed or red eyes, a cut-off face, a tilted horizon...), and the classical analyzers say why.
+cannot see (closed or red eyes, a cut-off face, a tilted horizon...), and the analyzers' reasons say why.
 
-Head inputs: the EfficientNet-Lite0 embedding of the photo and of one 224 px crop at analysis resolution (the most
-detailed tile, where fine blur and grain survive), plus the classical analyzers' `features` and a few statistics
-of our own. The head (models/quality_head.npz, trained by models/train/quality.py) is a RankNet-trained linear or
-small MLP scorer; its raw output is mapped to 1-10 through fixed knots measured on reference photos, so a score
-means the same in every shoot. The analyzer runs after the others and reads their findings from the frame
-(`frame.__dict__["_findings"]`, filled by the pipeline); run alone, it computes the ones it needs itself.
+The head (models/quality_head.npz, trained by models/train/quality.py) is a RankNet-trained scorer over the
+classical analyzers' `features` plus a few statistics of our own, and optionally the EfficientNet-Lite0 embedding
+of the photo and of one 224 px detail crop (training chooses the inputs; the manifest says which). Its raw output
+goes to 1-10 through fixed knots measured on reference photos, so a score means the same in every shoot. The
+analyzer runs after the others and reads their findings from the frame (`frame.__dict__["_findings"]`, filled by
+the pipeline); run alone, it computes the ones it needs itself.
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ def detail_crop(frame: Frame, box=None) -> np.ndarray:
     return frame.rgb[y0 : y0 + CROP, x0 : x0 + CROP]
 
 
-def head_inputs(frame: Frame, model=None) -> dict[str, np.ndarray | dict]:
-    """Everything the head reads: {"embedding", "crop_embedding", "features"} (features: name -> value)."""
+def head_inputs(frame: Frame, model=None, crop: bool = True) -> dict[str, np.ndarray | dict]:
+    """Everything the head reads: {"embedding", "crop_embedding", "features"} (features: name -> value); the crop's
+    embedding (one more network run) only when `crop`."""
     from keepers.core.embedding import frame_embedding, shared_model
 
     model = model or shared_model()
@@ -104,9 +105,11 @@ def head_inputs(frame: Frame, model=None) -> dict[str, np.ndarray | dict]:
         feats[k] = math.log1p(max(feats[k], 0.0))
     feats.update({f"extra.{k}": v for k, v in extra_features(frame).items()})
     emb, _ = frame_embedding(frame, model)
-    box = found["sharpness"].data.get("best_box")
-    crop, _ = model.embed(np.ascontiguousarray(detail_crop(frame, box)))
-    return {"embedding": emb, "crop_embedding": crop, "features": feats}
+    out = {"embedding": emb, "features": feats}
+    if crop:
+        box = found["sharpness"].data.get("best_box")
+        out["crop_embedding"] = model.embed(np.ascontiguousarray(detail_crop(frame, box)))[0]
+    return out
 
 
 # ImageNet classes of open scenery: their summed probability routes a photo to the landscape checks
@@ -119,6 +122,11 @@ PORTRAIT_FACE = 0.12  # the largest face's side / the frame's long side
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
            "soft_corners": 0.15}
+# In a portrait the tones that matter are the face's: a well-exposed face against a dark backdrop is a low-key
+# portrait, not an underexposed or vignetted photo. The head, trained on whole frames, reads the backdrop; for a
+# portrait whose face is well exposed it is asked again with the frame's tonal features at their average.
+FACE_WELL_EXPOSED = (-1.5, 2.0)  # face_ev (stops from middle grey) where the face itself is neither dark nor blown
+TONAL = ("exposure.", "lens.vignetting_ev", "extra.dark", "extra.bright", "extra.rms_contrast")
 # the head's flaw classes -> reason codes, for a low score no analyzer explains
 FLAW_REASONS = {
     "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
@@ -158,6 +166,17 @@ class QualityHead:
                     x = (x - self.z[f"{b}_pca_mean"]) @ self.z[f"{b}_pca"]
             parts.append(np.clip((x - self.z[f"{b}_mean"]) / self.z[f"{b}_scale"], -6, 6))
         return np.concatenate(parts)
+
+    def neutral(self, x: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
+        """`x` with the features named by `prefixes` at their training average (0 once standardised)."""
+        x = x.copy()
+        off = sum(len(self.z[f"{b}_mean"]) for b in self.blocks[: self.blocks.index("features")]) if "features" in self.blocks else None
+        if off is None:
+            return x
+        for i, n in enumerate(self.feature_names):
+            if n.startswith(prefixes):
+                x[off + i] = 0.0
+        return x
 
     def raw(self, x: np.ndarray) -> float:
         z = self.z
@@ -209,6 +228,10 @@ class QualityAnalyzer(Analyzer):
     version = "1"
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
+        from keepers.core.runtime import manifest
+
+        # a retrained head changes the scores: the catalog must analyse again
+        self.version = f"{QualityAnalyzer.version}.{manifest().get('quality_head', {}).get('sha256', '')[:8]}"
         self.good_threshold = good_threshold
         self._providers = providers
         self._faces = None
@@ -229,11 +252,18 @@ class QualityAnalyzer(Analyzer):
         if min(frame.rgb.shape[:2]) < 32:  # a thumbnail-sized image shows too little to judge
             return Finding(self.name, self.version, None)
         model = shared_model(self._providers)
-        inputs = head_inputs(frame, model)
+        h = head()
+        inputs = head_inputs(frame, model, crop=any(b.startswith("crop") for b in h.blocks))
         found = frame.__dict__[FINDINGS]
         faces = self._faces_finding(frame)
         _, probs = frame_embedding(frame, model)
-        h = head()
+        extra = []
+        if faces.score is None and (not faces.data.get("faces") or max(frame.rgb.shape[:2]) <= portrait.LOOK_AGAIN_SIDE):
+            # no face judged: one may fill the frame (a close-up the detector misses), or be judgeable in a small photo
+            more, closed = portrait.look_again(frame)
+            if more:
+                faces = Finding(faces.analyzer, faces.version, None, data={"faces": more})
+                extra = [closed] if closed else []
         x = h.design(inputs)
         raw = h.raw(x)
         head_score = h.score(raw)
@@ -241,16 +271,25 @@ class QualityAnalyzer(Analyzer):
         reasons, data = [], {"route": kind}
         if kind == "portrait":
             reasons, data["portrait"] = portrait.check(frame, faces, found)
+            fev = data["portrait"].get("face_ev")
+            if fev is not None and FACE_WELL_EXPOSED[0] <= fev <= FACE_WELL_EXPOSED[1]:
+                by_face = h.score(h.raw(h.neutral(x, TONAL)))
+                if by_face > head_score:
+                    data["tones_from_face"] = True
+                    head_score = by_face
         elif kind == "landscape":
             reasons, data["landscape"] = landscape.check(frame, found)
+        reasons = extra + reasons
         # flaws the head cannot see lower its score: ours, and closed eyes (the faces analyzer's reason)
         unseen = reasons + [r for r in faces.reasons if r.code == "closed_eyes"]
         factor = float(np.prod([1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen])) if unseen else 1.0
+        # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty
+        # for them was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC)
+        others = [r for name, f in found.items() if name not in ("faces", self.name) for r in f.reasons]
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
-        others = [r for f in found.values() for r in f.reasons]
-        if overall < self.good_threshold and not reasons and not others:
+        if overall < self.good_threshold and not reasons and not others and not faces.reasons:
             guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
             code, message = FLAW_REASONS[guess]
             reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))

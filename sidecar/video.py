@@ -63,10 +63,11 @@ def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) 
     seconds, verdicts, duration = [], [], 0.0
     for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
         frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
-        findings = []
+        findings, found = [], frame.__dict__.setdefault("_findings", {})  # quality reads the others' findings
         for a in analyzers:
             try:
                 findings.append(a.analyze(frame))
+                found[findings[-1].analyzer] = findings[-1]
             except Exception:  # one analyzer's bug costs that second this analyzer's opinion only
                 log.exception("analyzer %s failed on %s at %d s", a.name, path, second)
         findings = engine.adjust(findings, app_id) + score_concepts(list(concepts), findings)

@@ -37,6 +37,14 @@ def test_every_demo_photo_gets_a_verdict_that_honours_the_json_contract(demo_run
             assert r["reasons"], "a reject must say why"
 
 
+def test_the_quality_model_judges_every_photo_and_its_originals_are_keepers(demo_run):
+    _, _, recs, _ = demo_run
+    assert {r["judged_by"] for r in recs.values()} <= {"quality/portrait", "quality/landscape", "quality/other"}
+    assert recs["astronaut.jpg"]["judged_by"] == "quality/portrait"
+    for name in ("astronaut", "chelsea", "coffee", "rocket", "motorcycle"):  # clean sample photos, as published
+        assert recs[f"{name}.jpg"]["verdict"] == "good", recs[f"{name}.jpg"]
+
+
 @pytest.mark.parametrize("variant,original,codes", [
     ("chelsea_blurred", "chelsea", {"out_of_focus", "motion_blur"}),
     ("coffee_shaken", "coffee", {"motion_blur", "out_of_focus"}),
