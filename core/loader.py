@@ -285,12 +285,32 @@ def meta_from_pillow(im: Image.Image) -> Meta:
     if orientation in (5, 6, 7, 8) and "original_orientation" not in im.info:
         w, h = h, w
     return Meta(
+        rating=embedded_rating(im, ifd0),
         capture_time=iso_time(sub.get(0x9003), sub.get(0x9291), sub.get(0x9011))
         or iso_time(sub.get(0x9004), sub.get(0x9292), sub.get(0x9012)),  # DateTimeDigitized: scanners, some phones
         make=_text(ifd0.get(0x010F)), model=_text(ifd0.get(0x0110)), lens=_text(sub.get(0xA434)),
         exposure_time=_num(sub.get(0x829A)), f_number=_num(sub.get(0x829D)), iso=_num(sub.get(0x8827)),
         exposure_bias=_num(sub.get(0x9204), zero_is_unknown=False), focal_length=_num(sub.get(0x920A)),
         orientation=orientation, width=w, height=h)
+
+
+_XMP_RATING = re.compile(rb"xmp:Rating(?:=[\"']|>)\s*(-?[0-9.]+)")
+# formats whose XMP packet Pillow always puts in info["xmp"] (TIFF and HEIF keep it elsewhere: not read here)
+_XMP_IN_INFO = {"JPEG", "MPO", "PNG", "WEBP"}
+
+
+def embedded_rating(im: Image.Image, ifd0) -> float | None:
+    """The photo's own non-zero star rating (XMP xmp:Rating, else EXIF IFD0 Rating), 0.0 when it has none, or None
+    where Pillow does not see every place a rating could be."""
+    if im.format not in _XMP_IN_INFO:
+        return None
+    xmp = im.info.get("xmp") or b""
+    m = _XMP_RATING.search(xmp if isinstance(xmp, bytes) else str(xmp).encode())
+    for v in (m.group(1) if m else None, ifd0.get(0x4746)):
+        n = _num(v)
+        if n:
+            return n
+    return 0.0
 
 
 def _exiftool(path: str):

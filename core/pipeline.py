@@ -243,7 +243,7 @@ class Cull:
         for f in r.photo.files:
             try:  # the try_write pattern: one unwritable sidecar is reported, the batch goes on
                 writer.write(f, v, analyzers=self.versions, dry_run=self.dry_run, overwrite_ratings=s.overwrite_ratings,
-                             host=host)
+                             host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None)
             except WriteError as e:
                 ok, r.write_error = False, f"sidecar not written: {e.message}"
                 log.warning("%s", e)

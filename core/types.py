@@ -41,6 +41,9 @@ class Meta:
     orientation: int = 1
     width: int | None = None  # of the full image, after orientation
     height: int | None = None
+    # a star rating inside the file itself (XMP or EXIF), as the loader read it: 0 = read, none set; None = not
+    # read (the writer then asks exiftool). It spares the writer one exiftool call per new sidecar.
+    rating: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

@@ -391,7 +391,7 @@ class SidecarWriter:
 
     def write(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
               overwrite_ratings: bool = False, naming: str = "auto", extra: dict | None = None,
-              host=None) -> WriteResult:
+              host=None, embedded_rating: float | None = None) -> WriteResult:
         """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
 
         `host`: a keepers.core.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
@@ -401,6 +401,7 @@ class SidecarWriter:
         sidecar, nor a non-zero one in the photo itself; a host's placeholder counts as none) or the rating is the one
         Keepers set last (keepers:RatingSet), unless `overwrite_ratings`.
         Refuses a read-only sidecar or folder even as root.
+        `embedded_rating`: the photo's own rating as the loader read it (0 = none; None = not known: exiftool reads it).
         `extra`: further keepers:* values (e.g. {"GroupKind": "burst"}). `dry_run`: read, plan, return the result,
         write nothing (a write that would fail still raises).
         """
@@ -429,7 +430,7 @@ class SidecarWriter:
                 old = _raw_tags(et, target, strict=True)
             embedded = None
             if not overwrite_ratings and (_num((old or {}).get("Rating")) is None or host.rating_unset(old or {})):
-                embedded = _embedded_rating(et, photo)
+                embedded = _embedded_rating(et, photo) if embedded_rating is None else (embedded_rating or None)
         except ReadError as e:
             raise WriteError(sidecar, f"the existing sidecar is unreadable, left as it is: {e.reason}") from e
         except (OSError, ExifToolException) as e:

@@ -14,9 +14,10 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
+from keepers.core import exiftool as et_proc
 from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
-from keepers.core.xmp import SidecarWriter, read_sidecar, sidecar_for, try_write
+from keepers.core.xmp import SidecarWriter, _embedded_rating, read_sidecar, sidecar_for, try_write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 ANALYZERS = {"sharpness": "1.2", "exposure": "0.4"}
@@ -355,3 +356,30 @@ def test_odd_unicode_photo_names_work(tmp_path, writer):
     assert sidecar_for(img) == res.sidecar
     with pytest.raises(WriteError, match="line breaks"):  # exiftool takes its arguments one per line
         writer.write(photo(tmp_path, "two\nlines.jpg"), verdict(), analyzers=ANALYZERS)
+
+
+@pytest.mark.parametrize("tag,value", [("-XMP-xmp:Rating=4", 4.0), ("-IFD0:Rating=3", 3.0), (None, 0.0)])
+def test_the_loader_reads_the_photos_own_rating_as_exiftool_does(tmp_path, tag, value):
+    """The pipeline hands the loader's reading to the writer instead of a second exiftool call per new sidecar."""
+    from keepers.core.loader import load
+    from keepers.core.types import Photo
+
+    img = photo(tmp_path, "rated.jpg")
+    if tag:
+        subprocess.run(["exiftool", "-q", "-overwrite_original", tag, str(img)], check=True)
+    assert load(Photo(str(img), "jpeg"), 256).meta.rating == value
+    assert (_embedded_rating(et_proc.get(), img) or 0.0) == value
+
+
+def test_a_rating_handed_over_by_the_loader_is_kept_like_one_exiftool_found(tmp_path, writer):
+    from keepers.core.loader import load
+    from keepers.core.types import Photo
+
+    img = photo(tmp_path, "rated.jpg")
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(img)], check=True)
+    rating = load(Photo(str(img), "jpeg"), 256).meta.rating
+    res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS, embedded_rating=rating)
+    assert not res.rating_written and read_sidecar(res.sidecar)["rating"] is None
+    plain = photo(tmp_path, "plain.jpg")
+    res = writer.write(plain, verdict(stars=2), analyzers=ANALYZERS, embedded_rating=load(Photo(str(plain), "jpeg"), 256).meta.rating)
+    assert res.rating_written and read_sidecar(res.sidecar)["rating"] == 2
