@@ -59,6 +59,7 @@ class Result:
             "group": v.group if v else None,
             "pick": bool(v.pick) if v else False,
             "judged_by": v.judged_by if v else None,
+            "nsfw": next((f.data.get("nsfw") for f in self.findings if f.analyzer == "nsfw"), None),  # p(porn)
             "sidecars": self.sidecars,
             "error": self.error or self.write_error,
         }

@@ -21,6 +21,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.group",
     "keepers.core.analyzers.faces",
     "keepers.core.analyzers.tags",
+    "keepers.core.analyzers.nsfw",
     "keepers.core.quality",
     "keepers.core.hosts",
 )

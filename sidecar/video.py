@@ -74,6 +74,7 @@ def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) 
         v = engine.verdict(photo, findings, app_id)
         verdicts.append(v)
         seconds.append({"t": second, "verdict": verdict_dict(v), "models": {f.analyzer: finding_dict(f) for f in findings}})
+        seconds[-1]["nsfw"] = found["nsfw"].data.get("nsfw") if "nsfw" in found else None  # p(porn) this second
         duration = second + 1.0
     if not seconds:
         raise VideoError("the video has no decodable frame")
