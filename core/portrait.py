@@ -39,7 +39,7 @@ def _crop(frame: Frame, box, max_gain: float = 8.0) -> tuple[np.ndarray, float, 
     r, b = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
     if r - l < 2 or b - t < 2:
         return np.zeros((0, 0, 3), np.uint8), 1.0, (l, t)
-    crop = frame.full_crop((l, t, r, b))
+    crop = frame.full_crop((l, t, r, b), max_gain=max_gain)
     gain = crop.shape[1] / (r - l)
     if gain > max_gain:
         f = max_gain / gain

@@ -65,6 +65,8 @@ class Frame:
     scale: float = 1.0
     source: str = ""  # which file or embedded preview the pixels came from
     _full_loader: Callable[[], np.ndarray] | None = None
+    # decodes at 1/2, 1/4 or 1/8 scale (a JPEG's DCT scaling: a fraction of a full decode's cost), or None
+    _reduced_loader: Callable[[int], np.ndarray] | None = None
     _full: np.ndarray | None = None
 
     @property
@@ -76,14 +78,23 @@ class Frame:
             self.__dict__["_grey"] = g
         return g
 
-    def full_crop(self, box: tuple[int, int, int, int]) -> np.ndarray:
+    def full_crop(self, box: tuple[int, int, int, int], max_gain: float | None = None) -> np.ndarray:
+        """Pixels of `box` (analysis px) at full resolution, or, given `max_gain` (the most resolution the caller
+        uses, in multiples of the analysis scale), at the coarsest reduced decode that still gives that much."""
         if self._full_loader is None:
             return self.rgb[box[1] : box[3], box[0] : box[2]]
-        if self._full is None:
-            self._full = self._full_loader()
-        s = self._full.shape[1] / self.rgb.shape[1]
+        reduce = 1
+        if max_gain is not None and self._reduced_loader is not None and 0 < self.scale < 1:
+            reduce = next((r for r in (8, 4, 2) if 1.0 / (self.scale * r) >= max_gain), 1)
+        decoded = self.__dict__.setdefault("_decoded", {})  # reduction -> image; a finer one serves a coarser ask
+        finer = [r for r in decoded if r <= reduce]
+        if finer:
+            img = decoded[max(finer)]
+        else:
+            img = decoded[reduce] = self._full_loader() if reduce == 1 else self._reduced_loader(reduce)
+        s = img.shape[1] / self.rgb.shape[1]
         l, t, r, b = (int(round(v * s)) for v in box)
-        return self._full[t:b, l:r]
+        return np.ascontiguousarray(img[t:b, l:r])
 
 
 @dataclass

@@ -430,3 +430,19 @@ def test_every_real_camera_file_loads_or_raises_a_read_error(shared_data):
     assert tally["jpeg"]["loaded"] >= 200 and tally["tiff"]["loaded"] >= 9 and tally["heif"]["loaded"] >= 2
     assert tally["webp"]["loaded"] >= 1 and tally["png"]["loaded"] >= 1 and tally["raw"]["loaded"] >= 2
     assert tally["unknown"]["read error"] >= 50  # audio, fonts, BMP, GIF, PSD...: named explicitly, still refused
+
+
+def test_a_crop_that_needs_only_twice_the_analysis_scale_comes_from_a_reduced_decode(write_jpeg):
+    """The focus check asks for at most 2x the analysis scale; libjpeg's DCT scaling gives that for a fraction of
+    a full decode, and the crop shows the same pixels as the full-resolution one, shrunk."""
+    frame = load(photo(write_jpeg(grainy(4096, 2736))), 512)  # analysis scale 1/8
+    box = (200, 100, 264, 164)
+    reduced = frame.full_crop(box, max_gain=2.0)  # 1/4 scale: 2x the analysis scale
+    assert set(frame.__dict__["_decoded"]) == {4}
+    assert reduced.shape == (128, 128, 3)
+    full = frame.full_crop(box)
+    assert full.shape == (512, 512, 3) and set(frame.__dict__["_decoded"]) == {1, 4}
+    shrunk = cv2.resize(full, (128, 128), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - reduced.astype(int)).mean() < 3.0  # same picture, not a shifted or BGR one
+    coarser = frame.full_crop(box, max_gain=1.0)  # served by the 1/4 decode already made, not a new one
+    assert np.array_equal(coarser, reduced) and set(frame.__dict__["_decoded"]) == {1, 4}

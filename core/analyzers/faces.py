@@ -111,7 +111,7 @@ class FacesAnalyzer(Analyzer):
         h, w = frame.rgb.shape[:2]
         cx, cy, half = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2, face.size
         box = (max(0, int(cx - half)), max(0, int(cy - half)), min(w, int(cx + half) + 1), min(h, int(cy + half) + 1))
-        crop = frame.full_crop(box)
+        crop = frame.full_crop(box, max_gain=max(1.5, 2 * REFINE_BELOW / max(face.size, 1.0)))  # the most used below
         gain = crop.shape[1] / max(1, box[2] - box[0])
         if gain < 1.5:
             return None

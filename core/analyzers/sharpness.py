@@ -161,7 +161,7 @@ class SharpnessAnalyzer(Analyzer):
     @staticmethod
     def _refine(frame: Frame, box: tuple[int, int, int, int]) -> float | None:
         """Blur of the best tile measured on the full-resolution pixels (at most 2x analysis scale), in analysis px."""
-        crop = frame.full_crop(box)
+        crop = frame.full_crop(box, max_gain=2.0)
         bw = box[2] - box[0]
         if min(crop.shape[:2]) < MIN_SIDE:
             return None
