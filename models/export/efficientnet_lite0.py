@@ -15,6 +15,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+import _build  # models/export/_build.py: a recipe runs as a script, so its folder is on sys.path
+
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
 SHARED = ROOT.parent / "shared" / "data"
@@ -30,28 +32,6 @@ BUILD = Path(os.environ.get("KEEPERS_BUILD_DIR", Path(tempfile.gettempdir()) / "
 # them (width and depth multipliers 1.0) and differs in ReLU6, no squeeze-excite, and a fixed stem and head.
 STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3), (6, 5, 1, 112, 3),
           (6, 5, 2, 192, 4), (6, 3, 1, 320, 1)]
-
-
-def ensure_venv() -> Path:
-    """Create (or reuse) the build venv with the pinned packages and `keepers` importable from this checkout."""
-    py = BUILD / "venv" / "bin" / "python"
-    stamp = BUILD / "venv" / ".pins"
-    if not (py.is_file() and stamp.is_file() and stamp.read_text() == "\n".join(PINS)):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BUILD / "venv")], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *PINS], check=True)
-        stamp.write_text("\n".join(PINS))
-    # `keepers` is the repository root (package-dir mapping): a symlink named keepers on sys.path imports it
-    src = BUILD / "src"
-    src.mkdir(parents=True, exist_ok=True)
-    link = src / "keepers"
-    if link.is_symlink() and link.resolve() != ROOT:
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(ROOT)
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "keepers-src.pth").write_text(str(src) + "\n")
-    return py
 
 
 def build_model():
@@ -278,22 +258,13 @@ def calibration_inputs(n: int = 50) -> list:
 
 
 def quantise(src: Path, out: Path, calib: list) -> None:
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(calib)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"input": x}
 
     pre = out.with_suffix(".pre.onnx")
     quant_pre_process(str(src), str(pre))
     # per-channel weights are what keeps parity (per-tensor: 85 % top-1 agreement); QOperator ran faster than QDQ
-    quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QOperator, per_channel=True,
+    quantize_static(str(pre), str(out), _build.calibration_reader("input", calib), quant_format=QuantFormat.QOperator, per_channel=True,
                     activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
     pre.unlink()
@@ -381,10 +352,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-int8", action="store_true", help="skip the int8 attempt")
     args = ap.parse_args()
-    if os.environ.get("KEEPERS_RECIPE_IN_VENV") != "1":
-        py = ensure_venv()
-        env = dict(os.environ, KEEPERS_RECIPE_IN_VENV="1")
-        return subprocess.run([str(py), __file__, *sys.argv[1:]], env=env).returncode
+    if not _build.IN_VENV:
+        return _build.run_in_venv(_build.ensure_venv(BUILD, PINS), __file__)
 
     import torch
 

@@ -14,10 +14,11 @@ import hashlib
 import json
 import os
 import re
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+import _build  # models/export/_build.py: a recipe runs as a script, so its folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
@@ -41,27 +42,6 @@ SENTENCES = [
     "emoji 📷 camera", "tabs\tand\nnewlines", "hyphen-ated, comma; semi:colon", "isn't it 3.14159?",
     "supercalifragilisticexpialidocious", "x" * 120, "photo " * 300,
 ]
-
-
-def ensure_venv() -> Path:
-    """Create (or reuse) the build venv with the pinned packages and `keepers` importable from this checkout."""
-    py = BUILD / "venv" / "bin" / "python"
-    stamp = BUILD / "venv" / ".pins"
-    if not (py.is_file() and stamp.is_file() and stamp.read_text() == "\n".join(PINS)):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BUILD / "venv")], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *PINS], check=True)
-        stamp.write_text("\n".join(PINS))
-    src = BUILD / "src"  # `keepers` is the repository root (package-dir mapping): a symlink named keepers
-    src.mkdir(parents=True, exist_ok=True)
-    link = src / "keepers"
-    if link.is_symlink() and link.resolve() != ROOT:
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(ROOT)
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "keepers-src.pth").write_text(str(src) + "\n")
-    return py
 
 
 def source_dir() -> Path:
@@ -127,10 +107,9 @@ def encode_onnx(path: Path, texts: list[str], batched: bool = False):
 
 def main() -> int:
     argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
-    if os.environ.get("KEEPERS_RECIPE_IN_VENV") != "1":
-        py = ensure_venv()
-        env = dict(os.environ, KEEPERS_RECIPE_IN_VENV="1", HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
-        return subprocess.run([str(py), __file__, *sys.argv[1:]], env=env).returncode
+    if not _build.IN_VENV:
+        return _build.run_in_venv(_build.ensure_venv(BUILD, PINS), __file__, HF_HUB_OFFLINE="1",
+                                  TRANSFORMERS_OFFLINE="1")
 
     import torch
     from sentence_transformers import SentenceTransformer

@@ -32,11 +32,12 @@ import base64
 import hashlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+import _build  # models/export/_build.py: a recipe runs as a script, so its folder is on sys.path
 
 ROOT = Path(__file__).resolve().parents[2]
 MODELS = ROOT / "models"
@@ -54,27 +55,6 @@ FP32_TOLERANCE = 1e-5  # max |p(nsfw) ours - package| over the parity photos; fo
 INT8_TOLERANCE = {"p_max_abs_diff": 0.02, "threshold_changes": 0, "speedup": 1.5}
 SKIMAGE = ("astronaut", "chelsea", "coffee", "rocket", "hubble_deep_field", "immunohistochemistry", "retina",
            "camera", "motorcycle")
-
-
-def ensure_venv() -> Path:
-    """Create (or reuse) the build venv with the pinned packages and `keepers` importable from this checkout."""
-    py = BUILD / "venv" / "bin" / "python"
-    stamp = BUILD / "venv" / ".pins"
-    if not (py.is_file() and stamp.is_file() and stamp.read_text() == "\n".join(PINS)):
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(BUILD / "venv")], check=True)
-        subprocess.run([str(py), "-m", "pip", "install", "-q", *PINS], check=True)
-        stamp.write_text("\n".join(PINS))
-    src = BUILD / "src"  # `keepers` is the repository root (package-dir mapping): a symlink named keepers
-    src.mkdir(parents=True, exist_ok=True)
-    link = src / "keepers"
-    if link.is_symlink() and link.resolve() != ROOT:
-        link.unlink()
-    if not link.exists():
-        link.symlink_to(ROOT)
-    site = subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                          check=True, capture_output=True, text=True).stdout.strip()
-    Path(site, "keepers-src.pth").write_text(str(src) + "\n")
-    return py
 
 
 def source_model() -> Path:
@@ -280,23 +260,14 @@ def compare(ref, got) -> dict:
 
 
 def quantise(src: Path, dst: Path, calib: list) -> None:
-    from onnxruntime.quantization import (CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType,
-                                          quantize_static)
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
     from onnxruntime.quantization.shape_inference import quant_pre_process
-
-    class Reader(CalibrationDataReader):
-        def __init__(self):
-            self.it = iter(calib)
-
-        def get_next(self):
-            x = next(self.it, None)
-            return None if x is None else {"image": x}
 
     pre = dst.with_suffix(".pre.onnx")
     quant_pre_process(str(src), str(pre))
     # Conv only: quantising the Gemm and Softmax too rounds p(nsfw) to steps of 1/255 (logit errors of 10 on
     # ordinary photos); QOperator format was 6x worse than QDQ on parity at the same speed
-    quantize_static(str(pre), str(dst), Reader(), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
+    quantize_static(str(pre), str(dst), _build.calibration_reader("image", calib), quant_format=QuantFormat.QDQ, op_types_to_quantize=["Conv"],
                     per_channel=True, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                     calibrate_method=CalibrationMethod.MinMax)
     pre.unlink()
@@ -373,10 +344,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-int8", action="store_true", help="skip the int8 attempt")
     args = ap.parse_args()
-    if os.environ.get("KEEPERS_RECIPE_IN_VENV") != "1":
-        py = ensure_venv()
-        return subprocess.run([str(py), __file__, *sys.argv[1:]],
-                              env=dict(os.environ, KEEPERS_RECIPE_IN_VENV="1")).returncode
+    if not _build.IN_VENV:
+        return _build.run_in_venv(_build.ensure_venv(BUILD, PINS), __file__)
 
     import numpy as np
     from PIL import Image
