@@ -212,36 +212,26 @@ def _frame(src: str | bytes, path: str, photo: Photo, analysis_size: int, max_pi
                 meta.width, meta.height = (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
             rgb = _oriented(_shrink(_decode(im, path, analysis_size), analysis_size), orientation)
 
-    def full_loader() -> np.ndarray:
+    def decode_at(reduce: int = 1) -> np.ndarray:
+        """The whole image; a JPEG at 1/`reduce` scale (1, 2, 4 or 8: libjpeg's DCT scaling, a fraction of a
+        full decode's cost), other formats in full."""
+        flag = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4,
+                8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             with _open(src, path, max_pixels) as full:  # the header again: the file may have changed since
                 if full.format in ("JPEG", "MPO") and full.mode in ("RGB", "L"):
                     # OpenCV decodes straight into numpy: 30 % faster than Pillow + its copy out (24 MP: 100 ms)
                     data = np.frombuffer(src, np.uint8) if isinstance(src, bytes) else np.fromfile(src, np.uint8)
-                    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-                    if bgr is not None and bgr.shape[1::-1] == full.size:
+                    bgr = cv2.imdecode(data, flag | cv2.IMREAD_IGNORE_ORIENTATION)
+                    if bgr is not None and bgr.shape[1::-1] == tuple(-(-n // reduce) for n in full.size):
                         # a view in RGB order: Frame.full_crop copies out only the crop (converting all 24 MP
                         # cost 28 ms, for a crop of a few hundred pixels)
                         return ORIENT.get(orientation, ORIENT[1])(bgr[..., ::-1])
                 return _oriented(_decode(full, path, None), orientation)  # and Pillow names the damage
 
-    def reduced_loader(reduce: int) -> np.ndarray:
-        """The JPEG decoded at 1/`reduce` scale by libjpeg's DCT scaling; other formats in full."""
-        flag = {2: cv2.IMREAD_REDUCED_COLOR_2, 4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}[reduce]
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            with _open(src, path, max_pixels) as full:
-                if full.format in ("JPEG", "MPO") and full.mode in ("RGB", "L"):
-                    data = np.frombuffer(src, np.uint8) if isinstance(src, bytes) else np.fromfile(src, np.uint8)
-                    bgr = cv2.imdecode(data, flag | cv2.IMREAD_IGNORE_ORIENTATION)
-                    want = tuple(-(-n // reduce) for n in full.size)
-                    if bgr is not None and bgr.shape[1::-1] == want:
-                        return ORIENT.get(orientation, ORIENT[1])(bgr[..., ::-1])
-        return full_loader()
-
     return Frame(photo=photo, rgb=rgb, meta=meta, scale=rgb.shape[1] / meta.width if meta.width else 1.0,
-                 source=source, _full_loader=full_loader, _reduced_loader=reduced_loader)
+                 source=source, _full_loader=decode_at, _reduced_loader=decode_at)
 
 
 # --- metadata ---------------------------------------------------------------------------------------------------

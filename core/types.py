@@ -67,7 +67,7 @@ class Frame:
     _full_loader: Callable[[], np.ndarray] | None = None
     # decodes at 1/2, 1/4 or 1/8 scale (a JPEG's DCT scaling: a fraction of a full decode's cost), or None
     _reduced_loader: Callable[[int], np.ndarray] | None = None
-    _full: np.ndarray | None = None
+    _decoded: dict[int, np.ndarray] = field(default_factory=dict)  # reduction (1 = full) -> image, filled by full_crop
 
     @property
     def grey(self) -> np.ndarray:
@@ -86,12 +86,11 @@ class Frame:
         reduce = 1
         if max_gain is not None and self._reduced_loader is not None and 0 < self.scale < 1:
             reduce = next((r for r in (8, 4, 2) if 1.0 / (self.scale * r) >= max_gain), 1)
-        decoded = self.__dict__.setdefault("_decoded", {})  # reduction -> image; a finer one serves a coarser ask
-        finer = [r for r in decoded if r <= reduce]
+        finer = [r for r in self._decoded if r <= reduce]  # a finer decode serves a coarser ask
         if finer:
-            img = decoded[max(finer)]
+            img = self._decoded[max(finer)]
         else:
-            img = decoded[reduce] = self._full_loader() if reduce == 1 else self._reduced_loader(reduce)
+            img = self._decoded[reduce] = self._full_loader() if reduce == 1 else self._reduced_loader(reduce)
         s = img.shape[1] / self.rgb.shape[1]
         l, t, r, b = (int(round(v * s)) for v in box)
         return np.ascontiguousarray(img[t:b, l:r])
