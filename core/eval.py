@@ -144,12 +144,13 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
 def closed_eye_photo(path: str) -> bool:
     """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, or the quality analyzer's
     second look at a face that fills the frame)."""
+    from keepers.core.analyzers import FINDINGS
     from keepers.core.loader import load
     from keepers.core.types import Photo
 
     frame = load(Photo(path, "jpeg"), 1024)
     q = _state["quality"].analyze(frame)
-    reasons = q.reasons + [r for f in frame.__dict__["_findings"].values() for r in f.reasons]
+    reasons = q.reasons + [r for f in frame.__dict__[FINDINGS].values() for r in f.reasons]
     return any("closed" in r.code or "blink" in r.code for r in reasons)
 
 

@@ -19,6 +19,7 @@ from typing import Any, Callable, Iterable
 import xxhash
 
 from keepers.core import plugins
+from keepers.core.analyzers import run_all
 from keepers.core.catalog import Catalog, dumps
 from keepers.core.decide import decide
 from keepers.core.discover import discover
@@ -102,15 +103,7 @@ def analyze_photo(photo: Photo, settings: Settings | None = None, analyzers=None
     except OSError as e:
         out["error"] = f"cannot read the file: {e.strerror or e}"
         return out
-    out["meta"] = frame.meta
-    found = frame.__dict__.setdefault("_findings", {})  # later analyzers (quality) read earlier ones' findings
-    for a in analyzers:
-        try:
-            finding = a.analyze(frame)
-            found[finding.analyzer] = finding
-            out["findings"].append(finding)
-        except Exception:  # one analyzer's bug must not cost the photo its other findings
-            log.exception("analyzer %s failed on %s", a.name, photo.path)
+    out["meta"], out["findings"] = frame.meta, run_all(frame, analyzers)
     return out
 
 

@@ -5,8 +5,8 @@ The head (models/quality_head.npz, trained by models/train/quality.py) is a Rank
 classical analyzers' `features` plus a few statistics of our own, and optionally the EfficientNet-Lite0 embedding
 of the photo and of one 224 px detail crop (training chooses the inputs; the manifest says which). Its raw output
 goes to 1-10 through fixed knots measured on reference photos, so a score means the same in every shoot. The
-analyzer runs after the others and reads their findings from the frame (`frame.__dict__["_findings"]`, filled by
-the pipeline); run alone, it computes the ones it needs itself.
+analyzer runs after the others and reads their findings from the frame (`frame.__dict__[FINDINGS]`, filled by
+keepers.core.analyzers.run_all); run alone, it computes the ones it needs itself.
 """
 
 from __future__ import annotations
@@ -17,14 +17,13 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from keepers.core.analyzers import Analyzer
+from keepers.core.analyzers import FINDINGS, Analyzer
 from keepers.core.errors import ModelError
 from keepers.core.hookspecs import hookimpl
 from keepers.core.runtime import MODELS_DIR
 from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "quality_head.npz"
-FINDINGS = "_findings"  # frame.__dict__ key: analyzer name -> Finding, as the pipeline produces them
 CROP = 224
 
 # what the head needs from the classical analyzers (missing ones count as 0)
@@ -169,13 +168,11 @@ class QualityHead:
 
     def neutral(self, x: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
         """`x` with the features named by `prefixes` at their training average (0 once standardised)."""
-        x = x.copy()
-        off = sum(len(self.z[f"{b}_mean"]) for b in self.blocks[: self.blocks.index("features")]) if "features" in self.blocks else None
-        if off is None:
+        if "features" not in self.blocks:
             return x
-        for i, n in enumerate(self.feature_names):
-            if n.startswith(prefixes):
-                x[off + i] = 0.0
+        off = sum(len(self.z[f"{b}_mean"]) for b in self.blocks[: self.blocks.index("features")])
+        x = x.copy()
+        x[[off + i for i, n in enumerate(self.feature_names) if n.startswith(prefixes)]] = 0.0
         return x
 
     def raw(self, x: np.ndarray) -> float:
@@ -283,13 +280,11 @@ class QualityAnalyzer(Analyzer):
         # flaws the head cannot see lower its score: ours, and closed eyes (the faces analyzer's reason)
         unseen = reasons + [r for r in faces.reasons if r.code == "closed_eyes"]
         factor = float(np.prod([1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen])) if unseen else 1.0
-        # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty
-        # for them was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC)
-        others = [r for name, f in found.items() if name not in ("faces", self.name) for r in f.reasons]
+        others = [r for f in found.values() for r in f.reasons]  # the faces analyzer's and the classical ones'
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
-        if overall < self.good_threshold and not reasons and not others and not faces.reasons:
+        if overall < self.good_threshold and not reasons and not others:
             guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
             code, message = FLAW_REASONS[guess]
             reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))

@@ -11,6 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
+from keepers.core.analyzers import FINDINGS, run_all
 from keepers.core.types import Frame, Meta, Photo, Reason, Verdict
 from keepers.sidecar.models import score_concepts
 from keepers.sidecar.output import finding_dict, input_error, verdict_dict
@@ -63,18 +64,13 @@ def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) 
     seconds, verdicts, duration = [], [], 0.0
     for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
         frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
-        findings, found = [], frame.__dict__.setdefault("_findings", {})  # quality reads the others' findings
-        for a in analyzers:
-            try:
-                findings.append(a.analyze(frame))
-                found[findings[-1].analyzer] = findings[-1]
-            except Exception:  # one analyzer's bug costs that second this analyzer's opinion only
-                log.exception("analyzer %s failed on %s at %d s", a.name, path, second)
+        findings = run_all(frame, analyzers)  # one analyzer's bug costs that second this analyzer's opinion only
         findings = engine.adjust(findings, app_id) + score_concepts(list(concepts), findings)
         v = engine.verdict(photo, findings, app_id)
         verdicts.append(v)
         seconds.append({"t": second, "verdict": verdict_dict(v), "models": {f.analyzer: finding_dict(f) for f in findings}})
-        seconds[-1]["nsfw"] = found["nsfw"].data.get("nsfw") if "nsfw" in found else None  # p(porn) this second
+        nsfw = frame.__dict__[FINDINGS].get("nsfw")
+        seconds[-1]["nsfw"] = nsfw.data.get("nsfw") if nsfw else None  # p(porn) this second
         duration = second + 1.0
     if not seconds:
         raise VideoError("the video has no decodable frame")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
 
 from keepers.core.types import Finding, Frame
+
+log = logging.getLogger("keepers.analyzers")
+FINDINGS = "_findings"  # frame.__dict__ key: analyzer name -> Finding, as run_all makes them
 
 
 class Analyzer(ABC):
@@ -21,3 +25,19 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, frame: Frame) -> Finding:
         """Judge one photo."""
+
+
+def run_all(frame: Frame, analyzers) -> list[Finding]:
+    """Each analyzer's finding on `frame`, in order. Each is also kept on the frame (FINDINGS) for the analyzers
+    after it: the quality analyzer, last, reads the others'. One analyzer's bug costs only its own finding."""
+    found = frame.__dict__.setdefault(FINDINGS, {})
+    out = []
+    for a in analyzers:
+        try:
+            finding = a.analyze(frame)
+        except Exception:
+            log.exception("analyzer %s failed on %s", a.name, frame.source or frame.photo.path)
+            continue
+        found[finding.analyzer] = finding
+        out.append(finding)
+    return out
