@@ -25,6 +25,12 @@ FEATURES_DIM = 1280
 NUM_CLASSES = 1000
 
 
+def resized_size(h: int, w: int) -> tuple[int, int]:
+    """(width, height) an image is resized to before the centre crop: short side INPUT_SIZE."""
+    s = INPUT_SIZE / min(h, w)
+    return max(INPUT_SIZE, round(w * s)), max(INPUT_SIZE, round(h * s))
+
+
 def preprocess(rgb: np.ndarray) -> np.ndarray:
     """uint8 HxWx3 RGB -> float32 [1, 3, 224, 224]: short side to 224, centre crop, (x - 127) / 128.
 
@@ -35,9 +41,9 @@ def preprocess(rgb: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected an HxWx3 RGB image, got shape {rgb.shape}")
     h, w = rgb.shape[:2]
     s = INPUT_SIZE / min(h, w)
-    size = (max(INPUT_SIZE, round(w * s)), max(INPUT_SIZE, round(h * s)))
-    img = cv2.resize(np.ascontiguousarray(rgb, dtype=np.uint8), size,
-                     interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
+    size = resized_size(h, w)
+    img = rgb if (w, h) == size else cv2.resize(np.ascontiguousarray(rgb, dtype=np.uint8), size,
+                                                interpolation=cv2.INTER_AREA if s < 1 else cv2.INTER_CUBIC)
     left, top = (size[0] - INPUT_SIZE) // 2, (size[1] - INPUT_SIZE) // 2
     x = (img[top:top + INPUT_SIZE, left:left + INPUT_SIZE].astype(np.float32) - PIXEL_MEAN) / PIXEL_SCALE
     return x.transpose(2, 0, 1)[None].copy()
@@ -113,7 +119,10 @@ def frame_embedding(frame: Frame, model: EfficientNetLite0 | None = None) -> tup
     """(features [1280], probs [1000]) of the frame, computed once per frame whichever analyzer asks first."""
     cached = frame.__dict__.get(FRAME_CACHE)
     if cached is None:
-        cached = (model or shared_model()).embed(frame.rgb)
+        h, w = frame.rgb.shape[:2]
+        size = resized_size(h, w)
+        rgb = frame.shrunk(size) if size[0] < w else frame.rgb  # the frame's halvings serve other analyzers too
+        cached = (model or shared_model()).embed(rgb)
         frame.__dict__[FRAME_CACHE] = cached
     return cached
 

@@ -74,14 +74,16 @@ def _to_image(a: np.ndarray, pts: np.ndarray, out: int, side: float) -> np.ndarr
 class BlazeFace(OnnxModel):
     name = "blazeface"
 
-    def detect(self, rgb: np.ndarray, min_score: float = 0.5, trace: dict | None = None):
-        """[(box x0,y0,x1,y1, score, 6 keypoints)]: eyes (right, left), nose, mouth, ears; weighted NMS."""
+    def detect(self, rgb: np.ndarray, min_score: float = 0.5, trace: dict | None = None, shrink=None):
+        """[(box x0,y0,x1,y1, score, 6 keypoints)]: eyes (right, left), nose, mouth, ears; weighted NMS.
+        `shrink((w, h))`: `rgb` shrunk by area averaging, when the caller has a cheaper way (Frame.shrunk)."""
         h, w = rgb.shape[:2]
         s = 256 / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         ox, oy = (256 - nw) // 2, (256 - nh) // 2
         x = np.full((1, 256, 256, 3), -1.0, np.float32)  # letterbox: keeps the aspect ratio, pads black
-        x[0, oy : oy + nh, ox : ox + nw] = cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA) / 127.5 - 1
+        small = shrink((nw, nh)) if shrink is not None and s < 1 else cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        x[0, oy : oy + nh, ox : ox + nw] = small / 127.5 - 1
         _trace(trace, self.name, x)
         s16, b16, b32, s32 = self.run({"image": x}, ["scores_16", "boxes_16", "boxes_32", "scores_32"])
         raw = np.concatenate([b16[0], b32[0]])
@@ -199,12 +201,13 @@ def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) 
 
 
 def detect_faces(rgb: np.ndarray, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
-                 models: dict[str, OnnxModel] | None = None) -> list[Face]:
+                 models: dict[str, OnnxModel] | None = None, shrink=None) -> list[Face]:
     """Every face in an RGB uint8 image, largest first. `passes`: FaceMesh runs per face (the second on the ROI
-    the first mesh gives, as MediaPipe tracks); `trace` collects each model's input tensors (parity check)."""
+    the first mesh gives, as MediaPipe tracks); `trace` collects each model's input tensors (parity check);
+    `shrink`: see BlazeFace.detect."""
     models = models or MODELS
     pyr, faces = _Pyramid(rgb), []
-    for box, det_score, kps in models["blazeface"].detect(rgb, min_score, trace):
+    for box, det_score, kps in models["blazeface"].detect(rgb, min_score, trace, shrink=shrink):
         v = kps[1] - kps[0]  # eye to eye: MediaPipe levels the eyes before FaceMesh
         axis, centre, side = v / (np.hypot(*v) + 1e-9), (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * 1.5
         for _ in range(passes):

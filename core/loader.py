@@ -210,7 +210,8 @@ def _frame(src: str | bytes, path: str, photo: Photo, analysis_size: int, max_pi
             orientation = 1 if "original_orientation" in im.info else meta.orientation
             if meta.width is None or meta.height is None:
                 meta.width, meta.height = (im.height, im.width) if orientation in (5, 6, 7, 8) else im.size
-            rgb = _oriented(_shrink(_decode(im, path, analysis_size), analysis_size), orientation)
+            decoded = _decode(im, path, analysis_size)
+            rgb = _oriented(_shrink(decoded, analysis_size), orientation)
 
     def decode_at(reduce: int = 1) -> np.ndarray:
         """The whole image; a JPEG at 1/`reduce` scale (1, 2, 4 or 8: libjpeg's DCT scaling, a fraction of a
@@ -230,8 +231,14 @@ def _frame(src: str | bytes, path: str, photo: Photo, analysis_size: int, max_pi
                         return ORIENT.get(orientation, ORIENT[1])(bgr[..., ::-1])
                 return _oriented(_decode(full, path, None), orientation)  # and Pillow names the damage
 
-    return Frame(photo=photo, rgb=rgb, meta=meta, scale=rgb.shape[1] / meta.width if meta.width else 1.0,
-                 source=source, _full_loader=decode_at, _reduced_loader=decode_at)
+    frame = Frame(photo=photo, rgb=rgb, meta=meta, scale=rgb.shape[1] / meta.width if meta.width else 1.0,
+                  source=source, _full_loader=decode_at, _reduced_loader=decode_at)
+    if decoded.shape[:2] != rgb.shape[:2] and meta.width:
+        # the decode the analysis image was shrunk from (a JPEG's at 1/2-1/8 scale, another format's in full) has
+        # more detail than the analysis image: kept, upright (a view), full_crop serves crops from it for free
+        up = ORIENT.get(orientation, ORIENT[1])(decoded)
+        frame._decoded[max(1, round(meta.width / up.shape[1]))] = up
+    return frame
 
 
 # --- metadata ---------------------------------------------------------------------------------------------------

@@ -191,7 +191,7 @@ def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
 
     h, w = frame.rgb.shape[:2]
     f = min(1.0, LOOK_AGAIN_SIDE / max(h, w))
-    small = frame.rgb if f == 1.0 else cv2.resize(frame.rgb, (round(w * f), round(h * f)), interpolation=cv2.INTER_AREA)
+    small = frame.rgb if f == 1.0 else frame.shrunk((round(w * f), round(h * f)))
     pad = max(small.shape[:2]) // 2
     found = facelib.detect_faces(cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128,) * 3))
     faces, reason = [], None

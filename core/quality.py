@@ -64,7 +64,7 @@ def extra_features(frame: Frame) -> dict[str, float]:
     # colour and tones from a small copy: they do not need detail
     h, w = g.shape
     f = min(1.0, 256 / max(h, w))
-    small = cv2.resize(frame.rgb, (max(1, round(w * f)), max(1, round(h * f))), interpolation=cv2.INTER_AREA)
+    small = frame.shrunk((max(1, round(w * f)), max(1, round(h * f))))
     rgb = small.reshape(-1, 3).astype(np.float32)
     rg, yb = rgb[:, 0] - rgb[:, 1], 0.5 * (rgb[:, 0] + rgb[:, 1]) - rgb[:, 2]
     out["colourfulness"] = float(np.hypot(rg.std(), yb.std()) + 0.3 * np.hypot(rg.mean(), yb.mean())) / 255

@@ -236,3 +236,14 @@ def test_few_clean_photos_are_flagged_for_any_flaw(shared_data):
     assert len(files) >= 90
     assert all(r <= 0.10 for r in rates.values()), rates
     assert rates["out_of_focus"] + rates["motion_blur"] <= 0.05, rates
+
+
+def test_fine_gradients_taken_only_at_edge_points_equal_the_dense_ones_even_at_the_border():
+    from keepers.core.analyzers import sharpness
+
+    b = np.random.default_rng(3).random((37, 53)).astype(np.float32)
+    gx, gy = sharpness._grad(b)
+    ys = np.array([0, 0, 36, 36, 5, 17, 36, 0])
+    xs = np.array([0, 52, 0, 52, 9, 52, 20, 31])
+    px, py = sharpness._grad_at(b, ys, xs)
+    assert np.allclose(px, gx[ys, xs], atol=1e-6) and np.allclose(py, gy[ys, xs], atol=1e-6)

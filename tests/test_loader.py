@@ -446,3 +446,31 @@ def test_a_crop_that_needs_only_twice_the_analysis_scale_comes_from_a_reduced_de
     assert np.abs(shrunk.astype(int) - reduced.astype(int)).mean() < 3.0  # same picture, not a shifted or BGR one
     coarser = frame.full_crop(box, max_gain=1.0)  # served by the 1/4 decode already made, not a new one
     assert np.array_equal(coarser, reduced) and set(frame.__dict__["_decoded"]) == {1, 4}
+
+
+def test_the_decode_the_analysis_image_came_from_serves_crops_that_need_no_more(write_jpeg):
+    """A 24 MP JPEG is decoded at 1/4 scale (1.46x the analysis scale) before it is shrunk: a crop that asks for
+    no more than that comes from those pixels, without decoding the file a second time (as long as the first)."""
+    frame = load(photo(write_jpeg(grainy(6000, 4000))))
+    assert frame.rgb.shape == (683, 1024, 3) and set(frame.__dict__["_decoded"]) == {4}
+    box = (500, 300, 600, 400)
+    kept = frame.full_crop(box, max_gain=2.0, min_gain=1.3)
+    assert kept.shape == (147, 147, 3) and set(frame.__dict__["_decoded"]) == {4}
+    finer = frame.full_crop(box, max_gain=2.0)  # no minimum: the 1/2-scale decode it asks for is made
+    assert finer.shape == (293, 293, 3) and set(frame.__dict__["_decoded"]) == {2, 4}
+    shrunk = cv2.resize(finer, (147, 147), interpolation=cv2.INTER_AREA)
+    assert np.abs(shrunk.astype(int) - kept.astype(int)).mean() < 3.0  # the same pixels, upright, in RGB order
+
+
+def test_shrinking_the_analysis_image_through_its_halvings_matches_a_direct_resize(write_jpeg):
+    frame = load(photo(write_jpeg(grainy(3000, 2000))))
+    for size in ((336, 224), (256, 171), (64, 43)):
+        direct = cv2.resize(frame.rgb, size, interpolation=cv2.INTER_AREA).astype(int)
+        via = frame.shrunk(size)
+        assert via.shape == (size[1], size[0], 3)
+        # rounding, and the odd last row a halving leaves out (a drift of at most half a pixel at the far edge):
+        # far closer than the same image shifted by one pixel
+        shifted = np.abs(direct[:, 1:] - direct[:, :-1]).mean()
+        assert np.abs(via.astype(int) - direct).mean() < 0.3 * shifted, size
+    again = frame.shrunk((512, 341))  # an exact halving is kept, shared, and no analyzer may draw on it
+    assert again is frame.shrunk((512, 341)) and not again.flags.writeable

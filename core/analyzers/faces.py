@@ -75,7 +75,7 @@ class FacesAnalyzer(Analyzer):
 
         if self._models is None:
             self._models = facelib.load_models(self._providers)
-        found = facelib.detect_faces(frame.rgb, models=self._models)
+        found = facelib.detect_faces(frame.rgb, models=self._models, shrink=frame.shrunk)
         data = {"faces": [f.as_dict() for f in found]}
         looks = []  # (face in the analysis image, the face its eyes are judged on, its dict)
         for i, (f, d) in enumerate(zip(found, data["faces"])):
