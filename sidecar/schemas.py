@@ -115,6 +115,8 @@ class VideoSecond(BaseModel):
     t: int = Field(description="second of the clip this frame was sampled at")
     verdict: VerdictOut
     models: dict[str, ModelOut]
+    nsfw: float | None = Field(None, description="probability this second is pornographic, when the NSFW analyzer "
+                                                 "is on (`nsfw = true`), else null")
 
 
 class VideoOut(BaseModel):

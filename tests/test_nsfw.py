@@ -127,3 +127,6 @@ def test_each_second_of_a_video_carries_its_nsfw_score(tmp_path, model):
     assert [s["t"] for s in judged["seconds"]] == [0, 1]
     for s in judged["seconds"]:
         assert 0.0 <= s["nsfw"] < nsfw.SAFE and s["nsfw"] == s["models"]["nsfw"]["data"]["nsfw"]
+    from keepers.sidecar.schemas import VideoSecond  # the API's documented shape keeps the field
+
+    assert VideoSecond.model_validate(judged["seconds"][0]).nsfw == judged["seconds"][0]["nsfw"]
