@@ -12,7 +12,7 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -124,7 +124,6 @@ class Cull:
         self.versions = {a.name: a.version for a in self.analyzers}
         self.groups: dict = {}  # path -> Membership, filled by group()
         self._stats_lock = threading.Lock()
-        self._written: set[str] = set()
         self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
 
     def run(self, paths: Iterable[str]) -> list[Result]:
@@ -136,19 +135,12 @@ class Cull:
             if not self._from_catalog(r):
                 todo.append(p)
         self.stats["from_catalog"] = len(photos) - len(todo)
-        from keepers.core.xmp import SidecarWriter
-
-        # exiftool does the work in its own process, one per thread (keepers.core.exiftool), so threads use every
-        # core; written serially after the analysis, sidecars took a tenth of a 24 MP cull on 2 cores
-        self._writer, self._early = SidecarWriter(), []
-        with ThreadPoolExecutor(max(1, self.settings.workers)) as self._write_pool:
-            self._analyze(todo, results)
-            wait(self._early)  # no sidecar may be written twice at once
-            ordered = [results[p.path] for p in photos]
-            self.group(ordered)
-            for r in ordered:
-                self._decide(r)
-            self._write_back(ordered)
+        self._analyze(todo, results)
+        ordered = [results[p.path] for p in photos]
+        self.group(ordered)
+        for r in ordered:
+            self._decide(r)
+        self._write_back(ordered)
         ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
         self.stats["photos"] = len(ordered)
         self.stats["errors"] = sum(1 for r in ordered if r.error or r.write_error)
@@ -196,18 +188,7 @@ class Cull:
                                                mtime_ns=out["mtime_ns"], meta=r.meta, findings=r.findings,
                                                error=r.error)
             self.stats["analyzed"] += r.error is None
-            if r.error is None and r.photo_id is not None and not self.dry_run:
-                self._early.append(self._write_pool.submit(self._write_early, r))
             self.progress("analyze", done, total)
-
-    def _write_early(self, r: Result) -> None:
-        """Write a photo's sidecar as soon as it is analysed, while the other photos are: the idle main process
-        does it, the write no longer waits for the last photo, and a run stopped half-way leaves finished sidecars.
-        The verdict lacks only what grouping adds (group, pick, alternates) and what decision hooks change;
-        _write_back rewrites the photos where those differ (the fingerprint tells), the others are done."""
-        v = decide(r.findings, self.settings)
-        self.catalog.save_verdict(r.photo_id, v)
-        self._write_one(self._writer, r, v, quiet=True)  # a failure is reported once, by the final write
 
     def group(self, results: list[Result]) -> None:
         """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/group.py)."""
@@ -229,17 +210,22 @@ class Cull:
             self.catalog.save_verdict(r.photo_id, v)
 
     def _write_back(self, results: list[Result]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from keepers.core.xmp import SidecarWriter
+
         todo = [r for r in results if r.verdict is not None]
         self.progress("write", 0, len(todo))
-        for done, _ in enumerate(self._write_pool.map(lambda r: self._write_one(self._writer, r), todo), 1):
-            self.progress("write", done, len(todo))
+        # exiftool does the work in its own process, one per thread (keepers.core.exiftool), so threads use
+        # every core; written serially, sidecars took a fifth of a 24 MP cull on 2 cores
+        with SidecarWriter() as writer, ThreadPoolExecutor(max(1, self.settings.workers)) as pool:
+            for done, _ in enumerate(pool.map(lambda r: self._write_one(writer, r), todo), 1):
+                self.progress("write", done, len(todo))
 
-    def _write_one(self, writer, r: Result, verdict: Verdict | None = None, quiet: bool = False) -> None:
-        """Write `verdict` (default: the photo's final one) unless the sidecar has exactly it already."""
+    def _write_one(self, writer, r: Result) -> None:
         from keepers.core.errors import WriteError
 
-        v, s, host = verdict or r.verdict, self.settings, self.host
-        r.write_error = None
+        v, s, host = r.verdict, self.settings, self.host
         fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
                              host.signature, s.overwrite_ratings])
         sidecars = [host.sidecar(f) for f in r.photo.files]
@@ -254,10 +240,8 @@ class Cull:
                              host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None)
             except WriteError as e:
                 ok, r.write_error = False, f"sidecar not written: {e.message}"
-                if not quiet:
-                    log.warning("%s", e)
+                log.warning("%s", e)
         if ok and not self.dry_run and r.photo_id is not None:
             self.catalog.mark_written(r.photo_id, fingerprint)
             with self._stats_lock:
-                self._written.add(r.photo.path)  # a photo written early and again after grouping counts once
-                self.stats["written"] = len(self._written)
+                self.stats["written"] += 1

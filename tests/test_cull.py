@@ -71,19 +71,6 @@ def test_exiftool_reads_our_rating_and_keywords_from_the_sidecars(demo_run):
     assert len(list(folder.glob("*.xmp"))) == len(recs)  # one sidecar per photo, no more
 
 
-def test_a_bursts_sidecars_written_during_the_analysis_carry_the_group_found_after_it(demo_run):
-    """Each sidecar is first written as soon as its photo is analysed; grouping needs every photo, so a burst's
-    sidecars are written again with their group and pick, and no other copy of them is made."""
-    folder, _, recs, _ = demo_run
-    burst = {name: r for name, r in recs.items() if name.startswith("burst_")}
-    assert len(burst) >= 3 and len({r["group"] for r in burst.values()}) == 1 and None not in {r["group"] for r in burst.values()}
-    for name, r in burst.items():
-        [tags] = exiftool_json(r["sidecars"][0], tags=("-XMP-keepers:Group", "-XMP-keepers:Pick", "-HierarchicalSubject"))
-        assert tags.get("Group") == r["group"] and str(tags.get("Pick")).lower() == str(r["pick"]).lower(), name
-        assert any("group|burst" in k for k in tags["HierarchicalSubject"]), name
-    assert sorted(p.name for p in folder.glob("*.xmp")) == sorted(os.path.basename(r["sidecars"][0]) for r in recs.values())
-
-
 def test_a_second_run_over_the_same_folder_analyses_nothing(demo_run):
     from keepers.core.catalog import Catalog
     from keepers.core.pipeline import Cull
