@@ -71,6 +71,18 @@ def test_exiftool_reads_our_rating_and_keywords_from_the_sidecars(demo_run):
     assert len(list(folder.glob("*.xmp"))) == len(recs)  # one sidecar per photo, no more
 
 
+def test_a_bursts_sidecars_carry_its_group_and_pick(demo_run):
+    folder, _, recs, _ = demo_run
+    burst = {name: r for name, r in recs.items() if name.startswith("burst_")}
+    groups = {r["group"] for r in burst.values()}
+    assert len(burst) >= 3 and len(groups) == 1 and None not in groups
+    assert sum(r["pick"] for r in burst.values()) == 1
+    for name, r in burst.items():
+        [tags] = exiftool_json(r["sidecars"][0], tags=("-XMP-keepers:Group", "-XMP-keepers:Pick", "-HierarchicalSubject"))
+        assert tags.get("Group") == r["group"] and str(tags.get("Pick")).lower() == str(r["pick"]).lower(), name
+        assert any("group|burst" in k for k in tags["HierarchicalSubject"]), name
+
+
 def test_a_second_run_over_the_same_folder_analyses_nothing(demo_run):
     from keepers.core.catalog import Catalog
     from keepers.core.pipeline import Cull
