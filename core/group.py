@@ -123,7 +123,7 @@ def frame_features(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     h, w = grey.shape
     s = THUMB / max(h, w)
     thumb = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
-    lap = cv2.Laplacian(grey.astype(np.float32), cv2.CV_32F, ksize=3)
+    lap = cv2.Laplacian(np.asarray(grey, np.float32), cv2.CV_32F, ksize=3)  # no copy of a float32 frame
     e = cv2.resize(lap * lap, (GRID, GRID), interpolation=cv2.INTER_AREA)  # the mean over each cell
     return np.clip(thumb * 255 + 0.5, 0, 255).astype(np.uint8), np.log10(e + 1e-7)
 

@@ -57,8 +57,9 @@ def levels(frame: Frame) -> dict[str, float]:
     Computed once per frame: the sharpness analyzer uses it too."""
     cached = frame.__dict__.get("_noise_levels")
     if cached is None:
-        ycc = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2YCrCb)  # 8-bit chroma: rounding adds only ~0.3 levels
-        ny, nc, ni = _estimate(frame.grey, ycc[..., 1:].astype(np.float32) * (1 / 255.0))
+        _, cr, cb = cv2.split(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2YCrCb))  # 8-bit: rounding adds ~0.3 levels
+        # split and merged, not sliced: numpy converts a strided 2-of-3-channel slice 5x slower (5 ms at 1024 px)
+        ny, nc, ni = _estimate(frame.grey, cv2.merge([cr, cb]).astype(np.float32) * (1 / 255.0))
         cached = frame.__dict__["_noise_levels"] = {"y": ny * 255, "c": nc * 255, "immerkaer": ni * 255}
     return cached
 
