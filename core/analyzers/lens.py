@@ -57,17 +57,19 @@ def ca_shift(rgb: np.ndarray, grey: np.ndarray) -> tuple[float, float]:
     small = cv2.resize(grey, (w // q, h // q), interpolation=cv2.INTER_AREA)
     energy = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
     energy = cv2.boxFilter(energy, -1, (4, 4), normalize=True, anchor=(0, 0))
-    tiles = []
-    for y0 in range(0, h - t + 1, t // 2):
-        for x0 in range(0, w - t + 1, t // 2):
-            tx, ty = x0 + t / 2 - cx, y0 + t / 2 - cy
-            if np.hypot(tx, ty) >= 0.4 * d:  # lateral CA grows with the radius: the centre tells nothing
-                tiles.append((float(energy[min(y0 // q, energy.shape[0] - 1), min(x0 // q, energy.shape[1] - 1)]),
-                              x0, y0, tx, ty))
-    tiles.sort(reverse=True)
+    # every tile, half-overlapping, away from the centre (lateral CA grows with the radius: the centre tells
+    # nothing), the most detailed first; in numpy, as a Python loop over ~700 tiles cost 1.5 ms
+    y0, x0 = (a.ravel() for a in np.meshgrid(np.arange(0, h - t + 1, t // 2), np.arange(0, w - t + 1, t // 2),
+                                             indexing="ij"))
+    tx, ty = x0 + t / 2 - cx, y0 + t / 2 - cy
+    far = np.hypot(tx, ty) >= 0.4 * d
+    y0, x0, tx, ty = y0[far], x0[far], tx[far], ty[far]
+    e = energy[np.minimum(y0 // q, energy.shape[0] - 1), np.minimum(x0 // q, energy.shape[1] - 1)].astype(np.float64)
+    order = np.lexsort((-ty, -tx, -y0, -x0, -e))  # as sorting (e, x0, y0, tx, ty) tuples, largest first
+    tiles = [(float(e[k]), int(x0[k]), int(y0[k]), float(tx[k]), float(ty[k])) for k in order[:_TILES]]
     win = cv2.createHanningWindow((t, t), cv2.CV_32F)
     est: list[list[tuple[float, float]]] = [[], []]
-    for _, x0, y0, tx, ty in tiles[:_TILES]:
+    for _, x0, y0, tx, ty in tiles:
         crop = cv2.GaussianBlur(rgb[y0 : y0 + t, x0 : x0 + t].astype(np.float32), (5, 5), 1.0)  # calm the noise
         mag = cv2.split(cv2.magnitude(cv2.Sobel(crop, cv2.CV_32F, 1, 0).reshape(t, -1),
                                       cv2.Sobel(crop, cv2.CV_32F, 0, 1).reshape(t, -1)).reshape(t, t, 3))
