@@ -3,7 +3,9 @@ it from this checkout, and the recipe run again inside that venv (build tools ne
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -60,3 +62,15 @@ def calibration_reader(input_name: str, inputs: list):
             return None if x is None else {input_name: x}
 
     return Reader()
+
+
+def write_manifest(models: Path, name: str, entry: dict, numbers_on_one_line: bool = False) -> Path:
+    """Write models/manifest/<name>.json, one key a line; `numbers_on_one_line`: each list of plain numbers (token
+    ids, reference vectors, per-photo features) on one line, so a long manifest stays readable."""
+    text = json.dumps(entry, indent=1, ensure_ascii=False)
+    if numbers_on_one_line:
+        text = re.sub(r"\[\s+(-?[\d.e-]+(?:,\s+-?[\d.e-]+)*)\s+\]",
+                      lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
+    path = models / "manifest" / f"{name}.json"
+    path.write_text(text + "\n")
+    return path

@@ -25,10 +25,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import json
 import os
 import pickle
-import re
 import shutil
 import subprocess
 import sys
@@ -301,10 +299,7 @@ def inner() -> int:
         },
         "recipe": RECIPE,
     }
-    text = json.dumps(entry, indent=1, ensure_ascii=False)
-    text = re.sub(r"\[\s+(-?[\d.e-]+(?:,\s+-?[\d.e-]+)*)\s+\]",
-                  lambda mm: "[" + ", ".join(x.strip() for x in mm.group(1).split(",")) + "]", text)
-    (MODELS / "manifest" / f"{NAME}.json").write_text(text + "\n")
+    _build.write_manifest(MODELS, NAME, entry, numbers_on_one_line=True)
     print(f"wrote models/manifest/{NAME}.json")
     return 0
 

@@ -246,11 +246,7 @@ def manifest_entry(path: Path, **extra) -> dict:
 
 
 def write_manifest(entry: dict) -> None:
-    import json
-
-    path = MODELS / "manifest" / f"{entry['name']}.json"
-    path.write_text(json.dumps(entry, indent=1) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {_build.write_manifest(MODELS, entry['name'], entry)}")
 
 
 def calibration_inputs(n: int = 50) -> list:

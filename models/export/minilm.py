@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
-import re
 import sys
 import tempfile
 from pathlib import Path
@@ -174,11 +172,7 @@ def main() -> int:
         "samples": [{"text": SENTENCES[i], "embedding": [round(float(v), 5) for v in ref[i]]} for i in samples],
         "recipe": RECIPE,
     }
-    text = json.dumps(entry, indent=1, ensure_ascii=False)
-    # number lists (token ids, reference vectors) on one line each, so the manifest stays readable
-    text = re.sub(r"\[\s+(-?[\d.e-]+(?:,\s+-?[\d.e-]+)*)\s+\]",
-                  lambda m: "[" + ", ".join(x.strip() for x in m.group(1).split(",")) + "]", text)
-    (MODELS / "manifest" / f"{NAME}.json").write_text(text + "\n")
+    _build.write_manifest(MODELS, NAME, entry, numbers_on_one_line=True)
     print(f"wrote {target} and models/manifest/{NAME}.json")
     return 0
 

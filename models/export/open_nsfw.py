@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import base64
 import hashlib
-import json
 import os
 import sys
 import tempfile
@@ -335,9 +334,7 @@ def manifest_entry(path: Path, **extra) -> dict:
 
 
 def write_manifest(entry: dict) -> None:
-    path = MODELS / "manifest" / f"{entry['name']}.json"
-    path.write_text(json.dumps(entry, indent=1) + "\n")
-    print(f"wrote {path}")
+    print(f"wrote {_build.write_manifest(MODELS, entry['name'], entry)}")
 
 
 def main() -> int:
