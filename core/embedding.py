@@ -13,7 +13,7 @@ import numpy as np
 
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
-from keepers.core.runtime import MODELS_DIR, OnnxModel, choose_providers, manifest
+from keepers.core.runtime import MODELS_DIR, OnnxModel, cpu_variant
 from keepers.core.types import Finding, Frame
 
 INPUT_SIZE = 224  # the network's fixed input: short side resized to this, then a centre crop of this square
@@ -97,10 +97,8 @@ class EfficientNetLite0Int8(EfficientNetLite0):
 
 
 def default_model(providers: list[str] | None = None, verify: bool = True) -> EfficientNetLite0:
-    """int8 where onnxruntime runs on the CPU (faster by measurement) and the int8 file is shipped, else fp32."""
-    on_cpu = choose_providers(providers)[0] == "CPUExecutionProvider"
-    cls = EfficientNetLite0Int8 if on_cpu and EfficientNetLite0Int8.name in manifest() else EfficientNetLite0
-    return cls(providers=providers, verify=verify)
+    """int8 where onnxruntime runs on the CPU and the int8 file is shipped, else fp32 (runtime.cpu_variant)."""
+    return cpu_variant(EfficientNetLite0, EfficientNetLite0Int8, providers, verify)
 
 
 _shared: dict[tuple, EfficientNetLite0] = {}

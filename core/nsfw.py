@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from keepers.core.runtime import OnnxModel, choose_providers, manifest
+from keepers.core.runtime import OnnxModel, cpu_variant
 
 RESIZE = 256  # the whole photo is squashed to RESIZE x RESIZE (aspect ratio NOT kept), as the training data was
 INPUT_SIZE = 224  # then the centre INPUT_SIZE square
@@ -69,9 +69,7 @@ class OpenNsfwInt8(OpenNsfw):
 
 def default_model(providers: list[str] | None = None, verify: bool = True) -> OpenNsfw:
     """int8 where onnxruntime runs on the CPU and the int8 file is shipped, else fp32."""
-    on_cpu = choose_providers(providers)[0] == "CPUExecutionProvider"
-    cls = OpenNsfwInt8 if on_cpu and OpenNsfwInt8.name in manifest() else OpenNsfw
-    return cls(providers=providers, verify=verify)
+    return cpu_variant(OpenNsfw, OpenNsfwInt8, providers, verify)
 
 
 _shared: dict[tuple, OpenNsfw] = {}

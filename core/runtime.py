@@ -123,3 +123,11 @@ class OnnxModel(ABC):
 
     def run(self, feeds: dict[str, np.ndarray], outputs: list[str] | None = None) -> list[np.ndarray]:
         return self.load().run(outputs, feeds)
+
+
+def cpu_variant(fp32: type[OnnxModel], int8: type[OnnxModel], providers: list[str] | None = None,
+                verify: bool = True) -> OnnxModel:
+    """`int8` where onnxruntime runs on the CPU (faster by measurement) and its file is shipped (a recipe writes
+    its manifest only when it holds parity with fp32), else `fp32`."""
+    on_cpu = choose_providers(providers)[0] == "CPUExecutionProvider"
+    return (int8 if on_cpu and int8.name in manifest() else fp32)(providers=providers, verify=verify)
