@@ -85,8 +85,8 @@ class Frame:
             th, tw = top.shape[0] // 2, top.shape[1] // 2
             levels.append(cv2.resize(top[: 2 * th, : 2 * tw], (tw, th), interpolation=cv2.INTER_AREA))
             levels[-1].flags.writeable = False  # shared by every analyzer that asks: none may draw on it
-        src = next(lv for lv in reversed(levels) if lv.shape[1] >= w and lv.shape[0] >= h) \
-            if levels[0].shape[1] >= w and levels[0].shape[0] >= h else levels[0]
+        large_enough = [lv for lv in levels if lv.shape[1] >= w and lv.shape[0] >= h]
+        src = large_enough[-1] if large_enough else levels[0]  # enlarging: from the image itself
         if src.shape[1::-1] == (w, h):
             return src
         return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
