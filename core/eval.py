@@ -120,6 +120,13 @@ def variant_frame(frame, rgb: np.ndarray):
 _state: dict = {}
 
 
+def _pool_init(good_threshold: float) -> None:
+    from keepers.core.workers import prepare_worker
+
+    prepare_worker()  # one thread per library, freed memory reused, as the cull's workers
+    _init(good_threshold)
+
+
 def _init(good_threshold: float) -> None:
     from keepers.core.quality import QualityAnalyzer
 
@@ -162,7 +169,7 @@ def _map(fn, args: list[tuple], workers: int, good_threshold: float, label: str)
     if workers <= 1:
         _init(good_threshold)
         return [fn(*a) for a in args]
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_pool_init,
                              initargs=(good_threshold,)) as pool:
         return list(pool.map(fn, *zip(*args), chunksize=1))
 

@@ -80,9 +80,12 @@ def rates(start: float, done: list[float], n: int) -> tuple[float, float]:
 def decode_only(paths: list[Path], workers: int, size: int) -> tuple[float, float]:
     from concurrent.futures import as_completed
 
+    from keepers.core.workers import prepare_worker
+
     t0, done = time.perf_counter(), []
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=ctx) as pool:
+    # the pipeline's worker set-up on both sides, so that neither is spared costs the other pays
+    with ProcessPoolExecutor(workers, mp_context=ctx, initializer=prepare_worker) as pool:
         for _ in as_completed([pool.submit(_decode, str(p), size) for p in paths]):
             done.append(time.perf_counter())
     return rates(t0, done, len(paths))

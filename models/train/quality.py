@@ -77,6 +77,9 @@ def extract_one(path: str, synthetic: bool | str) -> str:
 
 
 def _init() -> None:
+    from keepers.core.workers import prepare_worker
+
+    prepare_worker()  # one thread per library, freed memory reused, as the cull's workers
     os.nice(5)  # the box is shared
 
 
