@@ -30,7 +30,7 @@ import numpy as np
 
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
-from keepers.core.types import Finding, Frame, Reason, Verdict
+from keepers.core.types import Finding, Frame, Reason, Verdict, area_resize
 
 BURST_GAP = 2.0  # s between consecutive frames of a burst
 SET_GAP = 10.0  # s between frames of a bracket, panorama or focus stack (tripod work is slower)
@@ -107,7 +107,7 @@ class GroupFeatures(Analyzer):
     version = "1"
 
     def analyze(self, frame: Frame) -> Finding:
-        thumb, grid = frame_features(frame.grey)
+        thumb, grid = frame_features(frame.grey, frame.grey_shrunk)
         return Finding(self.name, self.version, None, weight=0.0,
                        data={"thumb": base64.b64encode(thumb.tobytes()).decode(), "thumb_shape": list(thumb.shape),
                              "sharp_grid": np.round(grid, 3).tolist()})
@@ -118,13 +118,15 @@ def keepers_analyzers(settings):
     return [GroupFeatures()]
 
 
-def frame_features(grey: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Grey float [0,1] image -> (uint8 thumbnail with long side THUMB, GRID x GRID log10 Laplacian energy)."""
+def frame_features(grey: np.ndarray, shrink=None) -> tuple[np.ndarray, np.ndarray]:
+    """Grey float [0,1] image -> (uint8 thumbnail with long side THUMB, GRID x GRID log10 Laplacian energy).
+    `shrink((w, h))`: `grey` shrunk by area averaging, when the caller has a cheaper way (Frame.grey_shrunk)."""
     h, w = grey.shape
     s = THUMB / max(h, w)
-    thumb = cv2.resize(grey, (max(1, round(w * s)), max(1, round(h * s))), interpolation=cv2.INTER_AREA)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    thumb = shrink(size) if shrink is not None else area_resize(grey, size)
     lap = cv2.Laplacian(np.asarray(grey, np.float32), cv2.CV_32F, ksize=3)  # no copy of a float32 frame
-    e = cv2.resize(lap * lap, (GRID, GRID), interpolation=cv2.INTER_AREA)  # the mean over each cell
+    e = area_resize(lap * lap, (GRID, GRID))  # the mean over each cell
     return np.clip(thumb * 255 + 0.5, 0, 255).astype(np.uint8), np.log10(e + 1e-7)
 
 

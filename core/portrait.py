@@ -193,7 +193,19 @@ def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
     f = min(1.0, LOOK_AGAIN_SIDE / max(h, w))
     small = frame.rgb if f == 1.0 else frame.shrunk((round(w * f), round(h * f)))
     pad = max(small.shape[:2]) // 2
-    found = facelib.detect_faces(cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128,) * 3))
+    bordered = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128,) * 3)
+
+    def shrink(size: tuple[int, int]) -> np.ndarray:
+        """The bordered copy at the detector's size: only the photo needs resampling, from the frame's halvings
+        (resizing the whole bordered copy by its odd factor cost 1.4 ms); the border stays flat grey."""
+        s = size[0] / bordered.shape[1]
+        x0, y0 = round(pad * s), round(pad * s)
+        cw, ch = min(round(small.shape[1] * s), size[0] - x0), min(round(small.shape[0] * s), size[1] - y0)
+        out = np.full((size[1], size[0], 3), 128, np.uint8)
+        out[y0 : y0 + ch, x0 : x0 + cw] = frame.shrunk((cw, ch))
+        return out
+
+    found = facelib.detect_faces(bordered, shrink=shrink if f < 1.0 else None)
     faces, reason = [], None
     for face in found:
         d = face.as_dict()

@@ -474,3 +474,13 @@ def test_shrinking_the_analysis_image_through_its_halvings_matches_a_direct_resi
         assert np.abs(via.astype(int) - direct).mean() < 0.3 * shifted, size
     again = frame.shrunk((512, 341))  # an exact halving is kept, shared, and no analyzer may draw on it
     assert again is frame.shrunk((512, 341)) and not again.flags.writeable
+
+
+def test_the_analysers_small_grey_copies_are_opencvs_area_resize_from_one_integral_image(write_jpeg):
+    frame = load(photo(write_jpeg(grainy(3000, 2000))))
+    for size in ((64, 43), (48, 36), (4, 4), (1024, 683)):  # factors that are not whole numbers, and none at all
+        direct = cv2.resize(frame.grey, size, interpolation=cv2.INTER_AREA)
+        assert np.abs(frame.grey_shrunk(size) - direct).max() < 1e-5, size
+        direct8 = cv2.resize(frame.grey8, size, interpolation=cv2.INTER_AREA).astype(int)
+        assert np.abs(frame.grey_shrunk(size, u8=True).astype(int) - direct8).max() <= 1, size  # rounding of ties
+    assert frame.grey_shrunk((2000, 1500)).shape == (1500, 2000)  # enlarging is left to OpenCV

@@ -29,10 +29,10 @@ def _ev(code: float) -> float:
     return float(np.log2(max(_LIN[int(round(code * 255))], 1e-4) / 0.18))
 
 
-def _regions(y8: np.ndarray) -> tuple[float, float, float, float]:
+def _regions(small8: np.ndarray) -> tuple[float, float, float, float]:
     """Luma (sRGB, 0..1) of the subject area (centre to bottom; its darker part, the 35th percentile) and the
-    medians of the top, left and right bands."""
-    small = cv2.resize(y8, (48, 36), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    medians of the top, left and right bands, from the uint8 luma at 48 x 36."""
+    small = small8.astype(np.float32) / 255.0
     centre = small[11:34, 12:36]
     return (float(np.percentile(centre, 35)), float(np.median(small[:9])), float(np.median(small[:24, :9])),
             float(np.median(small[:24, -9:])))
@@ -47,7 +47,7 @@ class ExposureAnalyzer(Analyzer):
         if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
             return Finding(self.name, self.version, None)
         rgb = frame.rgb
-        y8 = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+        y8 = frame.grey8
         hist = cv2.calcHist([y8], [0], None, [256], [0, 256]).ravel()
         hist /= max(hist.sum(), 1.0)
         cdf = np.cumsum(hist)
@@ -58,7 +58,7 @@ class ExposureAnalyzer(Analyzer):
         key, headroom = _ev(p50), -float(np.log2(max(_LIN[int(round(p99 * 255))], 1e-4)))
         under = min(headroom, -key - 0.5)
         over = key + 4 * clipped + 2 * p5
-        centre, top, left, right = _regions(y8)
+        centre, top, left, right = _regions(frame.grey_shrunk((48, 36), u8=True))
         surround = min(top, max(left, right))  # the sky above and at least one side
         backlit_ev = _ev(surround) - _ev(centre)
 

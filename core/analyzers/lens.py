@@ -15,7 +15,7 @@ import numpy as np
 
 from keepers.core.analyzers import Analyzer
 from keepers.core.analyzers.distort import TO_LINEAR
-from keepers.core.types import Finding, Frame, Reason
+from keepers.core.types import Finding, Frame, Reason, area_resize
 
 MIN_SIDE = 32
 
@@ -24,11 +24,12 @@ CA_PX = 0.8  # red or blue shift at the corners, in analysis pixels
 _TILE, _TILES = 64, 16
 
 
-def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35) -> float:
-    """Falloff (stops) from radius r0 to the corners (radius 1), of the quadrant that darkens least."""
+def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35, shrink=None) -> float:
+    """Falloff (stops) from radius r0 to the corners (radius 1), of the quadrant that darkens least.
+    `shrink((w, h))`: `grey8` shrunk by area averaging, when the caller has a cheaper way (Frame.grey_shrunk)."""
     h, w = grey8.shape
     hh = max(8, round(width * h / w))
-    lin = TO_LINEAR[cv2.resize(grey8, (width, hh), interpolation=cv2.INTER_AREA)]
+    lin = TO_LINEAR[shrink((width, hh)) if shrink is not None else area_resize(grey8, (width, hh))]
     logl = np.log2(cv2.GaussianBlur(lin, (0, 0), 1.0) + 2e-3)
     gx = cv2.Sobel(logl, cv2.CV_32F, 1, 0, ksize=1, scale=0.5)
     gy = cv2.Sobel(logl, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
@@ -47,14 +48,15 @@ def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35) -> float
     return min(falloff)
 
 
-def ca_shift(rgb: np.ndarray, grey: np.ndarray) -> tuple[float, float]:
-    """Radial shift (px at the corners; + outwards) of red and of blue relative to green."""
+def ca_shift(rgb: np.ndarray, grey: np.ndarray, shrink=None) -> tuple[float, float]:
+    """Radial shift (px at the corners; + outwards) of red and of blue relative to green. `shrink`: as in
+    vignetting_ev, for `grey`."""
     h, w = grey.shape
     cx, cy = (w - 1) / 2, (h - 1) / 2
     d = float(np.hypot(cx, cy))
     t = _TILE if min(h, w) >= 4 * _TILE else max(16, min(h, w) // 4 // 4 * 4)
     q = t // 4  # detail per half-tile step, judged at quarter resolution
-    small = cv2.resize(grey, (w // q, h // q), interpolation=cv2.INTER_AREA)
+    small = shrink((w // q, h // q)) if shrink is not None else area_resize(grey, (w // q, h // q))
     energy = cv2.magnitude(cv2.Sobel(small, cv2.CV_32F, 1, 0), cv2.Sobel(small, cv2.CV_32F, 0, 1))
     energy = cv2.boxFilter(energy, -1, (4, 4), normalize=True, anchor=(0, 0))
     # every tile, half-overlapping, away from the centre (lateral CA grows with the radius: the centre tells
@@ -99,9 +101,8 @@ class LensAnalyzer(Analyzer):
     def analyze(self, frame: Frame) -> Finding:
         if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
             return Finding(self.name, self.version, None)
-        grey8 = cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2GRAY)
-        vig = vignetting_ev(grey8)
-        red, blue = ca_shift(frame.rgb, frame.grey)
+        vig = vignetting_ev(frame.grey8, shrink=lambda size: frame.grey_shrunk(size, u8=True))
+        red, blue = ca_shift(frame.rgb, frame.grey, shrink=frame.grey_shrunk)
         ca = max(abs(red), abs(blue))
         reasons = []
         if vig >= VIGNETTE_EV:

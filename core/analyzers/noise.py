@@ -15,7 +15,7 @@ from keepers.core.types import Finding, Frame, Reason
 
 MIN_SIDE = 32
 
-_MASK = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32) / 6.0
+_MASK = np.array([1, -2, 1], np.float32)  # Immerkær's 3x3 mask is this column times this row, over 6
 _MAD = float(np.sqrt(np.pi / 2))  # mean |x| -> std for a Gaussian
 _BLOCK = 16
 _QUANTILE = 0.1
@@ -31,17 +31,29 @@ def _block_means(a: np.ndarray, b: int) -> np.ndarray:
     return cv2.resize(a[: h // b * b, : w // b * b], (w // b, h // b), interpolation=cv2.INTER_AREA)
 
 
-def _estimate(y: np.ndarray, chroma: np.ndarray | None = None) -> tuple[float, float, float]:
-    """Luma and chroma (HxWx2) noise std, units of the input, from the calmest blocks; and Immerkær's whole-image."""
-    blocks = _block_means(cv2.merge([y, np.abs(cv2.filter2D(y, -1, _MASK))]), _BLOCK)
-    mean, by = blocks[..., 0], blocks[..., 1]
+def _mask(a: np.ndarray, scale: float, out: np.ndarray | None = None) -> np.ndarray:
+    """Immerkær's mask (times `scale`) as float32, applied as two 3-tap passes: straight from uint8, 4x cheaper
+    than the 3x3 filter (1.2 ms at 1024 px) and than a float copy of the plane."""
+    return cv2.sepFilter2D(a, cv2.CV_32F, _MASK, _MASK * (scale / 6.0), dst=out)
+
+
+def _estimate(y: np.ndarray, chroma: list[np.ndarray] | None = None) -> tuple[float, float, float]:
+    """Luma and chroma noise std, in units of `y`, from the calmest blocks; and Immerkær's whole-image. `chroma`:
+    Cr and Cb as uint8 planes, read in units of 1/255."""
+    residual = np.abs(_mask(y, 1.0))
+    mean, by = _block_means(y, _BLOCK), _block_means(residual, _BLOCK)
     valid = (mean > 0.04) & (mean < 0.96)  # clipped blocks have no noise left to see
     if valid.sum() < 8:
         valid = np.ones_like(valid)
     q = np.quantile(by[valid], [_QUANTILE, 2 * _QUANTILE])
     c = 0.0
     if chroma is not None:
-        bc = _block_means(np.abs(cv2.filter2D(chroma, -1, _MASK)), _BLOCK).sum(axis=2)
+        for i, plane in enumerate(chroma):  # into the luma's residual, which is not needed any more
+            r = _mask(plane, 1 / 255.0, out=residual if i == 0 else None)
+            np.abs(r, out=r)
+            if i:
+                cv2.add(residual, r, dst=residual)
+        bc = _block_means(residual, _BLOCK)
         c = _MAD * float(np.median(bc[valid & (by <= q[1])])) / np.sqrt(2)
     return _MAD * float(q[0]) / _QUANTILE_BIAS, c, _MAD * float(by.mean())
 
@@ -58,8 +70,7 @@ def levels(frame: Frame) -> dict[str, float]:
     cached = frame.__dict__.get("_noise_levels")
     if cached is None:
         _, cr, cb = cv2.split(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2YCrCb))  # 8-bit: rounding adds ~0.3 levels
-        # split and merged, not sliced: numpy converts a strided 2-of-3-channel slice 5x slower (5 ms at 1024 px)
-        ny, nc, ni = _estimate(frame.grey, cv2.merge([cr, cb]).astype(np.float32) * (1 / 255.0))
+        ny, nc, ni = _estimate(frame.grey, [cr, cb])
         cached = frame.__dict__["_noise_levels"] = {"y": ny * 255, "c": nc * 255, "immerkaer": ni * 255}
     return cached
 
