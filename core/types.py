@@ -49,36 +49,14 @@ class Meta:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-def area_shrink(levels: list[np.ndarray], size: tuple[int, int]) -> np.ndarray:
-    """levels[0] at `size` (width, height) by area averaging, as cv2.resize(levels[0], size, INTER_AREA) gives it,
-    but 15-25x cheaper: OpenCV's area resize by a factor that is not a whole number weighs every source pixel
-    (1.5-2.5 ms at 1024 px, whatever the target size), while an exact halving takes its fast path (0.06 ms) and the
-    resize after the halvings reads a fraction of the pixels. Area averages compose, so the result differs from a
-    direct resize by rounding (and an odd last row or column left out of a halving). `levels` keeps the halvings
-    made (levels[0], the image, first) for the next call: pass a list kept with the image to share them."""
-    import cv2
-
-    w, h = size
-    while levels[-1].shape[1] // 2 >= w and levels[-1].shape[0] // 2 >= h:
-        top = levels[-1]
-        th, tw = top.shape[0] // 2, top.shape[1] // 2
-        levels.append(cv2.resize(top[: 2 * th, : 2 * tw], (tw, th), interpolation=cv2.INTER_AREA))
-        levels[-1].flags.writeable = False  # shared by every analyzer that asks: none may draw on it
-    large_enough = [lv for lv in levels if lv.shape[1] >= w and lv.shape[0] >= h]
-    src = large_enough[-1] if large_enough else levels[0]  # enlarging: from the image itself
-    if src.shape[1::-1] == (w, h):
-        return src
-    return cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
-
-
 def area_resize(a: np.ndarray, size: tuple[int, int], integral: np.ndarray | None = None) -> np.ndarray:
     """A single-channel image `a` made smaller, to `size` (width, height), by area averaging: what
     cv2.resize(a, size, INTER_AREA) gives, to rounding, at a fraction of its cost. OpenCV's area resize by a factor
     that is not a whole number weighs every source pixel one by one (1.5-2.5 ms for a 1024 px image, however small
     the result); here each output pixel is a box sum read from the integral image (`integral`, cv2.integral of `a`,
     when the caller keeps one: 0.12 ms for uint8, 0.8 ms for float), bilinearly between its corners, which is exact
-    for pixels that are constant over their area. uint8 comes back rounded as OpenCV rounds, float as float32.
-    Enlarging, in either direction, is left to cv2.resize."""
+    for pixels that are constant over their area. uint8 comes back rounded, float as float32. Enlarging, in either
+    direction, and colour (where the integral costs more than it saves at the sizes asked), are left to cv2.resize."""
     import cv2
 
     h, w = a.shape[:2]
@@ -118,10 +96,31 @@ class Frame:
     _decoded: dict[int, np.ndarray] = field(default_factory=dict)
 
     def shrunk(self, size: tuple[int, int]) -> np.ndarray:
-        """The analysis image at `size` (width, height), by area averaging, through its halvings (area_shrink),
-        which are kept for the next analyzer that asks."""
+        """The analysis image at `size` (width, height) by area averaging, as cv2.resize(rgb, size, INTER_AREA)
+        gives it but cheaper, kept (read-only) for the next analyzer that asks for the same size. It comes from the
+        smallest exact halving of the image still large enough (a halving takes OpenCV's fast path: 0.06 ms at
+        1024 px, a tenth of a resize by an odd factor), and the resize after it reads a quarter of the pixels or
+        fewer. Area averages compose, so the result differs from a direct resize by rounding (and an odd last row
+        or column a halving leaves out)."""
+        import cv2
+
+        done = self.__dict__.setdefault("_shrunk", {})
+        if size in done:
+            return done[size]
+        w, h = size
         levels = self.__dict__.setdefault("_halvings", [np.ascontiguousarray(self.rgb, dtype=np.uint8)])
-        return area_shrink(levels, size)
+        while levels[-1].shape[1] // 2 >= w and levels[-1].shape[0] // 2 >= h:
+            top = levels[-1]
+            th, tw = top.shape[0] // 2, top.shape[1] // 2
+            levels.append(cv2.resize(top[: 2 * th, : 2 * tw], (tw, th), interpolation=cv2.INTER_AREA))
+        k = max((i for i, lv in enumerate(levels) if lv.shape[1] >= w and lv.shape[0] >= h), default=0)
+        src = levels[k]  # none large enough: enlarging, from the image itself
+        # an integral image, as area_resize uses, costs more than this resize for colour at these sizes
+        out = src if src.shape[1::-1] == (w, h) else cv2.resize(src, (w, h), interpolation=cv2.INTER_AREA)
+        if out is not self.rgb:
+            out.flags.writeable = False  # shared by every analyzer that asks: none may draw on it
+        done[size] = out
+        return out
 
     def grey_shrunk(self, size: tuple[int, int], u8: bool = False) -> np.ndarray:
         """`grey` (or, with `u8`, `grey8`) at `size` (width, height), exactly as cv2.resize(..., INTER_AREA) gives
