@@ -84,7 +84,7 @@ class HostAdapter(ABC):
     """The conventions of one photo program. Subclass and return instances from `keepers_host_adapters`."""
 
     name = "generic"
-    naming = "auto"  # keepers.core.xmp.sidecar_for naming
+    naming = "auto"  # keepers.core.naming.sidecar_for naming
     description = "any XMP reader: xmp:Rating (-1 reject), xmp:Label, dc:subject, lr:hierarchicalSubject"
 
     def __init__(self, labels: Mapping[str, str | None] | None = None, naming: str | None = None):
@@ -105,10 +105,11 @@ class HostAdapter(ABC):
     def colour(self, v: Verdict) -> str | None:
         return self.labels.get(role(v))
 
-    def sidecar(self, photo_file: str | os.PathLike) -> Path:
-        from keepers.core.xmp import sidecar_for
+    def sidecar(self, photo_file: str | os.PathLike, names=None) -> Path:
+        """The photo's one sidecar under this host's naming; `names`: its folder's FolderNames, if kept."""
+        from keepers.core.naming import sidecar_for
 
-        return sidecar_for(photo_file, self.naming)
+        return sidecar_for(photo_file, self.naming, names)
 
     def rating(self, v: Verdict) -> int:
         """The xmp:Rating to write: -1 for a reject (XMP spec, darktable, Bridge)."""

@@ -14,6 +14,7 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import xxhash
@@ -224,8 +225,9 @@ class Cull:
         self.progress("write", 0, len(todo))
         # exiftool does the work in its own process, one per thread (keepers.core.exiftool), so threads use
         # every core; written serially, sidecars took a fifth of a 24 MP cull on 2 cores
-        # not `with SidecarWriter()`, which starts this thread's exiftool: only the pool's threads write
-        writer = SidecarWriter()
+        # not `with SidecarWriter()`, which starts this thread's exiftool: only the pool's threads write; each
+        # folder is listed once for the batch (keepers.core.naming)
+        writer = SidecarWriter(cache_folders=True)
         with ThreadPoolExecutor(max(1, self.settings.workers)) as pool:
             for done, _ in enumerate(pool.map(lambda r: self._write_one(writer, r), todo), 1):
                 self.progress("write", done, len(todo))
@@ -236,7 +238,7 @@ class Cull:
         v, s, host = r.verdict, self.settings, self.host
         fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
                              host.signature, s.overwrite_ratings])
-        sidecars = [host.sidecar(f) for f in r.photo.files]
+        sidecars = [host.sidecar(f, writer.folder_names(Path(os.path.abspath(f)).parent)) for f in r.photo.files]
         r.sidecars = [str(p) for p in sidecars]
         if (not self.dry_run and r.photo_id is not None and self.catalog.written(r.photo_id) == fingerprint
                 and all(p.exists() for p in sidecars)):

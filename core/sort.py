@@ -16,7 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from keepers.core.errors import UserError
-from keepers.core.xmp import sidecar_for
+from keepers.core.naming import sidecar_for
 
 JOURNAL = ".keepers-sort.json"
 OUTS = ("good", "bad")

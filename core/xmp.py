@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import secrets
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -31,92 +32,16 @@ from exiftool.exceptions import ExifToolException
 from keepers import __version__
 from keepers.core import exiftool as et_proc
 from keepers.core.errors import ReadError, WriteError
+from keepers.core.naming import TMP, FolderNames
 from keepers.core.types import Verdict
 
 log = logging.getLogger(__name__)
 
 ROOT = "Keepers"
-NAMINGS = ("auto", "darktable", "digikam", "lightroom")
-RAW_EXTS = {"3fr", "ari", "arw", "bay", "cr2", "cr3", "crw", "dcr", "dcs", "dng", "erf", "fff", "iiq", "k25", "kdc",
-            "mef", "mos", "mrw", "nef", "nrw", "orf", "ori", "pef", "raf", "raw", "rw2", "rwl", "sr2", "srf", "srw",
-            "x3f"}
-PHOTO_EXTS = RAW_EXTS | {"jpg", "jpeg", "jpe", "png", "tif", "tiff", "webp", "heic", "heif", "hif", "avif", "jxl",
-                         "gif", "bmp", "psd", "mp4", "mov", "avi", "mts", "m2ts", "m4v"}
 _READ_TAGS = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
               "-XMP-digiKam:TagsList", "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel",
               "-XMP-darktable:DarktableColorLabels", "-XMP-darktable:DarktableXmpVersion",
               "-XMP-keepers:all", "-Error", "-Warning", "-File:FileType")
-_TMP = ".keepers-"  # temp files: .<sidecar name>.keepers-<pid>-<random>.tmp
-
-
-def _ext(name: str) -> str:
-    return name.rpartition(".")[2].casefold() if "." in name else ""
-
-
-def _stem(name: str) -> str:
-    return name.rpartition(".")[0] if "." in name else name
-
-
-def _match(names: list[str], wanted: str) -> str | None:
-    """`wanted` itself, else a case variant of it (IMG.JPG.xmp for IMG.jpg) that is no other file's full sidecar."""
-    if wanted in names:
-        return wanted
-    hits = sorted(n for n in names if n.casefold() == wanted.casefold()
-                  and not (n[:-4] in names and n[:-4] != wanted[:-4]))  # IMG.JPG.xmp belongs to IMG.JPG if present
-    return hits[0] if hits else None
-
-
-def _sidecar_for_extension(path: Path) -> str | None:
-    """photoshop:SidecarForExtension (Lightroom writes it) says which of same-stem photos a `IMG.xmp` belongs to."""
-    try:
-        with open(path, "rb") as f:
-            head = f.read(65536)
-    except OSError:
-        return None
-    m = re.search(rb"SidecarForExtension\s*(?:=\s*[\"']|>)\s*([A-Za-z0-9]+)", head)
-    return m.group(1).decode().casefold() if m else None
-
-
-def _owns_stem(photo: Path, names: list[str], sidecar: Path | None) -> bool:
-    """Whether `photo.xmp` is this photo's: no other photo shares the stem, or the sidecar names this photo's
-    extension, or (Lightroom's convention: sidecars are for raws) this is the only raw among them."""
-    stem = photo.stem.casefold()
-    others = [n for n in names if n != photo.name and _stem(n).casefold() == stem and _ext(n) in PHOTO_EXTS]
-    if not others:
-        return True
-    ext = _sidecar_for_extension(sidecar) if sidecar else None
-    if ext:
-        return ext == _ext(photo.name)
-    raws = [n for n in [photo.name, *others] if _ext(n) in RAW_EXTS]
-    return raws == [photo.name]
-
-
-def sidecar_for(photo_file: str | os.PathLike, naming: str = "auto") -> Path:
-    """The one sidecar of a photo: an existing `photo.ext.xmp` (any case), else an existing `photo.xmp` that is this
-    photo's, else the name to create: `photo.ext.xmp`, or `photo.xmp` for naming="lightroom" when that is
-    unambiguous.
-
-    RAW+JPEG with one `IMG.xmp`: it belongs to the photo its photoshop:SidecarForExtension names, else to the only
-    raw (Lightroom keeps sidecars for raws and embeds XMP in JPEGs); the other files get `IMG.ext.xmp`. With no
-    owner (two JPEGs of one stem, two raws), nobody uses it and each file gets `IMG.ext.xmp`.
-    """
-    if naming not in NAMINGS:
-        raise ValueError(f"unknown sidecar naming {naming!r}; one of {', '.join(NAMINGS)}")
-    photo = Path(photo_file)
-    folder = photo.parent
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        names = []
-    full = _match(names, photo.name + ".xmp")
-    if full:
-        return folder / full
-    short = _match(names, photo.stem + ".xmp")
-    if short and _owns_stem(photo, names, folder / short):
-        return folder / short
-    if naming == "lightroom" and not short and _owns_stem(photo, names, None):
-        return folder / (photo.stem + ".xmp")
-    return folder / (photo.name + ".xmp")
 
 
 @dataclass
@@ -299,7 +224,7 @@ def _check_writable(sidecar: Path, exists: bool) -> None:
 def _replace(sidecar: Path, data: bytes) -> None:
     """Write `data` to a temp file beside the sidecar, fsync it and rename it over the sidecar (atomic)."""
     st = sidecar.stat() if sidecar.exists() else None
-    tmp = sidecar.with_name(f".{sidecar.name}{_TMP}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp = sidecar.with_name(f".{sidecar.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
                      0o666 if st is None else st.st_mode & 0o7777)
@@ -332,24 +257,21 @@ def _replace(sidecar: Path, data: bytes) -> None:
         raise
 
 
-def _remove_stale_temps(sidecar: Path) -> None:
-    """Temp files of a Keepers process that was killed between write and rename."""
-    prefix = f".{sidecar.name}{_TMP}"
-    try:
-        names = os.listdir(sidecar.parent)
-    except OSError:
-        return
-    for n in names:
-        if n.startswith(prefix) and n.endswith(".tmp"):
+def _remove_stale_temps(sidecar: Path, names: FolderNames | None = None) -> None:
+    """Temp files of a Keepers process that was killed between write and rename. `names`: the folder's, if kept."""
+    names = names if names is not None else FolderNames(sidecar.parent)
+    prefix = f".{sidecar.name}{TMP}"
+    for n in list(names.temps.get(sidecar.name, ())):
+        try:
+            os.kill(int(n[len(prefix):].split("-")[0]), 0)
+        except ProcessLookupError:
             try:
-                os.kill(int(n[len(prefix):].split("-")[0]), 0)
-            except ProcessLookupError:
-                try:
-                    os.unlink(sidecar.parent / n)
-                except OSError:
-                    pass
-            except (ValueError, OSError):
+                os.unlink(sidecar.parent / n)
+                names.discard(n)
+            except OSError:
                 pass
+        except (ValueError, OSError):
+            pass
 
 
 class SidecarWriter:
@@ -359,6 +281,20 @@ class SidecarWriter:
     because what is written depends on what is there. The write always comes from exiftool's `-o -`, so exiftool
     never modifies a file in place: Python writes the temp file and renames it.
     """
+
+    def __init__(self, cache_folders: bool = False):
+        # a batch (one run's write-back) reads each folder once; a writer kept longer must see files others add
+        self._folders: dict[Path, FolderNames] | None = {} if cache_folders else None
+        self._lock = threading.Lock()
+
+    def folder_names(self, folder: Path) -> FolderNames:
+        """The folder's names: listed now, or, in a batch, once for the whole batch."""
+        if self._folders is None:
+            return FolderNames(folder)
+        with self._lock:
+            if folder not in self._folders:
+                self._folders[folder] = FolderNames(folder)
+            return self._folders[folder]
 
     def __enter__(self) -> "SidecarWriter":
         et_proc.get()  # start it now, not inside the first write
@@ -412,7 +348,8 @@ class SidecarWriter:
         photo = Path(os.path.abspath(photo_file))
         if not photo.is_file():
             raise WriteError(photo, "photo not found")
-        sidecar = host.sidecar(photo)
+        names = self.folder_names(photo.parent)
+        sidecar = host.sidecar(photo, names)
         target = Path(os.path.realpath(sidecar))  # through a symlinked sidecar, not over the link
         if any(c in str(f) for f in (photo, target) for c in "\r\n"):
             raise WriteError(sidecar, "file names with line breaks cannot be passed to exiftool")
@@ -476,8 +413,10 @@ class SidecarWriter:
             ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
         except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
             raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
-        _remove_stale_temps(target)
+        _remove_stale_temps(target, names if target.parent == photo.parent else None)
         _replace(target, data)
+        if target.parent == photo.parent:
+            names.add(target.name)  # the batch's later photos see the sidecar just made
         return result
 
 

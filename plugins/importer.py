@@ -19,7 +19,8 @@ from keepers.core import exiftool as et_proc
 from keepers.core.discover import discover
 from keepers.core.errors import ReadError
 from keepers.core.hosts import COLOURS, DIGIKAM_LABEL, DarktableAdapter
-from keepers.core.xmp import read_sidecar, sidecar_for
+from keepers.core.naming import sidecar_for
+from keepers.core.xmp import read_sidecar
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS user_ratings (

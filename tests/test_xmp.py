@@ -17,7 +17,8 @@ from skimage import data as skdata
 from keepers.core import exiftool as et_proc
 from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
-from keepers.core.xmp import SidecarWriter, _embedded_rating, read_sidecar, sidecar_for, try_write
+from keepers.core.naming import sidecar_for
+from keepers.core.xmp import SidecarWriter, _embedded_rating, read_sidecar, try_write
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 ANALYZERS = {"sharpness": "1.2", "exposure": "0.4"}
@@ -383,3 +384,26 @@ def test_a_rating_handed_over_by_the_loader_is_kept_like_one_exiftool_found(tmp_
     plain = photo(tmp_path, "plain.jpg")
     res = writer.write(plain, verdict(stars=2), analyzers=ANALYZERS, embedded_rating=load(Photo(str(plain), "jpeg"), 256).meta.rating)
     assert res.rating_written and read_sidecar(res.sidecar)["rating"] == 2
+
+
+def test_a_batch_reads_its_folder_once_and_finds_the_same_sidecars_as_single_writes(tmp_path, monkeypatch):
+    """A day's shoot is one folder of thousands of files: a run's write-back lists it once, not per photo, and
+    still honours every naming rule (case variants, a Lightroom sidecar of a RAW+JPEG pair, a killed run's temp)."""
+    photos = [photo(tmp_path, n) for n in ("IMG_1.jpg", "IMG_2.jpg", "IMG_3.NEF", "IMG_4.CR3", "IMG_4.JPG", "new.jpg")]
+    for side in ("IMG_1.JPG.xmp", "IMG_2.jpg.XMP", "IMG_3.XMP"):
+        (tmp_path / side).write_bytes((FIXTURES / "darktable.xmp").read_bytes())
+    shutil.copy(FIXTURES / "lightroom.xmp", tmp_path / "IMG_4.xmp")  # the raw's
+    (tmp_path / ".new.jpg.xmp.keepers-999999999-0badcafe.tmp").write_bytes(b"<x:xmpmeta")  # no such process
+    for i in range(300):  # the rest of the shoot
+        (tmp_path / f"DSC_{i:04d}.jpg").touch()
+    expected = [sidecar_for(p) for p in photos]
+    listed = []
+    real = os.listdir
+    monkeypatch.setattr(os, "listdir", lambda folder: listed.append(folder) or real(folder))
+    with SidecarWriter(cache_folders=True) as batch:
+        written = [batch.write(p, verdict(), analyzers=ANALYZERS).sidecar for p in photos]
+        assert batch.write(photos[-1], verdict(), analyzers=ANALYZERS).sidecar == written[-1]  # its own new one
+    assert written == expected and len(listed) == 1
+    sidecars = sorted(p.name for p in tmp_path.iterdir() if p.suffix.casefold() == ".xmp" or p.name.endswith(".tmp"))
+    assert sidecars == sorted(["IMG_1.JPG.xmp", "IMG_2.jpg.XMP", "IMG_3.XMP", "IMG_4.xmp", "IMG_4.JPG.xmp",
+                               "new.jpg.xmp"])  # no second sidecar, and the dead run's temp file is gone
