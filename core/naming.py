@@ -8,6 +8,7 @@ index per folder for its duration.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections import defaultdict
@@ -31,39 +32,58 @@ def _stem(name: str) -> str:
 
 
 class FolderNames:
-    """A folder's entries, listed once, by case-folded name and case-folded stem, and Keepers' temp files by the
-    sidecar they were written for."""
+    """A folder's entries, listed once, looked up by case-folded name, by case-folded stem, and (Keepers' temp
+    files) by the sidecar they were written for. Each index is built on its first lookup: most photos need only
+    the first, and a single write in a big folder should cost little more than the listing."""
 
     def __init__(self, folder: str | os.PathLike):
-        self.names: set[str] = set()
-        self.by_fold: dict[str, list[str]] = defaultdict(list)
-        self.by_stem: dict[str, list[str]] = defaultdict(list)
-        self.temps: dict[str, list[str]] = defaultdict(list)
         try:
-            listing = os.listdir(folder)
+            self.names: set[str] = set(os.listdir(folder))
         except OSError:  # unreadable: the write that follows reports it
-            listing = []
-        for name in listing:
-            self.add(name)
+            self.names = set()
+
+    @functools.cached_property
+    def by_fold(self) -> dict[str, list[str]]:
+        return _index(self.names, str.casefold)
+
+    @functools.cached_property
+    def by_stem(self) -> dict[str, list[str]]:
+        return _index(self.names, lambda n: _stem(n).casefold())
+
+    @functools.cached_property
+    def temps(self) -> dict[str, list[str]]:
+        return _index((n for n in self.names if _is_temp(n)), lambda n: n[1 : n.rindex(TMP)])
 
     def add(self, name: str) -> None:
         """A file created since the listing (a sidecar the batch wrote)."""
-        if name in self.names:
-            return
-        self.names.add(name)
-        self.by_fold[name.casefold()].append(name)
-        self.by_stem[_stem(name).casefold()].append(name)
-        if name.startswith(".") and TMP in name and name.endswith(".tmp"):
-            self.temps[name[1 : name.rindex(TMP)]].append(name)
+        self._change(name, True)
 
     def discard(self, name: str) -> None:
         """A file removed since the listing."""
-        if name in self.names:
-            self.names.discard(name)
-            self.by_fold[name.casefold()].remove(name)
-            self.by_stem[_stem(name).casefold()].remove(name)
-            if name.startswith(".") and TMP in name and name.endswith(".tmp"):
-                self.temps[name[1 : name.rindex(TMP)]].remove(name)
+        self._change(name, False)
+
+    def _change(self, name: str, present: bool) -> None:
+        if (name in self.names) == present:
+            return
+        (self.names.add if present else self.names.discard)(name)
+        keys = {"by_fold": name.casefold(), "by_stem": _stem(name).casefold()}
+        if _is_temp(name):
+            keys["temps"] = name[1 : name.rindex(TMP)]
+        for attr, key in keys.items():
+            if attr in self.__dict__:  # an index built already follows the change
+                entries = self.__dict__[attr][key]
+                entries.append(name) if present else entries.remove(name)
+
+
+def _is_temp(name: str) -> bool:
+    return name.startswith(".") and TMP in name and name.endswith(".tmp")
+
+
+def _index(names, key) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = defaultdict(list)
+    for n in names:
+        out[key(n)].append(n)
+    return out
 
 
 def _match(names: FolderNames, wanted: str) -> str | None:
