@@ -16,14 +16,14 @@ from pathlib import Path
 from rich.console import Console
 
 from keepers.core.errors import UserError
-from keepers.core.naming import sidecar_for
+from keepers.core.naming import FolderNames, sidecar_for
 
 JOURNAL = ".keepers-sort.json"
 OUTS = ("good", "bad")
 
 
-def _sidecar(f: Path) -> Path | None:
-    s = sidecar_for(f)
+def _sidecar(f: Path, names: FolderNames) -> Path | None:
+    s = sidecar_for(f, names=names)
     return s if s.exists() else None
 
 
@@ -56,20 +56,25 @@ def plan(results, root: Path) -> list[tuple[Path, Path]]:
     """(source, target) for every file, sidecars included, in the order they will be filed."""
     steps: list[tuple[Path, Path]] = []
     taken: set[Path] = set()
+    sources: set[Path] = set()
+    listing = FolderNames(root)  # listed once: nothing moves while the plan is made (a 5,000-photo folder)
     for r in results:
         if r.verdict is None or not all(Path(f).parent == root for f in r.photo.files):
             continue  # unjudged photos and sub-folders stay where they are
         dest = root / r.verdict.verdict
         files = [Path(f) for f in r.photo.files]
         names = _target_names(files, dest, taken)
+        first = len(steps)
         for f, t in zip(files, names):
             steps.append((f, t))
-            side = _sidecar(f)
-            if side is not None and all(side != src for src, _ in steps):  # a pair may share one sidecar
+            sources.add(f)
+            side = _sidecar(f, listing)
+            if side is not None and side not in sources:  # a pair may share one sidecar
                 # keep the sidecar's naming style: photo.jpg.xmp or photo.xmp
                 full_style = side.name.lower() == f.name.lower() + ".xmp"
                 steps.append((side, t.parent / (t.name + ".xmp" if full_style else t.stem + side.suffix)))
-        taken.update(dst for _, dst in steps)
+                sources.add(side)
+        taken.update(dst for _, dst in steps[first:])
     return steps
 
 

@@ -67,3 +67,24 @@ def test_a_raw_and_jpeg_pair_travel_together(shoot, tmp_path, shared_data):
     keepers("sort", "--move", shoot, tmp=tmp_path)
     assert (shoot / "good" / "coffee.dng").exists() and (shoot / "good" / "coffee.jpg").exists()
     assert not (shoot / "coffee.dng").exists()
+
+
+def test_planning_the_sort_of_a_3000_photo_folder_takes_a_moment_not_minutes(tmp_path):
+    """Each photo's sidecar and each target name were found by scanning everything planned so far: 13 s for 3,000
+    photos, growing with the square of a shoot's size. Every photo here has its sidecar, and every one is filed."""
+    import time
+    from types import SimpleNamespace as NS
+
+    from keepers.core.sort import plan
+
+    results = []
+    for i in range(3000):
+        f = tmp_path / f"IMG_{i:04d}.JPG"
+        f.touch()
+        (tmp_path / f"IMG_{i:04d}.JPG.xmp").touch()
+        results.append(NS(verdict=NS(verdict="good" if i % 3 else "bad"), photo=NS(files=[str(f)])))
+    t0 = time.perf_counter()
+    steps = plan(results, tmp_path)
+    assert time.perf_counter() - t0 < 3.0
+    assert len(steps) == 6000 and len({dst for _, dst in steps}) == 6000
+    assert steps[1] == (tmp_path / "IMG_0000.JPG.xmp", tmp_path / "bad" / "IMG_0000.JPG.xmp")
