@@ -9,7 +9,7 @@ APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth
 
 
 
-.PHONY: setup demo test bench eval clean interop interop-digikam
+.PHONY: setup demo test bench eval clean interop interop-digikam gpu
 .DEFAULT_GOAL := demo
 
 $(STAMP): pyproject.toml
@@ -44,6 +44,13 @@ bench: setup
 	$(BIN)/python -c "from keepers.core.group import bench_group; print('grouping 5,000 photos from stored embeddings: %.2f s (goal < 3 s)' % bench_group(5000))"
 	$(BIN)/python -c "from keepers.core.similarity import bench_knn; r = bench_knn(100_000); print('KNN over 100 k vectors: median %.1f ms, p95 %.1f ms, recall@10 %.2f (goal < 10 ms)' % (r['query_ms_median'], r['query_ms_p95'], r['recall_at_10']))"
 	$(BIN)/python tools/load_test.py --clients 16 --requests 1000
+
+# NVIDIA GPUs: onnxruntime-gpu in place of onnxruntime (both cannot be installed: they share one package folder,
+# and with both the CPU build's files win). A later `pip install -e .` brings the CPU build back: run this again.
+gpu: setup
+	$(BIN)/pip uninstall -q -y onnxruntime onnxruntime-gpu
+	$(BIN)/pip install -q 'onnxruntime-gpu>=1.17'
+	$(BIN)/keepers models
 
 # the real darktable, headless (also part of `make test` when installed; skipped there with a reason otherwise)
 interop: setup
