@@ -24,7 +24,7 @@ from keepers.core.analyzers import run_all
 from keepers.core.catalog import Catalog, dumps
 from keepers.core.decide import decide
 from keepers.core.discover import discover
-from keepers.core.errors import KeepersError, ReadError
+from keepers.core.errors import KeepersError
 from keepers.core.hosts import adapter_for
 from keepers.core.loader import load
 from keepers.core.workers import prepare_worker

@@ -11,7 +11,6 @@ import argparse
 import datetime
 import multiprocessing
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
