@@ -14,7 +14,6 @@ import os
 import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable
 
 import xxhash
@@ -27,9 +26,9 @@ from keepers.core.discover import discover
 from keepers.core.errors import KeepersError
 from keepers.core.hosts import adapter_for
 from keepers.core.loader import load
-from keepers.core.workers import prepare_worker
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Meta, Photo, Verdict
+from keepers.core.workers import prepare_worker
 
 log = logging.getLogger("keepers.pipeline")
 
@@ -238,7 +237,7 @@ class Cull:
         v, s, host = r.verdict, self.settings, self.host
         fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
                              host.signature, s.overwrite_ratings])
-        sidecars = [host.sidecar(f, writer.folder_names(Path(os.path.abspath(f)).parent)) for f in r.photo.files]
+        sidecars = [writer.sidecar(f, host)[1] for f in r.photo.files]
         r.sidecars = [str(p) for p in sidecars]
         if (not self.dry_run and r.photo_id is not None and self.catalog.written(r.photo_id) == fingerprint
                 and all(p.exists() for p in sidecars)):

@@ -295,6 +295,12 @@ class SidecarWriter:
                 self._folders[folder] = FolderNames(folder)
             return self._folders[folder]
 
+    def sidecar(self, photo_file, host) -> tuple[Path, Path, FolderNames]:
+        """(photo as an absolute path, its one sidecar under `host`'s naming, the photo folder's names)."""
+        photo = Path(os.path.abspath(photo_file))
+        names = self.folder_names(photo.parent)
+        return photo, host.sidecar(photo, names), names
+
     def __enter__(self) -> "SidecarWriter":
         et_proc.get()  # start it now, not inside the first write
         return self
@@ -344,11 +350,9 @@ class SidecarWriter:
             from keepers.core.hosts import GenericAdapter
 
             host = GenericAdapter(naming=naming)
-        photo = Path(os.path.abspath(photo_file))
+        photo, sidecar, names = self.sidecar(photo_file, host)
         if not photo.is_file():
             raise WriteError(photo, "photo not found")
-        names = self.folder_names(photo.parent)
-        sidecar = host.sidecar(photo, names)
         target = Path(os.path.realpath(sidecar))  # through a symlinked sidecar, not over the link
         if any(c in str(f) for f in (photo, target) for c in "\r\n"):
             raise WriteError(sidecar, "file names with line breaks cannot be passed to exiftool")
