@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import threading
@@ -13,14 +14,21 @@ import exiftool
 
 from keepers.core.errors import UserError
 
+log = logging.getLogger("keepers.exiftool")
+
 # defines our private XMP namespace (keepers:*) so exiftool can write it
 CONFIG = Path(__file__).with_name("exiftool_config.pl")
 INSTALL_HINT = ("exiftool is not installed; on Debian/Ubuntu: sudo apt-get install libimage-exiftool-perl "
                 "(macOS: brew install exiftool); `make demo` installs it when run as root")
 
 _local = threading.local()
-_all: list[exiftool.ExifToolHelper] = []
+# every process started, with its thread and the (Python) process that owns it
+_all: list[tuple[threading.Thread, int, exiftool.ExifToolHelper]] = []
 _lock = threading.Lock()
+# the tags a verdict's write sets: writing them once to nowhere has a new process compile its XMP writer and their
+# tables (0.1-0.2 s), which the first sidecar write would otherwise wait for
+_WARM = ("-o", "-.xmp", "-XMP-xmp:Rating=0", "-XMP-dc:Subject+=x", "-XMP-lr:HierarchicalSubject+=x",
+         "-XMP-keepers:Score=1", "-XMP-photoshop:SidecarForExtension=JPG")
 
 
 def available() -> bool:
@@ -37,11 +45,31 @@ def get() -> exiftool.ExifToolHelper:
         # callers read the result and decide
         et = exiftool.ExifToolHelper(config_file=str(CONFIG), check_execute=False,
                                      common_args=["-G", "-n", "-charset", "filename=utf8"])
+        reap()
         et.run()
         _local.et, _local.pid = et, os.getpid()
         with _lock:
-            _all.append(et)
+            _all.append((threading.current_thread(), os.getpid(), et))
     return et
+
+
+def warm() -> None:
+    """Start this thread's exiftool and have it ready to write, ahead of the first write. Quiet when it cannot:
+    the write itself reports why."""
+    try:
+        get().execute(*_WARM)
+    except Exception as e:
+        log.debug("exiftool warm-up failed: %s", e)
+
+
+def reap() -> None:
+    """Stop the processes of threads that have ended (a pool's, after a batch): a daemon runs batch after batch,
+    and each would leave its writer threads' processes behind."""
+    with _lock:
+        ended = [x for x in _all if not x[0].is_alive() and x[1] == os.getpid()]  # a forked child's are not its own
+        _all[:] = [x for x in _all if x not in ended]
+    for _, _, et in ended:
+        _terminate(et)
 
 
 def restart() -> exiftool.ExifToolHelper:
@@ -58,14 +86,19 @@ def restart() -> exiftool.ExifToolHelper:
 
 @atexit.register
 def _stop_all() -> None:
+    for _, pid, et in _all:
+        if pid == os.getpid():
+            _terminate(et)
+
+
+def _terminate(et: exiftool.ExifToolHelper) -> None:
     import warnings
 
-    for et in _all:
-        # at interpreter exit the process may already be gone (killed with its process group): nothing to report
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            try:
-                if et.running:
-                    et.terminate()
-            except Exception:
-                pass
+    # the process may already be gone (killed with its process group): nothing to report
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if et.running:
+                et.terminate()
+        except Exception:
+            pass

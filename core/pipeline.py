@@ -12,12 +12,13 @@ import logging
 import multiprocessing
 import os
 import threading
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
 import xxhash
 
+from keepers.core import exiftool as et_proc
 from keepers.core import plugins
 from keepers.core.analyzers import run_all
 from keepers.core.catalog import Catalog, dumps
@@ -137,12 +138,24 @@ class Cull:
             if not self._from_catalog(r):
                 todo.append(p)
         self.stats["from_catalog"] = len(photos) - len(todo)
-        self._analyze(todo, results)
-        ordered = [results[p.path] for p in photos]
-        self.group(ordered)
-        for r in ordered:
-            self._decide(r)
-        self._write_back(ordered)
+        # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.exiftool),
+        # so threads use every core. Their processes start, ready to write, while the analysis workers start: at
+        # the end of a 64-photo batch on 2 cores that took 0.3-0.4 s (docs/benchmarks.md)
+        n_writers = max(1, self.settings.workers)
+        writers = ThreadPoolExecutor(n_writers, thread_name_prefix="keepers-write")
+        try:
+            if todo and not self.dry_run:  # an unchanged folder writes nothing: no process to start
+                for _ in range(n_writers):
+                    writers.submit(et_proc.warm)
+            self._analyze(todo, results)
+            ordered = [results[p.path] for p in photos]
+            self.group(ordered)
+            for r in ordered:
+                self._decide(r)
+            self._write_back(ordered, writers)
+        finally:
+            writers.shutdown()
+            et_proc.reap()  # the writer threads have ended, and so do their processes (a daemon runs many batches)
         ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
         self.stats["photos"] = len(ordered)
         self.stats["errors"] = sum(1 for r in ordered if r.error or r.write_error)
@@ -215,21 +228,17 @@ class Cull:
         if r.photo_id is not None:
             self.catalog.save_verdict(r.photo_id, v)
 
-    def _write_back(self, results: list[Result]) -> None:
-        from concurrent.futures import ThreadPoolExecutor
-
+    def _write_back(self, results: list[Result], pool: ThreadPoolExecutor) -> None:
         from keepers.core.xmp import SidecarWriter
 
         todo = [r for r in results if r.verdict is not None]
         self.progress("write", 0, len(todo))
-        # exiftool does the work in its own process, one per thread (keepers.core.exiftool), so threads use
-        # every core; written serially, sidecars took a fifth of a 24 MP cull on 2 cores
-        # not `with SidecarWriter()`, which starts this thread's exiftool: only the pool's threads write; each
-        # folder is listed once for the batch (keepers.core.naming)
+        # written serially, sidecars took a fifth of a 24 MP cull on 2 cores. Not `with SidecarWriter()`, which
+        # starts this thread's exiftool: only the pool's threads write; each folder is listed once for the batch
+        # (keepers.core.naming)
         writer = SidecarWriter(cache_folders=True)
-        with ThreadPoolExecutor(max(1, self.settings.workers)) as pool:
-            for done, _ in enumerate(pool.map(lambda r: self._write_one(writer, r), todo), 1):
-                self.progress("write", done, len(todo))
+        for done, _ in enumerate(pool.map(lambda r: self._write_one(writer, r), todo), 1):
+            self.progress("write", done, len(todo))
 
     def _write_one(self, writer, r: Result) -> None:
         from keepers.core.errors import WriteError

@@ -12,12 +12,19 @@ A run starts one worker process per core (keepers.core.pipeline), so each proces
   time. With both thresholds raised, the next photo reuses the last one's pages. The cost is memory: a worker
   keeps its peak heap (a few hundred MB) until it exits, which is why this is for a run's workers, which exit
   when it ends, and not for the long-lived daemon.
+- A worker that has sent its last result has nothing left to tidy: tearing its interpreter down (freeing the
+  models, every module and that heap, piece by piece) took 0.13 s of CPU, while the run's sidecars were being
+  written. It ends at once instead, and the system takes its memory back.
 """
 
 from __future__ import annotations
 
 import ctypes
+import multiprocessing
+import os
 import platform
+import sys
+from multiprocessing import util
 
 _M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_THRESHOLD = -1, -2, -3
 MMAP_THRESHOLD = 32 << 20  # glibc's largest: blocks above it (a full 24 MP decode, 72 MB) still go back at once
@@ -31,6 +38,25 @@ def prepare_worker() -> None:
 
     cv2.setNumThreads(1)
     keep_freed_memory()
+    end_without_teardown()
+
+
+def end_without_teardown() -> None:
+    """In a multiprocessing worker: end the process, once its pool lets it go, without the interpreter's teardown.
+    Runs last among the worker's exit steps (multiprocessing's own finalizers, with higher priority, come
+    first); elsewhere it does nothing, so a script's exit status is never touched."""
+    if multiprocessing.parent_process() is None:
+        return
+
+    def end() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except (AttributeError, OSError, ValueError):
+                pass
+        os._exit(0)
+
+    util.Finalize(None, end, exitpriority=-100)
 
 
 def keep_freed_memory() -> bool:

@@ -501,6 +501,31 @@ def test_a_job_can_be_cancelled_while_queued_or_running(ns):
     is_error(c.post("/v1/jobs/0123456789abcdef/cancel"), 404)
 
 
+
+def _exiftool_children() -> int:
+    """exiftool processes this process started (the daemon runs in this test process)."""
+    n = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, rest = stat.read_text().rsplit(")", 1)
+        except OSError:  # ended while listed
+            continue
+        n += "exiftool" in comm and int(rest.split()[1]) == os.getpid()
+    return n
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through /proc")
+def test_a_daemon_running_job_after_job_keeps_no_exiftool_process_of_a_finished_job(ns):
+    c = client(ns, ns.full_a)
+    counts = []
+    for i in range(3):  # each job analyses a new photo and writes its sidecar from a writer thread of its own
+        jpeg(ns.a / f"jobs_{i}" / "frame.jpg", sample("coffee")[i * 20:, i * 30:])
+        j = wait_job(c, c.post("/v1/jobs", {"paths": [str(ns.a / f"jobs_{i}")], "write": True}).json()["id"])
+        [res] = c.get(f"/v1/jobs/{j['id']}/results").json()["results"]
+        assert j["state"] == "done" and Path(res["sidecars"][0]).is_file()
+        counts.append(_exiftool_children())
+    assert counts[-1] <= counts[0], counts  # one more per job before: 100 jobs, 100 idle perl processes
+
 # --- error shape ------------------------------------------------------------------------------------------------
 
 

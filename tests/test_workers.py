@@ -1,5 +1,6 @@
 """The worker processes' set-up (keepers.core.workers), checked in fresh processes like the ones a run starts."""
 
+import os
 import platform
 import subprocess
 import sys
@@ -49,3 +50,44 @@ def test_a_prepared_worker_reuses_freed_memory_instead_of_faulting_in_new_pages_
 
 def test_a_worker_keeps_opencv_to_one_thread_as_the_run_starts_one_worker_per_core():
     assert _in_fresh_process(OPENCV_THREADS) == 1
+
+
+# a pool of 2 workers that each build a large heap of Python objects (a stand-in for the models and modules an
+# analysis leaves behind), then the time the pool takes to let them go; argv: "prepared" or "plain"
+POOL_END = """
+import multiprocessing, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from keepers.core.workers import prepare_worker
+
+def work(i):
+    global heap
+    heap = [(n, str(n)) for n in range(1_500_000)]
+    print("buffered line from worker", i)  # must reach the terminal although the worker ends early
+    return i
+
+if __name__ == "__main__":
+    init = prepare_worker if sys.argv[1] == "prepared" else None
+    pool = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn"), initializer=init)
+    assert sorted(pool.map(work, range(2))) == [0, 1]
+    t = time.perf_counter()
+    pool.shutdown(wait=True)
+    print(time.perf_counter() - t)
+"""
+
+
+def test_a_finished_worker_ends_without_tearing_its_heap_down_and_its_output_still_arrives(tmp_path):
+    script = tmp_path / "pool_end.py"  # spawned workers import the script's functions from its file
+    script.write_text(POOL_END)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # output to a pipe is held in a buffer
+    ends = {}
+    for kind in ("plain", "prepared"):
+        out = subprocess.run([sys.executable, str(script), kind], capture_output=True, text=True, check=True, env=env)
+        lines = out.stdout.split()
+        ends[kind] = float(lines[-1])
+        assert out.stdout.count("buffered line from worker") == 2, out.stdout
+    assert ends["prepared"] < ends["plain"] / 2, ends
+
+
+def test_preparing_a_process_that_is_not_a_pool_worker_keeps_its_exit_status():
+    code = "import sys\nfrom keepers.core.workers import prepare_worker\nprepare_worker()\nsys.exit(3)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 3
