@@ -45,19 +45,47 @@ def _blurs(g: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+_DX = np.array([[-0.5, 0.0, 0.5]], np.float32)
+
+
 def _grad(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """x and y central differences (half the step across two pixels)."""
-    return cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=1, scale=0.5), cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=1, scale=0.5)
+    """x and y central differences (half the step across two pixels), the border reflected (BORDER_REFLECT_101).
+    As cv2.Sobel(b, CV_32F, 1, 0, ksize=1, scale=0.5) gives them, to the bit, but filter2D's vertical pass is
+    5x faster than Sobel's for float (0.2 ms against 1.0 at 1024 px)."""
+    return cv2.filter2D(b, cv2.CV_32F, _DX), cv2.filter2D(b, cv2.CV_32F, _DX.T)
 
 
 def _grad_at(b: np.ndarray, ys: np.ndarray, xs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """_grad(b) at the points (ys, xs) only, the border reflected as OpenCV does: the fine scales are needed at
-    edge centres and a sparse grid, a few % of the pixels, so the dense filters would be mostly wasted."""
+    edge centres and a sparse grid, a few % of the pixels, so the dense filters would be mostly wasted. Read as
+    flat indices, which numpy gathers faster than index pairs."""
     h, w = b.shape
-    r = lambda i, n: np.where(i < 0, -i, np.where(i >= n, 2 * n - 2 - i, i))  # noqa: E731 (BORDER_REFLECT_101)
-    gx = 0.5 * (b[ys, r(xs + 1, w)] - b[ys, r(xs - 1, w)]) if w > 1 else np.zeros(len(xs), b.dtype)
-    gy = 0.5 * (b[r(ys + 1, h), xs] - b[r(ys - 1, h), xs]) if h > 1 else np.zeros(len(ys), b.dtype)
+    flat = b.ravel()
+    if w > 1:
+        xm, xp = xs - 1, xs + 1
+        xm[xm < 0], xp[xp >= w] = 1, w - 2  # BORDER_REFLECT_101: -1 -> 1, w -> w - 2
+        row = ys * w
+        gx = 0.5 * (flat[row + xp] - flat[row + xm])
+    else:
+        gx = np.zeros(len(xs), b.dtype)
+    if h > 1:
+        ym, yp = ys - 1, ys + 1
+        ym[ym < 0], yp[yp >= h] = 1, h - 2
+        gy = 0.5 * (flat[yp * w + xs] - flat[ym * w + xs])
+    else:
+        gy = np.zeros(len(ys), b.dtype)
     return gx, gy
+
+
+def _maxima(m: np.ndarray, thr: float) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, columns) of the pixels of `m` that are the largest of their 3x3 neighbourhood and above `thr`, in
+    row-major order: np.nonzero((m >= dilate(m)) & (m > thr)), in OpenCV's operations (1.5 ms against 2.8)."""
+    mask = cv2.compare(m, cv2.dilate(m, np.ones((3, 3), np.uint8)), cv2.CMP_GE)
+    mask &= cv2.threshold(m, thr, 255, cv2.THRESH_BINARY)[1].astype(np.uint8)
+    pts = cv2.findNonZero(mask)
+    if pts is None:
+        return np.zeros(0, np.intp), np.zeros(0, np.intp)
+    return pts[:, 0, 1].astype(np.intp), pts[:, 0, 0].astype(np.intp)
 
 
 def _grads(g: np.ndarray) -> list[np.ndarray]:
@@ -113,7 +141,7 @@ def measure(grey: np.ndarray, noise_sigma: float = 0.0) -> dict:
     v22 = min(CAP * noise_sigma ** 2 * NG[1], 0.5 * float((fx2 ** 2 + fy2 ** 2).mean()))
     # edge centres: local maxima of the 3 px gradient, clear of the noise
     thr = max(0.004, 8.0 * noise_sigma * np.sqrt(2 * NG[2]))
-    ys, xs = np.nonzero((m3 >= cv2.dilate(m3, np.ones((3, 3), np.uint8))) & (m3 > thr))
+    ys, xs = _maxima(m3, thr)
     nr, nc = h // cell, w // cell
     keep = (ys < nr * cell) & (xs < nc * cell)
     ys, xs = ys[keep], xs[keep]
