@@ -143,6 +143,14 @@ def _clean(v) -> str:
     return " ".join(str(v).split())
 
 
+SEP = "\x1f"  # between a list's items in one exiftool argument (-sep); never in a value: _clean makes it a space
+
+
+def _items(values) -> str:
+    """A list's values, cleaned, empty ones left out, as one argument's value."""
+    return SEP.join(c for c in (_clean(v) for v in values if v is not None) if c)
+
+
 def _paths(keywords: list[str]) -> list[str]:
     out: list[str] = []
     for k in keywords:
@@ -391,16 +399,15 @@ class SidecarWriter:
             "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),
             "Version": __version__, "Host": host.name, "PropertiesSet": p["props_set"], **(extra or {}),
         }
-        args = ["-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all of them
+        # a list's items go in one argument, split by exiftool at SEP: each assignment costs exiftool a tag lookup,
+        # and one per item made a new sidecar 6 ms of its time instead of 2.8 (the same bytes written)
+        args = ["-sep", SEP, "-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all
         if p["rating"]:
             args.append(f"-XMP-xmp:Rating={int(p['value'])}")
         args += p["prop_args"]
-        for tag, rm, add in p["lists"]:
-            args += [f"-{tag}-={_clean(k)}" for k in rm] + [f"-{tag}+={_clean(k)}" for k in add]
-        for name, value in ours.items():
-            for v in (value if isinstance(value, (list, tuple)) else [value]):
-                if v is not None and _clean(v):
-                    args.append(f"-XMP-keepers:{name}={_clean(v)}")
+        assign = [(f"-{tag}-", rm) for tag, rm, _ in p["lists"]] + [(f"-{tag}+", add) for tag, _, add in p["lists"]]
+        assign += [(f"-XMP-keepers:{k}", v if isinstance(v, (list, tuple)) else [v]) for k, v in ours.items()]
+        args += [f"{tag}={joined}" for tag, values in assign if (joined := _items(values))]
         if not exists and sidecar.name.casefold() == (photo.stem + ".xmp").casefold():
             args.append(f"-XMP-photoshop:SidecarForExtension={photo.suffix[1:].upper()}")  # as Lightroom does
         if old is not None:
