@@ -2,7 +2,10 @@
 same files (realistic 24 MP JPEGs: 6000x4000, quality 92, with sensor-like grain).
 
 Both sides use the same number of worker processes and include their start-up, so the ratio is fair. Shared
-machines are noisy: compare ratios, not absolute times. `--record` appends the result to docs/benchmarks.md.
+machines are noisy: compare ratios, not absolute times. The two sides alternate, floor - pipeline - floor ...,
+for `--rounds` rounds; each round's pipeline is set against the mean of the floors measured just before and just
+after it, and the median round is the result: a shared machine's speed drifts within a minute by as much as the
+difference being measured (docs/benchmarks.md). `--record` appends the result to docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -146,6 +149,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=64, help="number of 24 MP photos (more amortise the workers' start-up)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--rounds", type=int, default=3, help="pipeline runs, each between two floor runs")
     ap.add_argument("--record", action="store_true", help="append the result to docs/benchmarks.md")
     args = ap.parse_args()
     from keepers.core.settings import Settings
@@ -154,23 +158,28 @@ def main() -> int:
     print(f"building {args.n} realistic 24 MP JPEGs in {CACHE} (cached between runs)...", flush=True)
     paths = make_photos(args.n, CACHE / "mosaic-v2")
     mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
-    with tempfile.TemporaryDirectory() as work:
-        decode_only(paths[:4], args.workers, size)  # warm the page cache so neither side pays for the disk
-        # the floor is measured before and after the pipeline and averaged: a shared machine's speed drifts within
-        # a minute by as much as the difference being measured (docs/benchmarks.md)
-        before = decode_only(paths, args.workers, size)
-        full, again, stats = pipeline(paths, args.workers, Path(work))
-        after = decode_only(paths, args.workers, size)
-        dec = tuple((x + y) / 2 for x, y in zip(before, after))
+    decode_only(paths[:4], args.workers, size)  # warm the page cache so neither side pays for the disk
+    floors = [decode_only(paths, args.workers, size)]
+    rounds = []  # (floor, pipeline, second run, its stats) per round
+    for k in range(max(1, args.rounds)):
+        with tempfile.TemporaryDirectory() as work:
+            full, again, stats = pipeline(paths, args.workers, Path(work))
+        floors.append(decode_only(paths, args.workers, size))
+        dec = tuple((x + y) / 2 for x, y in zip(floors[k], floors[k + 1]))
+        rounds.append((dec, full, again, stats))
+        print(f"  round {k + 1}: floor {dec[1]:.1f}, pipeline {full[1]:.1f} images/s, ratio {full[1] / dec[1]:.2f}",
+              flush=True)
+    dec, full, again, stats = sorted(rounds, key=lambda r: r[1][1] / r[0][1])[len(rounds) // 2]  # the median
     single, batch = sidecar_naming()
     ratio, ratio_all = full[1] / dec[1], full[0] / dec[0]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT).stdout.strip()
     lines = [
         f"photos: {args.n} x 6000x4000 JPEG q92 with grain ({mb:.1f} MB each); workers: {args.workers}; "
         f"analysis size: long side >= {size}",
+        f"rounds: {len(rounds)}, ratios {', '.join(f'{r[1][1] / r[0][1]:.2f}' for r in rounds)}; the median round:",
         "images/s at steady state (from the first finished photo), and over the whole run (start-up included):",
         f"(a) decode-only at the analysis size : {dec[1]:6.1f}   whole run {dec[0]:6.1f}"
-        f"   (mean of {before[1]:.1f} before and {after[1]:.1f} after (b))",
+        "   (mean of the floors just before and after (b))",
         f"(b) full cull pipeline (first run)   : {full[1]:6.1f}   whole run {full[0]:6.1f}"
         "   (decode, all analyzers, catalog, XMP sidecars)",
         f"    ratio (b)/(a)                    : {ratio:6.2f}   whole run {ratio_all:6.2f}   (goal >= 0.6)",
