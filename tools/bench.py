@@ -3,7 +3,7 @@ same files (realistic 24 MP JPEGs: 6000x4000, quality 92, with sensor-like grain
 
 Both sides use the same number of worker processes and include their start-up, so the ratio is fair. Shared
 machines are noisy: compare ratios, not absolute times. The two sides alternate, floor - pipeline - floor ...,
-for `--rounds` rounds; each round's pipeline is set against the mean of the floors measured just before and just
+for `--rounds` rounds (5); each round's pipeline is set against the mean of the floors measured just before and just
 after it, and the median round is the result: a shared machine's speed drifts within a minute by as much as the
 difference being measured (docs/benchmarks.md). `--record` appends the result to docs/benchmarks.md.
 """
@@ -149,7 +149,7 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=64, help="number of 24 MP photos (more amortise the workers' start-up)")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--rounds", type=int, default=3, help="pipeline runs, each between two floor runs")
+    ap.add_argument("--rounds", type=int, default=5, help="pipeline runs, each between two floor runs")
     ap.add_argument("--record", action="store_true", help="append the result to docs/benchmarks.md")
     args = ap.parse_args()
     from keepers.core.settings import Settings
