@@ -9,7 +9,7 @@ Coordinates are pixels of the array given (x right, y down); z is in the same sc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import cv2
 import numpy as np
@@ -42,11 +42,35 @@ def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     return inter / (area(box) + area(boxes) - inter + 1e-9)
 
 
+class Deferred:
+    """An image made only when its pixels are needed, its shape known ahead: the second face search's 384 px copy
+    (1.6 ms) serves only the landmarks of a face found, and on most photos none is."""
+
+    def __init__(self, shape: tuple[int, ...], make: Callable[[], np.ndarray]):
+        self.shape, self._make, self._image = shape, make, None
+
+    def pixels(self) -> np.ndarray:
+        if self._image is None:
+            self._image = self._make()
+        return self._image
+
+
+def _pixels(rgb: np.ndarray | Deferred) -> np.ndarray:
+    return rgb.pixels() if isinstance(rgb, Deferred) else rgb
+
+
 class _Pyramid:
     """The image and its halvings, so a crop is never resampled by more than 2x (bilinear aliasing)."""
 
-    def __init__(self, rgb: np.ndarray):
-        self.levels = [rgb]
+    def __init__(self, rgb: np.ndarray | Deferred):
+        self._rgb = rgb
+        self._levels: list[np.ndarray] | None = None
+
+    @property
+    def levels(self) -> list[np.ndarray]:
+        if self._levels is None:
+            self._levels = [_pixels(self._rgb)]
+        return self._levels
 
     def crop(self, center, axis, side: float, out: int, mirror: bool = False):
         """Square crop of `side` px around `center`, its x axis along unit `axis`, resampled to out x out.
@@ -80,16 +104,17 @@ class BlazeFace(OnnxModel):
     anchors = ANCHORS
     outputs = ["scores_16", "boxes_16", "boxes_32", "scores_32"]  # fine scores and boxes, coarse boxes and scores
 
-    def detect(self, rgb: np.ndarray, min_score: float = 0.5, trace: dict | None = None, shrink=None):
+    def detect(self, rgb: np.ndarray | Deferred, min_score: float = 0.5, trace: dict | None = None, shrink=None):
         """[(box x0,y0,x1,y1, score, 6 keypoints)]: eyes (right, left), nose, mouth, ears; weighted NMS.
-        `shrink((w, h))`: `rgb` shrunk by area averaging, when the caller has a cheaper way (Frame.shrunk)."""
+        `shrink((w, h))`: `rgb` shrunk by area averaging, when the caller has a cheaper way (Frame.shrunk); with
+        it, a Deferred `rgb` is not made."""
         h, w = rgb.shape[:2]
         size, anchors = self.size, self.anchors
         s = size / max(h, w)
         nw, nh = max(1, round(w * s)), max(1, round(h * s))
         ox, oy = (size - nw) // 2, (size - nh) // 2
         x = np.full((1, size, size, 3), -1.0, np.float32)  # letterbox: keeps the aspect ratio, pads black
-        small = shrink((nw, nh)) if shrink is not None and s < 1 else cv2.resize(rgb, (nw, nh), interpolation=cv2.INTER_AREA)
+        small = shrink((nw, nh)) if shrink is not None and s < 1 else cv2.resize(_pixels(rgb), (nw, nh), interpolation=cv2.INTER_AREA)
         x[0, oy : oy + nh, ox : ox + nw] = small / 127.5 - 1
         _trace(trace, self.name, x)
         s_fine, b_fine, b_coarse, s_coarse = self.run({"image": x}, self.outputs)
@@ -217,7 +242,7 @@ def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) 
     return {key: _eye(_to_image(a, o, 64, side)) for key, (a, side), o in zip(EYES, rois, out)}
 
 
-def detect_faces(rgb: np.ndarray, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
+def detect_faces(rgb: np.ndarray | Deferred, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
                  models: dict[str, OnnxModel] | None = None, shrink=None, detector: str = "blazeface",
                  detector_score: float | None = None) -> list[Face]:
     """Every face in an RGB uint8 image, largest first. `passes`: FaceMesh runs per face (the second on the ROI

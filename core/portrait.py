@@ -197,7 +197,9 @@ def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
 
     h, w = frame.rgb.shape[:2]
     f = min(1.0, LOOK_AGAIN_SIDE / max(h, w))
-    small = frame.rgb if f == 1.0 else frame.shrunk((round(w * f), round(h * f)))
+    size = (round(w * f), round(h * f))
+    # the detector reads its 128 px copy from the frame's halvings; the 384 px copy is made for a face found
+    small = frame.rgb if f == 1.0 else facelib.Deferred((size[1], size[0], 3), lambda: frame.shrunk(size))
     found = facelib.detect_faces(small, shrink=frame.shrunk if f < 1.0 else None, detector="blazeface_front",
                                  detector_score=LOOK_AGAIN_SCORE)
     faces, reason = [], None

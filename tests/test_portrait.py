@@ -135,3 +135,15 @@ def test_red_share_measures_the_pupil_not_the_skin(redeye):
     e = face.right_eye
     share, brighter = portrait.red_share(frame(rgb), e["iris_centre"], e["iris_radius"], e["pupil_box"])
     assert share > 0.5 and brighter > 1.5
+
+
+def test_the_second_face_search_makes_its_384_px_copy_only_where_it_finds_a_face(astronaut):
+    rgb, face = astronaut
+    x0, y0, x1, y1 = (int(v) for v in face.box)
+    close = cv2.resize(rgb[max(0, y0 - 10) : y1 + 10, max(0, x0 - 10) : x1 + 10], None, fx=4, fy=4,
+                       interpolation=cv2.INTER_CUBIC)  # a close-up larger than the 384 px copy
+    for rgb, faces in ((close, 1), (sample_rgb("coffee"), 0)):
+        f = frame(rgb)
+        found, _ = portrait.look_again(f)
+        made = [size for size in f.__dict__.get("_shrunk", {}) if max(size) == portrait.LOOK_AGAIN_SIDE]
+        assert (len(found), len(made)) == (faces, faces), (rgb.shape, found, made)
