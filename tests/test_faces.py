@@ -125,6 +125,27 @@ def test_a_face_too_small_to_judge_in_the_analysis_image_is_judged_in_the_full_r
     assert judged.data["faces"][0]["full_res"] and [r.code for r in judged.reasons] == ["closed_eyes"]
 
 
+
+def test_in_a_large_photo_the_second_look_at_small_eyes_decodes_no_finer_than_it_pays(astronaut):
+    rgb, (f,) = astronaut
+    big = cv2.resize(paint_eyes_shut(rgb, f), None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)  # 3072 px
+    small = cv2.resize(big, None, fx=0.075, fy=0.075, interpolation=cv2.INTER_AREA)  # her face: about 48 px
+    decoded = []
+
+    def reduced(r):  # what the loader's DCT-scaled decode gives: the photo at 1/r
+        decoded.append(r)
+        return cv2.resize(big, None, fx=1 / r, fy=1 / r, interpolation=cv2.INTER_AREA)
+
+    def full():
+        decoded.append(1)
+        return big
+
+    fr = Frame(photo=Photo(path="x.jpg", kind="jpeg"), rgb=small, meta=Meta(), scale=0.075, _full_loader=full,
+               _reduced_loader=reduced)
+    judged = analyzer.FacesAnalyzer().analyze(fr)
+    assert judged.data["faces"][0]["full_res"] and [r.code for r in judged.reasons] == ["closed_eyes"]
+    assert decoded == [4]  # 3.3x the analysis scale; without MAX_REFINE_GAIN it was 1/2 (6.7x), for no better verdict
+
 def test_model_files_match_their_manifest_checksums():
     for model in facelib.load_models().values():
         model.check()
