@@ -69,7 +69,7 @@ def make_photos(n: int, folder: Path) -> list[Path]:
 def make_portraits(n: int, folder: Path) -> list[Path]:
     """n 24 MP JPEGs with one face each: scikit-image's astronaut, 1200-2200 px square, somewhere on an enlarged
     sample photo, with grain. The face comes out 40-70 px wide at the 1024 px analysis size: a half-length
-    portrait or a couple in a wide shot, small enough for the eyes to be judged again at full resolution."""
+    portrait or a couple in a wide shot, small enough for the eyes to be judged again on a finer decode."""
     import cv2
     from PIL import Image
 
@@ -224,7 +224,7 @@ def main() -> int:
         f"{batch:.3f} ms from the run's one listing",
         f"(e) 24 photos of 24 MP with one face 40-70 px wide at the analysis size (one round, no goal yet): floor "
         f"{f_dec:.1f}, pipeline {f_full[1]:.1f} images/s, ratio {f_full[1] / f_dec:.2f} (its eyes are judged again "
-        "at full resolution: a second, full decode)",
+        "on a second decode, at 1/2 scale)",
     ]
     print("\n".join(lines))
     if args.record:
