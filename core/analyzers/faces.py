@@ -69,7 +69,7 @@ class FacesAnalyzer(Analyzer):
     """Score 1 with no closed eyes; a closed-eyed main subject drives it towards 0.1. None: no face to judge."""
 
     name = "faces"
-    version = "1"
+    version = "2"  # 2: the second look at small eyes decodes at most MAX_REFINE_GAIN x the analysis scale
 
     def __init__(self, providers: list[str] | None = None):
         self._providers = providers
