@@ -400,7 +400,7 @@ class SidecarWriter:
             "Version": __version__, "Host": host.name, "PropertiesSet": p["props_set"], **(extra or {}),
         }
         # a list's items go in one argument, split by exiftool at SEP: each assignment costs exiftool a tag lookup,
-        # and one per item made a new sidecar 6 ms of its time instead of 2.8 (the same bytes written)
+        # and one per item made a new sidecar 3.6-5.0 ms of its time instead of 2.3-3.2 (the same bytes written)
         args = ["-sep", SEP, "-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all
         if p["rating"]:
             args.append(f"-XMP-xmp:Rating={int(p['value'])}")
@@ -423,10 +423,11 @@ class SidecarWriter:
             ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
         except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
             raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
-        _remove_stale_temps(target, names if target.parent == photo.parent else None)
+        here = names if target.parent == photo.parent else None  # the listing holds the target's folder
+        _remove_stale_temps(target, here)
         _replace(target, data)
-        if target.parent == photo.parent:
-            names.add(target.name)  # the batch's later photos see the sidecar just made
+        if here is not None:
+            here.add(target.name)  # the batch's later photos see the sidecar just made
         return result
 
 
