@@ -75,6 +75,32 @@ def area_resize(a: np.ndarray, size: tuple[int, int], integral: np.ndarray | Non
 
 
 @dataclass
+class Decoded:
+    """Pixels decoded for crops: the whole upright photo at some reduction, or the part of it at (`left`, `top`)
+    when only part was decoded (a JPEG's rows down to the ones a crop needs); `width` x `height` is the whole."""
+
+    pixels: np.ndarray
+    left: int = 0
+    top: int = 0
+    width: int = -1  # -1: the pixels are the whole photo
+    height: int = -1
+
+    def __post_init__(self):
+        if self.width < 0:
+            self.height, self.width = self.pixels.shape[:2]
+
+    def crop(self, box: tuple[int, int, int, int], analysis_width: int) -> np.ndarray | None:
+        """`box` (analysis px) cut from these pixels, or None where they do not hold all of it."""
+        s = self.width / analysis_width
+        l, t, r, b = (int(round(v * s)) for v in box)
+        l, t, r, b = max(l, 0), max(t, 0), min(r, self.width), min(b, self.height)
+        h, w = self.pixels.shape[:2]
+        if l < self.left or t < self.top or r > self.left + w or b > self.top + h:
+            return None
+        return np.ascontiguousarray(self.pixels[t - self.top : b - self.top, l - self.left : r - self.left])
+
+
+@dataclass
 class Frame:
     """A decoded photo, ready for analyzers.
 
@@ -90,10 +116,12 @@ class Frame:
     scale: float = 1.0
     source: str = ""  # which file or embedded preview the pixels came from
     _full_loader: Callable[[], np.ndarray] | None = None
-    # decodes at 1/2, 1/4 or 1/8 scale (a JPEG's DCT scaling: a fraction of a full decode's cost), or None
-    _reduced_loader: Callable[[int], np.ndarray] | None = None
-    # reduction (1 = full) -> image: the loader's own decode where it was larger than `rgb`, then full_crop's
-    _decoded: dict[int, np.ndarray] = field(default_factory=dict)
+    # decodes at 1/2, 1/4 or 1/8 scale (a JPEG's DCT scaling: a fraction of a full decode's cost), or None. Given
+    # the box a crop needs (analysis px), it may decode part of the photo: then it returns a Decoded, else an array
+    _reduced_loader: Callable[..., np.ndarray | Decoded] | None = None
+    # reduction (1 = full) -> what was decoded at it: the loader's own decode where it was larger than `rgb`, then
+    # full_crop's
+    _decoded: dict[int, Decoded] = field(default_factory=dict)
 
     def shrunk(self, size: tuple[int, int]) -> np.ndarray:
         """The analysis image at `size` (width, height) by area averaging, as cv2.resize(rgb, size, INTER_AREA)
@@ -165,13 +193,13 @@ class Frame:
         finer = [r for r in self._decoded if r <= reduce]  # a finer decode serves a coarser ask
         if not finer and min_gain is not None and 0 < self.scale < 1:
             finer = [r for r in self._decoded if 1.0 / (self.scale * r) >= min_gain]
-        if finer:
-            img = self._decoded[max(finer)]
-        else:
-            img = self._decoded[reduce] = self._full_loader() if reduce == 1 else self._reduced_loader(reduce)
-        s = img.shape[1] / self.rgb.shape[1]
-        l, t, r, b = (int(round(v * s)) for v in box)
-        return np.ascontiguousarray(img[t:b, l:r])
+        for r in sorted(finer, reverse=True):  # the coarsest first; a partial decode may not hold this box
+            crop = self._decoded[r].crop(box, self.rgb.shape[1])
+            if crop is not None:
+                return crop
+        got = self._full_loader() if reduce == 1 else self._reduced_loader(reduce, box)
+        self._decoded[reduce] = got if isinstance(got, Decoded) else Decoded(got)
+        return self._decoded[reduce].crop(box, self.rgb.shape[1])
 
 
 @dataclass

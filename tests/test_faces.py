@@ -132,7 +132,7 @@ def test_in_a_large_photo_the_second_look_at_small_eyes_decodes_no_finer_than_it
     small = cv2.resize(big, None, fx=0.075, fy=0.075, interpolation=cv2.INTER_AREA)  # her face: about 48 px
     decoded = []
 
-    def reduced(r):  # what the loader's DCT-scaled decode gives: the photo at 1/r
+    def reduced(r, box=None):  # what the loader's DCT-scaled decode gives: the photo at 1/r
         decoded.append(r)
         return cv2.resize(big, None, fx=1 / r, fy=1 / r, interpolation=cv2.INTER_AREA)
 

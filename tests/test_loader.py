@@ -462,6 +462,36 @@ def test_the_decode_the_analysis_image_came_from_serves_crops_that_need_no_more(
     assert np.abs(shrunk.astype(int) - kept.astype(int)).mean() < 3.0  # the same pixels, upright, in RGB order
 
 
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_crop_near_where_a_jpeg_starts_decodes_only_the_rows_down_to_it_with_the_same_pixels(write_jpeg,
+                                                                                               orientation):
+    """The second look at a small face decodes the JPEG's stored rows only down to the face (libjpeg decodes top to
+    bottom, so a face in the top half costs half a decode). Whichever way the camera was held, the crop shows
+    exactly the pixels of a whole decode, and a crop outside the rows decoded so far is decoded again, not cut
+    short."""
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = write_jpeg(grainy(3000, 2000), exif=exif.tobytes())
+    stored = cv2.imdecode(np.fromfile(path, np.uint8), cv2.IMREAD_REDUCED_COLOR_2 | cv2.IMREAD_IGNORE_ORIENTATION)
+    whole = loader.ORIENT[orientation](stored[..., ::-1])
+    partial = 0
+    for fx, fy in ((0.05, 0.05), (0.9, 0.05), (0.05, 0.85), (0.5, 0.4), (0.9, 0.85)):  # corners, centre
+        frame = load(photo(path), 512)  # 1/4 of the analysis size: a 1/2-scale decode gives 2x
+        h, w = frame.rgb.shape[:2]
+        box = (int(fx * w), int(fy * h), int(fx * w) + 30, int(fy * h) + 30)
+        crop = frame.full_crop(box, max_gain=2.0)
+        decoded = frame.__dict__["_decoded"][2]
+        partial += decoded.pixels.shape[:2] != (decoded.height, decoded.width)
+        s = whole.shape[1] / w
+        l, t, r, b = (round(v * s) for v in box)
+        assert np.array_equal(crop, whole[t:b, l:r])
+        low = (box[0], h - 40, box[2], h - 10)  # past the rows decoded so far, for some orientations
+        again = frame.full_crop(low, max_gain=2.0)
+        l, t, r, b = (round(v * s) for v in low)
+        assert np.array_equal(again, whole[t:b, l:r])
+    assert partial >= 2  # two of the corners lie in the stored first rows, whichever the orientation
+
+
 def test_shrinking_the_analysis_image_through_its_halvings_matches_a_direct_resize(write_jpeg):
     frame = load(photo(write_jpeg(grainy(3000, 2000))))
     for size in ((336, 224), (256, 171), (64, 43)):
