@@ -242,6 +242,39 @@ def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) 
     return {key: _eye(_to_image(a, o, 64, side)) for key, (a, side), o in zip(EYES, rois, out)}
 
 
+def _describe(pyr: _Pyramid, roi, det_score: float, passes: int, models: dict[str, OnnxModel], min_score: float,
+              trace: dict | None) -> Face | None:
+    """The face in `roi` (centre, axis, side): FaceMesh `passes` times, each on the ROI the last mesh gives, then
+    the eyes and the expression; None where FaceMesh's face probability stays below `min_score`."""
+    centre, axis, side = roi
+    for _ in range(passes):
+        crop, a = pyr.crop(centre, axis, side, 192)
+        x = _trace(trace, "facemesh", crop[None].astype(np.float32) / 255)
+        mesh, flag = models["facemesh"].run({"image": x}, ["mesh", "faceflag"])
+        score = float(flag.ravel()[0])
+        if score < min_score:
+            return None
+        pts = _to_image(a, mesh.reshape(-1, 3), 192, side)
+        centre, axis, side = _roi(pts, 33, 263, 1.5)
+    eyes = _eyes(pyr, pts, models["iris"], trace)
+    grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
+    probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
+    dr, dl = (float(np.hypot(*(pts[1, :2] - pts[k, :2]))) for k in (234, 454))  # nose tip to cheek edges
+    lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
+    return Face(box=(*map(float, lo), *map(float, hi)), score=score, detector_score=det_score, landmarks=pts,
+                right_eye=eyes["right_eye"], left_eye=eyes["left_eye"],
+                expression={n: float(p) for n, p in zip(EMOTIONS, probs)}, yaw=(dr - dl) / (dr + dl + 1e-9))
+
+
+def track_face(rgb: np.ndarray, landmarks: np.ndarray, det_score: float, min_score: float = 0.5, passes: int = 2,
+               models: dict[str, OnnxModel] | None = None) -> Face | None:
+    """The face whose `landmarks` (468 x 2+, in `rgb`'s pixels) a coarser look found, described again from the
+    ROI they give, as MediaPipe tracks a face from one video frame to the next: no search of the image (the
+    detector's 8 ms), FaceMesh straight away."""
+    return _describe(_Pyramid(rgb), _roi(landmarks, 33, 263, 1.5), det_score, passes, models or MODELS, min_score,
+                     None)
+
+
 def detect_faces(rgb: np.ndarray | Deferred, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
                  models: dict[str, OnnxModel] | None = None, shrink=None, detector: str = "blazeface",
                  detector_score: float | None = None) -> list[Face]:
@@ -255,25 +288,9 @@ def detect_faces(rgb: np.ndarray | Deferred, min_score: float = 0.5, passes: int
     for box, det_score, kps in found:
         v = kps[1] - kps[0]  # eye to eye: MediaPipe levels the eyes before FaceMesh
         axis, centre, side = v / (np.hypot(*v) + 1e-9), (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * 1.5
-        for _ in range(passes):
-            crop, a = pyr.crop(centre, axis, side, 192)
-            x = _trace(trace, "facemesh", crop[None].astype(np.float32) / 255)
-            mesh, flag = models["facemesh"].run({"image": x}, ["mesh", "faceflag"])
-            score = float(flag.ravel()[0])
-            if score < min_score:
-                break
-            pts = _to_image(a, mesh.reshape(-1, 3), 192, side)
-            centre, axis, side = _roi(pts, 33, 263, 1.5)
-        if score < min_score:
-            continue
-        eyes = _eyes(pyr, pts, models["iris"], trace)
-        grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
-        probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
-        dr, dl = (float(np.hypot(*(pts[1, :2] - pts[k, :2]))) for k in (234, 454))  # nose tip to cheek edges
-        lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
-        faces.append(Face(box=(*map(float, lo), *map(float, hi)), score=score, detector_score=det_score, landmarks=pts,
-                          right_eye=eyes["right_eye"], left_eye=eyes["left_eye"],
-                          expression={n: float(p) for n, p in zip(EMOTIONS, probs)}, yaw=(dr - dl) / (dr + dl + 1e-9)))
+        face = _describe(pyr, (centre, axis, side), float(det_score), passes, models, min_score, trace)
+        if face is not None:
+            faces.append(face)
     kept: list[Face] = []
     for f in sorted(faces, key=lambda f: -f.score):  # two detections may converge on one face after the mesh passes
         if not kept or _iou(np.array(f.box), np.array([k.box for k in kept])).max() < 0.5:

@@ -146,6 +146,21 @@ def test_in_a_large_photo_the_second_look_at_small_eyes_decodes_no_finer_than_it
     assert judged.data["faces"][0]["full_res"] and [r.code for r in judged.reasons] == ["closed_eyes"]
     assert decoded == [4]  # 3.3x the analysis scale; without MAX_REFINE_GAIN it was 1/2 (6.7x), for no better verdict
 
+def test_a_face_tracked_from_a_coarser_look_is_the_face_the_detector_finds(astronaut):
+    """The second look at small eyes starts FaceMesh where the first look's landmarks put the face, as MediaPipe
+    tracks a face across video frames, instead of searching the sharper crop again: same face, same eyes."""
+    rgb, (f,) = astronaut
+    (coarse,) = facelib.detect_faces(cv2.resize(rgb, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA))
+    g = facelib.track_face(rgb, coarse.landmarks[:, :2] * 4, coarse.detector_score)
+    overlap = facelib._iou(np.array(g.box), np.array([f.box]))[0]
+    assert overlap > 0.85 and g.score > 0.9
+    for side in ("right_eye", "left_eye"):
+        assert abs(g.__dict__[side]["openness"] - f.__dict__[side]["openness"]) < 0.03
+    # pointed at a part of the photo with no face, it finds none
+    away = coarse.landmarks[:, :2] * 4 + (0, 300)
+    assert facelib.track_face(rgb, away, coarse.detector_score, min_score=0.9) is None
+
+
 def test_model_files_match_their_manifest_checksums():
     for model in facelib.load_models().values():
         model.check()
