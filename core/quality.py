@@ -197,6 +197,40 @@ def head() -> QualityHead:
     return QualityHead()
 
 
+FLAWS_FILE = MODELS_DIR / "flaw_scorers.npz"
+
+
+class FlawScorers:
+    """One small scorer per flaw (models/flaw_scorers.npz, trained by models/train/flaws.py) over the head's
+    features: how strongly a photo shows each flaw, 0 for the median clean photo, +1 per interquartile range of
+    clean photos beyond it. One score for every flaw cannot keep what the features tell about each (docs/eval.md:
+    what limits the per-flaw AUCs); these do, and say which flaw a photo shows."""
+
+    def __init__(self, path=FLAWS_FILE):
+        if not path.is_file():
+            raise ModelError(f"flaw scorers {path} are missing; rebuild them with: python models/train/flaws.py")
+        with np.load(path) as z:
+            self.z = {k: z[k] for k in z.files}
+        self.kinds = [str(k) for k in self.z["kinds"]]
+        self.feature_names = [str(n) for n in self.z["feature_names"]]
+
+    def __call__(self, features: dict[str, float]) -> dict[str, float]:
+        z = self.z
+        x = np.array([features.get(n, 0.0) for n in self.feature_names], np.float64)
+        x = np.clip((x - z["features_mean"]) / z["features_scale"], -6, 6)
+        out = {}
+        for k in self.kinds:
+            s = float(np.maximum(x @ z[f"{k}_W1"] + z[f"{k}_b1"], 0) @ z[f"{k}_w2"])
+            centre, unit = z[f"{k}_calib"]
+            out[k] = float(-(s - centre) / unit)
+        return out
+
+
+@lru_cache(maxsize=1)
+def flaw_scorers() -> FlawScorers:
+    return FlawScorers()
+
+
 def route(frame: Frame, faces: Finding | None, probs: np.ndarray) -> str:
     """portrait (a face large enough to matter), landscape (open scenery) or other."""
     found = [f for f in (faces.data.get("faces", []) if faces else []) if f.get("score", 0) >= 0.9]
@@ -227,8 +261,9 @@ class QualityAnalyzer(Analyzer):
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
         from keepers.core.runtime import manifest
 
-        # a retrained head changes the scores: the catalog must analyse again
-        self.version = f"{QualityAnalyzer.version}.{manifest().get('quality_head', {}).get('sha256', '')[:8]}"
+        # a retrained head or flaw scorer changes what is stored: the catalog must analyse again
+        shas = [manifest().get(m, {}).get("sha256", "")[:8] for m in ("quality_head", "flaw_scorers")]
+        self.version = ".".join([QualityAnalyzer.version, *shas])
         self.good_threshold = good_threshold
         self._providers = providers
         self._faces = None
@@ -286,6 +321,7 @@ class QualityAnalyzer(Analyzer):
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
+        data["flaw_scores"] = {k: round(v, 2) for k, v in flaw_scorers()(inputs["features"]).items()}
         if overall < self.good_threshold and not reasons and not others:
             guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
             code, message = FLAW_REASONS[guess]

@@ -51,6 +51,29 @@ def test_the_head_file_matches_its_manifest_checksum():
     assert entry["held_out"]["pairs"] >= 0.9  # the model card carries the numbers it was shipped with
 
 
+def test_the_flaw_scorers_file_matches_its_manifest_checksum():
+    entry = json.loads((MODELS_DIR / "manifest" / "flaw_scorers.json").read_text())
+    assert sha256(MODELS_DIR / entry["file"]) == entry["sha256"]
+    assert entry["held_out"]["gaussian_blur"]["pooled"] >= 0.95  # the numbers it was shipped with travel with it
+
+
+def test_each_flaw_scorer_names_its_flaw_on_copies_of_photos_it_never_saw(analyzer):
+    """A flaw's own scorer rates a photo's flawed copy (saved as a JPEG, as it would reach Keepers) well above the
+    photo itself, and mostly above every other flaw's scorer: it says which flaw the photo shows."""
+    gains, top = [], 0
+    for name in HELD_OUT:
+        rgb = sample_rgb(name)
+        base = analyzer.analyze(frame(rgb)).data["flaw_scores"]
+        for kind in ("gaussian_blur", "noise", "underexpose", "overexpose", "low_contrast", "jpeg"):
+            scores = analyzer.analyze(frame(distorted(rgb, kind, 3, name))).data["flaw_scores"]
+            gains.append((scores[kind] - base[kind], name, kind))
+            related = {"gaussian_blur": "motion_blur", "underexpose": "lowlight"}.get(kind)  # alike to the eye too
+            top += max(scores, key=scores.get) in (kind, related)
+    # in units of the spread of clean photos' scores: the rocket's sky, bright already, gains least from +1.8 EV
+    assert min(gains)[0] > 0.4 and np.median([g for g, _, _ in gains]) > 2.5, sorted(gains)[:3]
+    assert top >= 0.8 * len(gains), f"{top} of {len(gains)}"
+
+
 def test_distorted_copies_of_held_out_photos_score_below_their_originals(analyzer):
     right, total, worst = 0, 0, []
     for name in HELD_OUT:

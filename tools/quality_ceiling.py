@@ -23,44 +23,30 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "models" / "train"))
 
+import flaws as F  # noqa: E402  (models/train/flaws.py: the per-flaw scorers' training)
 import quality as Q  # noqa: E402  (models/train/quality.py: the head's training script)
 
 from keepers.core.eval import KINDS, auc, clean_split, defects_split  # noqa: E402
-
-PAIRS = 30_000  # random clean > flawed pairs per detector
 
 
 def main() -> int:
     t0 = time.time()
     tr, _ = clean_split()
     dtr, _ = defects_split()
-    rows = Q.Rows(Q.extract_all([(p, m) for p in tr for m in (True, "grey")] + [(p, False) for p in dtr]),
-                  tr, dtr)
+    rows = Q.Rows(Q.extract_all([(p, m) for p in tr for m in (True, "grey")] + [(p, False) for p in dtr]), tr, dtr)
     ids = list(range(len(tr) + len(dtr)))
     fold = dict(zip(ids, np.random.default_rng(Q.SEED).permutation(len(ids)) % Q.FOLDS))
-    n, clean = len(rows.photo), (rows.level == 0) & (rows.real == "")
     own = np.zeros((Q.FOLDS, len(KINDS), 4))
     combined = []
     for k in range(Q.FOLDS):
-        train = np.array([fold[int(p)] != k for p in rows.photo])
         held = np.array([fold[int(p)] == k for p in rows.photo])
-        sel = np.flatnonzero(train)
-        stats = Q.standardise(rows.blocks(sel), ["features"])
-        x, x_all = (Q.design(rows.blocks(r), ["features"], stats) for r in (sel, np.arange(n)))
-        pos = np.full(n, -1)
-        pos[sel] = np.arange(len(sel))
-        scores = []
+        f = F.flawness(rows, *F.fit_scorers(rows, ~held, seed=k))
+        ref = held & (rows.kind == "orig") & (rows.real == "")
         for j, kind in enumerate(KINDS):
-            rng = np.random.default_rng(100 * k + j)
-            good, bad = np.flatnonzero(train & clean), np.flatnonzero(train & (rows.kind == kind))
-            pr = np.stack([rng.choice(good, PAIRS), rng.choice(bad, PAIRS), np.ones(PAIRS)], 1).astype(float)
-            pr[:, :2] = pos[pr[:, :2].astype(int)]
-            s = Q.predict(Q.fit_ranknet(x, pr, 3e-3, 32, seed=k), x_all)
-            ref = s[held & (rows.kind == "orig") & (rows.real == "")]
-            own[k, j] = [auc(ref, s[held & (rows.kind == kind) & (rows.level == lv)]) for lv in (1, 2, 3, 4)]
-            c = s[train & clean]  # each detector on the scale of its clean training photos
-            scores.append((s - np.median(c)) / (np.quantile(c, 0.75) - np.quantile(c, 0.25) + 1e-9))
-        combined.append(Q.metrics(rows, np.min(scores, axis=0), {p for p in ids if fold[p] == k}))
+            own[k, j] = [auc(f[kind][held & (rows.kind == kind) & (rows.level == lv)], f[kind][ref])
+                         for lv in (1, 2, 3, 4)]
+        # one score: the flaw a photo shows most, each scorer on the scale of its clean photos; higher = better
+        combined.append(Q.metrics(rows, -np.max(list(f.values()), axis=0), {p for p in ids if fold[p] == k}))
         print(f"fold {k + 1}/{Q.FOLDS} ({time.time() - t0:.0f} s)", flush=True)
     print("\ndedicated scorer, its own flaw: AUC clean vs flawed, levels 1-4 (pooled)")
     for j, kind in enumerate(KINDS):

@@ -408,18 +408,8 @@ def main(explore: bool = False) -> int:
     return 0
 
 
-def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, dtr, dte) -> None:
-    from keepers.core.runtime import sha256
-
-    arrays = {k: np.asarray(v, np.float32) for k, v in model.items()}
-    for b in blocks:
-        arrays[f"{b}_mean"], arrays[f"{b}_scale"] = stats[b][0].astype(np.float32), stats[b][1].astype(np.float32)
-        if b.endswith("_pca"):
-            arrays[f"{b}_pca_mean"], arrays[f"{b}_pca"] = (a.astype(np.float32) for a in stats[b + ":pca"])
-    arrays.update(blocks=np.array(blocks), feature_names=np.array(names), knots_x=np.array(kx, np.float64),
-                  knots_y=np.array(ky, np.float64), flaw_W=fW.astype(np.float32), flaw_b=fb.astype(np.float32),
-                  flaw_classes=np.array(FLAW_CLASSES))
-    # np.savez writes zip entries with the current time: write bytes ourselves for a reproducible file
+def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """np.savez, but reproducible: np.savez writes zip entries with the current time."""
     import io
     import zipfile
 
@@ -431,7 +421,21 @@ def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, d
             b = io.BytesIO()
             np.save(b, arrays[k], allow_pickle=False)
             zf.writestr(info, b.getvalue())
-    OUT.write_bytes(buf.getvalue())
+    path.write_bytes(buf.getvalue())
+
+
+def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, dtr, dte) -> None:
+    from keepers.core.runtime import sha256
+
+    arrays = {k: np.asarray(v, np.float32) for k, v in model.items()}
+    for b in blocks:
+        arrays[f"{b}_mean"], arrays[f"{b}_scale"] = stats[b][0].astype(np.float32), stats[b][1].astype(np.float32)
+        if b.endswith("_pca"):
+            arrays[f"{b}_pca_mean"], arrays[f"{b}_pca"] = (a.astype(np.float32) for a in stats[b + ":pca"])
+    arrays.update(blocks=np.array(blocks), feature_names=np.array(names), knots_x=np.array(kx, np.float64),
+                  knots_y=np.array(ky, np.float64), flaw_W=fW.astype(np.float32), flaw_b=fb.astype(np.float32),
+                  flaw_classes=np.array(FLAW_CLASSES))
+    write_npz(OUT, arrays)
     rnd = lambda d: {k: round(float(v), 4) for k, v in d.items()}  # noqa: E731
     entry = {
         "file": OUT.name,
