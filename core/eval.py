@@ -145,10 +145,12 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     for kind in KINDS if synthetic else ():
         for lv in levels:
             variants[f"{kind}-{lv}"] = distorted(frame.rgb, kind, lv, Path(path).name)
+    from keepers.core.quality import flaw_scores
+
     out = {}
     for name, rgb in variants.items():
-        data = quality.analyze(variant_frame(frame, rgb)).data
-        out[name] = (data["overall_score"], data["flaw_scores"])
+        q = quality.analyze(variant_frame(frame, rgb))
+        out[name] = (q.data["overall_score"], flaw_scores(q))
     return out
 
 

@@ -203,7 +203,7 @@ FLAWS_FILE = MODELS_DIR / "flaw_scorers.npz"
 class FlawScorers:
     """One small scorer per flaw (models/flaw_scorers.npz, trained by models/train/flaws.py) over the head's
     features: how strongly a photo shows each flaw, 0 for the median clean photo, +1 per interquartile range of
-    clean photos beyond it. One score for every flaw cannot keep what the features tell about each (docs/eval.md:
+    clean photos beyond it (the quality finding's features `flaw_<kind>`). One score for every flaw cannot keep what the features tell about each (docs/eval.md:
     what limits the per-flaw AUCs); these do, and say which flaw a photo shows."""
 
     def __init__(self, path=FLAWS_FILE):
@@ -229,6 +229,18 @@ class FlawScorers:
 @lru_cache(maxsize=1)
 def flaw_scorers() -> FlawScorers:
     return FlawScorers()
+
+
+FLAW_PREFIX = "flaw_"  # the quality finding's features "flaw_<kind>": what `keepers show` prints and the catalog keeps
+
+
+def flaw_features(scores: dict[str, float]) -> dict[str, float]:
+    return {FLAW_PREFIX + k: round(v, 2) for k, v in scores.items()}
+
+
+def flaw_scores(finding: Finding) -> dict[str, float]:
+    """kind -> flaw score, from a quality finding's features."""
+    return {k.removeprefix(FLAW_PREFIX): v for k, v in finding.features.items() if k.startswith(FLAW_PREFIX)}
 
 
 def route(frame: Frame, faces: Finding | None, probs: np.ndarray) -> str:
@@ -321,14 +333,14 @@ class QualityAnalyzer(Analyzer):
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
-        data["flaw_scores"] = {k: round(v, 2) for k, v in flaw_scorers()(inputs["features"]).items()}
         if overall < self.good_threshold and not reasons and not others:
             guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
             code, message = FLAW_REASONS[guess]
             reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))
         data.update(overall_score=round(overall, 2), judged_by=f"quality/{kind}")
         score = float(np.prod([1 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
-        features = {"head_raw": raw, "head_score": head_score, "penalty": factor}
+        features = {"head_raw": raw, "head_score": head_score, "penalty": factor,
+                    **flaw_features(flaw_scorers()(inputs["features"]))}
         return Finding(self.name, self.version, score, reasons, weight=1.0, features=features, data=data)
 
 

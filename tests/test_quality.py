@@ -63,9 +63,9 @@ def test_each_flaw_scorer_names_its_flaw_on_copies_of_photos_it_never_saw(analyz
     gains, top = [], 0
     for name in HELD_OUT:
         rgb = sample_rgb(name)
-        base = analyzer.analyze(frame(rgb)).data["flaw_scores"]
+        base = quality.flaw_scores(analyzer.analyze(frame(rgb)))
         for kind in ("gaussian_blur", "noise", "underexpose", "overexpose", "low_contrast", "jpeg"):
-            scores = analyzer.analyze(frame(distorted(rgb, kind, 3, name))).data["flaw_scores"]
+            scores = quality.flaw_scores(analyzer.analyze(frame(distorted(rgb, kind, 3, name))))
             gains.append((scores[kind] - base[kind], name, kind))
             related = {"gaussian_blur": "motion_blur", "underexpose": "lowlight"}.get(kind)  # alike to the eye too
             top += max(scores, key=scores.get) in (kind, related)
