@@ -237,18 +237,15 @@ def report(m: dict) -> str:
              f"| (CBSD68 + McMaster vs real defects) | {m['goodbad_subset_auc']:.3f} | |",
              f"| real-defect photos judged bad / clean judged good | {m['real_defects_judged_bad']:.2f} / "
              f"{m['clean_judged_good']:.2f} | |"]
-    for kind in KINDS:
+    # per flaw: the overall score's AUC, then the flaw's own scorer's
+    rows = [(k, "flaw_auc", f"AUC clean vs {k} (levels 1-4: {{}}); pairs {m['pairs_right_by_kind'][k]:.2f}")
+            for k in KINDS]
+    rows += [(k, "flaw_scorer_auc", f"its flaw scorer: AUC {k} copies vs clean (levels 1-4: {{}})") for k in KINDS]
+    for kind, key, label in rows:
         g = 0.95 if kind in ("gaussian_blur", "noise", "underexpose", "overexpose") else None
-        v = m["flaw_auc"][kind]
-        levels = ", ".join(f"{m['flaw_auc_by_level'][kind][lv]:.2f}" for lv in LEVELS)
-        lines.append(f"| AUC clean vs {kind} (levels 1-4: {levels}); pairs {m['pairs_right_by_kind'][kind]:.2f} | "
-                     f"{goal(v, g) if g else f'{v:.3f}'} | {'≥ 0.95' if g else ''} |")
-    for kind in KINDS:
-        g = 0.95 if kind in ("gaussian_blur", "noise", "underexpose", "overexpose") else None
-        v = m["flaw_scorer_auc"][kind]
-        levels = ", ".join(f"{m['flaw_scorer_auc_by_level'][kind][lv]:.2f}" for lv in LEVELS)
-        lines.append(f"| its flaw scorer: AUC {kind} copies vs clean (levels 1-4: {levels}) | "
-                     f"{goal(v, g) if g else f'{v:.3f}'} | {'≥ 0.95' if g else ''} |")
+        v = m[key][kind]
+        levels = ", ".join(f"{m[key + '_by_level'][kind][lv]:.2f}" for lv in LEVELS)
+        lines.append(f"| {label.format(levels)} | {goal(v, g) if g else f'{v:.3f}'} | {'≥ 0.95' if g else ''} |")
     ce = m["closed_eyes"]
     lines.append(f"| closed eyes P / R / F1 | {ce['precision']:.3f} / {ce['recall']:.3f} / {goal(ce['f1'], 0.9)} "
                  "| F1 ≥ 0.9 |")

@@ -140,14 +140,19 @@ FLAW_REASONS = {
 }
 
 
+def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
+    """Every array of a trained .npz, or a ModelError that says how to rebuild it."""
+    if not path.is_file():
+        raise ModelError(f"{what} {path} is missing; rebuild with: python {recipe}")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
 class QualityHead:
     """The trained head: standardised inputs -> raw score (linear or one hidden layer) -> 1-10 through knots."""
 
     def __init__(self, path=HEAD_FILE):
-        if not path.is_file():
-            raise ModelError(f"quality head {path} is missing; rebuild it with: python models/train/quality.py")
-        with np.load(path) as z:
-            self.z = {k: z[k] for k in z.files}
+        self.z = _arrays(path, "quality head", "models/train/quality.py")
         self.blocks = [str(b) for b in self.z["blocks"]]
         self.feature_names = [str(n) for n in self.z["feature_names"]]
         self.flaw_classes = [str(c) for c in self.z["flaw_classes"]]
@@ -203,14 +208,11 @@ FLAWS_FILE = MODELS_DIR / "flaw_scorers.npz"
 class FlawScorers:
     """One small scorer per flaw (models/flaw_scorers.npz, trained by models/train/flaws.py) over the head's
     features: how strongly a photo shows each flaw, 0 for the median clean photo, +1 per interquartile range of
-    clean photos beyond it (the quality finding's features `flaw_<kind>`). One score for every flaw cannot keep what the features tell about each (docs/eval.md:
-    what limits the per-flaw AUCs); these do, and say which flaw a photo shows."""
+    clean photos beyond it (the quality finding's features `flaw_<kind>`). One score for every flaw cannot keep
+    what the features tell about each (docs/eval.md: what limits the per-flaw AUCs); these do."""
 
     def __init__(self, path=FLAWS_FILE):
-        if not path.is_file():
-            raise ModelError(f"flaw scorers {path} are missing; rebuild them with: python models/train/flaws.py")
-        with np.load(path) as z:
-            self.z = {k: z[k] for k in z.files}
+        self.z = _arrays(path, "flaw scorers", "models/train/flaws.py")
         self.kinds = [str(k) for k in self.z["kinds"]]
         self.feature_names = [str(n) for n in self.z["feature_names"]]
 
