@@ -54,7 +54,8 @@ def defects_split(data: Path = DATA) -> tuple[list[Path], list[Path]]:
 
 def eye_split(data: Path = DATA) -> tuple[list[tuple[str, bool]], list[tuple[str, bool]]]:
     """The split the closed-eye rule was fitted on (tests/test_faces.py): per class, seed 0, first half train."""
-    rows = list(csv.DictReader(open(data / "eyes" / "labels.csv")))
+    with open(data / "eyes" / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     train, test = [], []
     for label in ("closed", "open_assumed"):
         files = sorted(r["file"] for r in rows if r["eyes"] == label)

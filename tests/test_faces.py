@@ -168,7 +168,8 @@ def test_model_files_match_their_manifest_checksums():
 
 def eye_split(n_per_class: int | None, seed: int = 0) -> tuple[list, list]:
     """Fixed split of ../shared/data/eyes: per class, a seeded permutation; first half train, second half test."""
-    rows = list(csv.DictReader(open(EYES / "labels.csv")))
+    with open(EYES / "labels.csv", newline="") as f:  # closed now, not whenever the collector runs
+        rows = list(csv.DictReader(f))
     train, test = [], []
     for label in ("closed", "open_assumed"):
         files = sorted(r["file"] for r in rows if r["eyes"] == label)

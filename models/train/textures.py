@@ -34,7 +34,8 @@ NEGATIVE_SETS = ["imagenet", "CBSD68", "CSet14", "CSet5", "CSun_Hays80", "CUrban
 
 
 def dataset() -> tuple[list[Path], list[str]]:
-    rows = list(csv.DictReader(open(DATA / "textures" / "labels.csv")))
+    with open(DATA / "textures" / "labels.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
     paths = [DATA / "textures" / r["file"] for r in rows]
     labels = [r["texture"] for r in rows]
     for s in NEGATIVE_SETS:
