@@ -138,6 +138,7 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     """variant ("orig", "<kind>-<level>") -> (overall 1-10 score, flaw scores) of one test photo (and its
     distortions)."""
     from keepers.core.loader import load
+    from keepers.core.quality import flaw_scores
     from keepers.core.types import Photo
 
     quality = _state["quality"]
@@ -146,8 +147,6 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     for kind in KINDS if synthetic else ():
         for lv in levels:
             variants[f"{kind}-{lv}"] = distorted(frame.rgb, kind, lv, Path(path).name)
-    from keepers.core.quality import flaw_scores
-
     out = {}
     for name, rgb in variants.items():
         q = quality.analyze(variant_frame(frame, rgb))

@@ -233,7 +233,8 @@ def flaw_scorers() -> FlawScorers:
     return FlawScorers()
 
 
-FLAW_PREFIX = "flaw_"  # the quality finding's features "flaw_<kind>": what `keepers show` prints and the catalog keeps
+FLAW_PREFIX = "flaw_"  # the quality finding's features "flaw_<kind>", which the catalog keeps and `keepers show
+# --json` prints
 
 
 def flaw_features(scores: dict[str, float]) -> dict[str, float]:

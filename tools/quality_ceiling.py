@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "models" / "train"))
 import flaws as F  # noqa: E402  (models/train/flaws.py: the per-flaw scorers' training)
 import quality as Q  # noqa: E402  (models/train/quality.py: the head's training script)
 
-from keepers.core.eval import KINDS, auc, clean_split, defects_split  # noqa: E402
+from keepers.core.eval import KINDS, clean_split, defects_split  # noqa: E402
 
 
 def main() -> int:
@@ -41,10 +41,8 @@ def main() -> int:
     for k in range(Q.FOLDS):
         held = np.array([fold[int(p)] == k for p in rows.photo])
         f = F.flawness(rows, *F.fit_scorers(rows, ~held, seed=k))
-        ref = held & (rows.kind == "orig") & (rows.real == "")
-        for j, kind in enumerate(KINDS):
-            own[k, j] = [auc(f[kind][held & (rows.kind == kind) & (rows.level == lv)], f[kind][ref])
-                         for lv in (1, 2, 3, 4)]
+        levels = F.own_aucs(rows, f, held)
+        own[k] = [levels[kind] for kind in KINDS]
         # one score: the flaw a photo shows most, each scorer on the scale of its clean photos; higher = better
         combined.append(Q.metrics(rows, -np.max(list(f.values()), axis=0), {p for p in ids if fold[p] == k}))
         print(f"fold {k + 1}/{Q.FOLDS} ({time.time() - t0:.0f} s)", flush=True)
