@@ -33,6 +33,18 @@ class Client:
             self._conn.close()
             self._conn = None
 
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        # a client dropped without close() (a script's one-off call) hangs up rather than leave its socket for the
+        # garbage collector, which warns (ResourceWarning) and keeps a server thread waiting on the connection
+        if getattr(self, "_conn", None) is not None:  # None too where __init__ failed half way
+            self.close()
+
     def request(self, method: str, path: str, body: bytes | None = None, headers: dict | None = None,
                 key: str | None = None) -> Response:
         h = dict(headers or {})

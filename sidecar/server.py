@@ -39,7 +39,10 @@ class Server:
                 w.asyncore.loop(timeout=0.2, map=w._map, use_poll=w.adj.asyncore_use_poll, count=1)
         finally:
             w.task_dispatcher.shutdown()
-            w.close()
+            # the listening socket and every client connection still open: closing only the first left the others
+            # to the garbage collector, and their clients waiting on a server that had stopped
+            for channel in list(w._map.values()):
+                channel.close()
 
     def serve_forever(self) -> None:
         """Serve until `shutdown()` (a signal handler may call it); then stop the daemon's workers."""

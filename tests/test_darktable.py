@@ -266,6 +266,7 @@ def daemon(tmp_path):
             proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
+        proc.stderr.close()
 
 
 def test_the_darktable_script_asks_the_daemon_when_one_is_set(tmp_path, daemon):

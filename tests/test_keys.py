@@ -47,6 +47,7 @@ def daemon(env):
     yield line.split("daemon on ")[1].split()[0]
     proc.terminate()
     proc.wait(timeout=30)
+    proc.stderr.close()
 
 
 def test_a_new_application_gets_one_key_with_every_scope_shown_once(env, daemon):

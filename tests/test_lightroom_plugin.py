@@ -60,6 +60,7 @@ def daemon(tmp_path_factory):
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
+    proc.stderr.close()
 
 
 def api(d, method: str, path: str, body=None) -> tuple[int, dict]:

@@ -203,6 +203,38 @@ def test_health_needs_no_key_and_reveals_no_paths(ns):
     assert str(ns.tmp) not in r.body.decode() and "/" not in json.dumps(h["models"])
 
 
+def test_a_client_dropped_without_closing_hangs_up_its_connection(ns):
+    import gc
+    import warnings
+
+    with Client(ns.url) as c:  # closed on leaving the block
+        assert c.get("/health").status == 200
+    assert c._conn is None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ResourceWarning)
+        assert client(ns).get("/health").status == 200  # a one-off call: the client is dropped at once
+        gc.collect()
+    assert not [w for w in caught if issubclass(w.category, ResourceWarning)], [str(w.message) for w in caught]
+
+
+def test_a_stopped_server_hangs_up_on_its_open_connections(tmp_path):
+    import http.client
+
+    daemon = Daemon(Settings(catalog=tmp_path / "c.db", workers=1), DaemonSettings(port=0, warm_up=False),
+                    start_workers=False)
+    server = Server(daemon, port=0).start()
+    conn = http.client.HTTPConnection(server.host, server.port, timeout=10)
+    try:
+        conn.request("GET", "/health")
+        r = conn.getresponse()
+        assert r.status == 200 and r.read()  # a keep-alive connection, left open by the client
+        server.stop()
+        conn.sock.settimeout(5)
+        assert conn.sock.recv(1) == b""  # the server closed it, rather than leave the client waiting
+    finally:
+        conn.close()
+
+
 def test_openapi_document_describes_every_route(ns):
     doc = client(ns).get("/v1/openapi.json").json()
     assert doc["openapi"].startswith("3.")

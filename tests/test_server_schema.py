@@ -48,6 +48,7 @@ def daemon(tmp_path_factory):
     yield url, token, lib
     proc.terminate()
     proc.wait(timeout=30)
+    proc.stderr.close()
 
 
 def test_schemathesis_finds_no_server_error_and_no_divergence_from_the_document(daemon):

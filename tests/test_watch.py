@@ -171,6 +171,7 @@ def test_a_daemon_killed_mid_batch_and_restarted_analyses_every_photo_exactly_on
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.stderr.close()
     at_kill = len(analyses(catalog))
     assert at_kill < 120, "the daemon finished before it was killed: the test proves nothing"
     for i, b in enumerate(data[120:]):  # these arrive while the daemon is down
@@ -183,6 +184,7 @@ def test_a_daemon_killed_mid_batch_and_restarted_analyses_every_photo_exactly_on
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        proc.stderr.close()
     counts = analyses(catalog)
     assert len(counts) == 150 and set(counts.values()) == {1}, [p for p, n in counts.items() if n != 1]
     states = Counter(r[0] for r in sqlite3.connect(tmp_path / "daemon.db").execute("SELECT state FROM watch_queue"))
