@@ -146,6 +146,31 @@ def test_in_a_large_photo_the_second_look_at_small_eyes_decodes_no_finer_than_it
     assert judged.data["faces"][0]["full_res"] and [r.code for r in judged.reasons] == ["closed_eyes"]
     assert decoded == [4]  # 3.3x the analysis scale; without MAX_REFINE_GAIN it was 1/2 (6.7x), for no better verdict
 
+
+def test_the_second_look_reads_the_loaders_own_decode_when_it_shows_the_face_large_enough(astronaut):
+    """A face a little under REFINE_BELOW needs little more resolution: the decode the analysis copy was shrunk
+    from, which the loader keeps (a 24 MP JPEG's 1/4 scale), gives it, and the photo is not decoded again."""
+    from keepers.core.types import Decoded
+
+    rgb, (f,) = astronaut
+    big = cv2.resize(paint_eyes_shut(rgb, f), None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)  # 3072 px
+    small = cv2.resize(big, None, fx=0.16, fy=0.16, interpolation=cv2.INTER_AREA)  # her face: about 90 px
+    decoded = []
+
+    def reduced(r, box=None):
+        decoded.append(r)
+        return cv2.resize(big, None, fx=1 / r, fy=1 / r, interpolation=cv2.INTER_AREA)
+
+    fr = Frame(photo=Photo(path="x.jpg", kind="jpeg"), rgb=small, meta=Meta(), scale=0.16,
+               _full_loader=lambda: decoded.append(1) or big, _reduced_loader=reduced)
+    fr._decoded[4] = Decoded(reduced(4))  # as the loader leaves it: 1.56x the analysis scale
+    decoded.clear()
+    judged = analyzer.FacesAnalyzer().analyze(fr)
+    face = judged.data["faces"][0]
+    assert 80 < face["box"][2] - face["box"][0] < 100 and face["full_res"]
+    assert [r.code for r in judged.reasons] == ["closed_eyes"]
+    assert decoded == []  # it was 1/2 (3.1x) before, for the same verdict
+
 def test_a_face_tracked_from_a_coarser_look_is_the_face_the_detector_finds(astronaut):
     """The second look at small eyes starts FaceMesh where the first look's landmarks put the face, as MediaPipe
     tracks a face across video frames, instead of searching the sharper crop again: same face, same eyes."""

@@ -4,12 +4,13 @@ The labelled eye photos (../shared/data/eyes, the held-out half of keepers.core.
 at most ~200 px, so `keepers eval` analyses them at their own size and never reaches the faces analyzer's second,
 full-resolution look (REFINE_BELOW). Here each one is pasted into a 6000x4000 scene (an enlarged sample photo,
 with grain) at a size that makes the face `--face` px wide at the 1024 px analysis size, saved as a quality-92
-JPEG, and culled as a photographer's 24 MP frame would be: as shipped (the second look decodes at most
-MAX_REFINE_GAIN x the analysis scale: the 1/2-scale decode of a 24 MP JPEG), with a full decode for that look, and
-with no second look. Prints closed-eye precision / recall / F1 and seconds per photo for each. The paste enlarges a
-~200 px crop, so the second look sees at most the crop's own detail.
+JPEG, and culled as a photographer's 24 MP frame would be: as shipped (the second look reads the loader's own
+1/4-scale decode when that shows the face REFINE_ENOUGH px wide, else decodes at most MAX_REFINE_GAIN x the analysis
+scale: the 1/2-scale decode), always decoding afresh for that look ("fresh", before faces analyzer version 4), with a
+full decode for it, and with no second look. Prints closed-eye precision / recall / F1 and seconds per photo for
+each. The paste enlarges a ~200 px crop, so the second look sees at most the crop's own detail.
 
-    .venv/bin/python tools/eyes_large.py [--per-class 100] [--face 60]
+    .venv/bin/python tools/eyes_large.py [--per-class 100] [--face 60] [--variants shipped,fresh]
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-VARIANTS = ("shipped", "full", "none")
+VARIANTS = ("shipped", "fresh", "full", "none")
 
 
 def build(files: list[str], folder: Path, face_px: int) -> list[Path]:
@@ -61,8 +62,10 @@ def _init(variant: str) -> None:
 
     if variant == "none":
         fa.REFINE_BELOW = 0
+    elif variant == "fresh":  # never the loader's own decode: the second look decodes again (before version 4)
+        fa.REFINE_ENOUGH = float("inf")
     elif variant == "full":
-        fa.MAX_REFINE_GAIN = float("inf")
+        fa.MAX_REFINE_GAIN = fa.REFINE_ENOUGH = float("inf")
     from keepers.core import eval as ev
 
     ev._init(5.0)  # keepers eval's default
@@ -80,6 +83,7 @@ def main() -> int:
     ap.add_argument("--per-class", type=int, default=100, help="closed and open photos each, from the held-out half")
     ap.add_argument("--face", type=int, default=60, help="face width at the analysis size, px")
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    ap.add_argument("--variants", default=",".join(VARIANTS), help=f"which of {', '.join(VARIANTS)}")
     args = ap.parse_args()
     if not (DATA / "eyes" / "labels.csv").is_file():
         print(f"needs {DATA / 'eyes'}", file=sys.stderr)
@@ -93,7 +97,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         print(f"building {len(truth)} 24 MP photos, face ~{args.face} px at the analysis size...", flush=True)
         paths = [str(p) for p in build(closed + opened, Path(tmp), args.face)]
-        for variant in VARIANTS:
+        for variant in args.variants.split(","):
             ctx = multiprocessing.get_context("spawn")
             with ProcessPoolExecutor(args.workers, mp_context=ctx, initializer=_init, initargs=(variant,)) as pool:
                 said, secs = zip(*pool.map(_closed, paths, chunksize=1))

@@ -25,6 +25,12 @@ REFINE_BELOW, MAX_REFINED = 112, 12  # smaller faces are looked at again in the 
 # (tools/eyes_large.py), the 1/2-scale look found the same closed eyes: F1 0.733 against 0.737 (faces ~60 px
 # wide), 0.165 both (~40 px), against 0.692 and 0.020 with no second look (since version 3: 0.728 against 0.733)
 MAX_REFINE_GAIN = 2.5
+# a face this wide (px) after the second look's gain is at the resolution the models read it at (FaceMesh's 192 px
+# input holds 1.5 face widths): where an image decoded already gives that much (the loader keeps the one the
+# analysis copy was shrunk from: a 24 MP JPEG's 1/4-scale decode, 1.46x the analysis scale; a 12 MP one's 1/2-scale,
+# 1.95x), the look reads it and decodes nothing
+REFINE_ENOUGH = 128
+MIN_REFINE_GAIN = 1.4  # less resolution than this gains too little to look again
 
 
 def openness(face) -> float:
@@ -70,8 +76,9 @@ class FacesAnalyzer(Analyzer):
 
     name = "faces"
     # 2: the second look at small eyes decodes at most MAX_REFINE_GAIN x the analysis scale; 3: it tracks the face
-    # from the first look's landmarks instead of searching the crop again
-    version = "3"
+    # from the first look's landmarks instead of searching the crop again; 4: it reads the loader's decode where that
+    # is enough (REFINE_ENOUGH)
+    version = "4"
 
     def __init__(self, providers: list[str] | None = None):
         self._providers = providers
@@ -119,9 +126,9 @@ class FacesAnalyzer(Analyzer):
         cx, cy, half = (face.box[0] + face.box[2]) / 2, (face.box[1] + face.box[3]) / 2, face.size
         box = (max(0, int(cx - half)), max(0, int(cy - half)), min(w, int(cx + half) + 1), min(h, int(cy + half) + 1))
         want = min(MAX_REFINE_GAIN, max(1.5, 2 * REFINE_BELOW / max(face.size, 1.0)))  # more is not used below
-        crop = frame.full_crop(box, max_gain=want)
+        crop = frame.full_crop(box, max_gain=want, min_gain=max(MIN_REFINE_GAIN, REFINE_ENOUGH / max(face.size, 1.0)))
         gain = crop.shape[1] / max(1, box[2] - box[0])
-        if gain < 1.5:
+        if gain < MIN_REFINE_GAIN:
             return None
         if face.size * gain > 2 * REFINE_BELOW:  # more pixels than the models look at: shrink, cheaper and sharper
             f = 2 * REFINE_BELOW / (face.size * gain)
