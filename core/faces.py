@@ -180,6 +180,9 @@ class Face:
     left_eye: dict[str, Any] = field(default_factory=dict)
     expression: dict[str, float] = field(default_factory=dict)
     yaw: float = 0.0  # -1..1, 0 = frontal; > 0: the subject turned to their left (nose towards the image's right)
+    # the ROI (centre, axis, side) of FaceMesh's last pass, kept while the eyes and expression are not read yet
+    # (detect_faces' `eyes_below`): `complete` reads them from it later, as they would have been read at once
+    roi: tuple | None = field(default=None, repr=False)
 
     @property
     def size(self) -> float:
@@ -243,11 +246,13 @@ def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) 
 
 
 def _describe(pyr: _Pyramid, roi, det_score: float, passes: int, models: dict[str, OnnxModel], min_score: float,
-              trace: dict | None) -> Face | None:
+              trace: dict | None, eyes_below: float = 0.0) -> Face | None:
     """The face in `roi` (centre, axis, side): FaceMesh `passes` times, each on the ROI the last mesh gives, then
-    the eyes and the expression; None where FaceMesh's face probability stays below `min_score`."""
+    the eyes and the expression (for a face narrower than `eyes_below`, later: `complete`); None where FaceMesh's
+    face probability stays below `min_score`."""
     centre, axis, side = roi
     for _ in range(passes):
+        last = (centre, axis, side)
         crop, a = pyr.crop(centre, axis, side, 192)
         x = _trace(trace, "facemesh", crop[None].astype(np.float32) / 255)
         mesh, flag = models["facemesh"].run({"image": x}, ["mesh", "faceflag"])
@@ -256,14 +261,39 @@ def _describe(pyr: _Pyramid, roi, det_score: float, passes: int, models: dict[st
             return None
         pts = _to_image(a, mesh.reshape(-1, 3), 192, side)
         centre, axis, side = _roi(pts, 33, 263, 1.5)
-    eyes = _eyes(pyr, pts, models["iris"], trace)
-    grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
-    probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
     dr, dl = (float(np.hypot(*(pts[1, :2] - pts[k, :2]))) for k in (234, 454))  # nose tip to cheek edges
     lo, hi = pts[:, :2].min(0), pts[:, :2].max(0)
-    return Face(box=(*map(float, lo), *map(float, hi)), score=score, detector_score=det_score, landmarks=pts,
-                right_eye=eyes["right_eye"], left_eye=eyes["left_eye"],
-                expression={n: float(p) for n, p in zip(EMOTIONS, probs)}, yaw=(dr - dl) / (dr + dl + 1e-9))
+    face = Face(box=(*map(float, lo), *map(float, hi)), score=score, detector_score=det_score, landmarks=pts,
+                yaw=(dr - dl) / (dr + dl + 1e-9), roi=last)
+    return face if face.size < eyes_below else _read_eyes(pyr, face, crop, models, trace)
+
+
+def _read_eyes(pyr: _Pyramid, face: Face, crop: np.ndarray, models: dict[str, OnnxModel], trace: dict | None) -> Face:
+    """`face` with its eyes (the iris model) and expression (the emotion model, on FaceMesh's last crop) read."""
+    eyes = _eyes(pyr, face.landmarks, models["iris"], trace)
+    grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
+    probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
+    face.right_eye, face.left_eye = eyes["right_eye"], eyes["left_eye"]
+    face.expression, face.roi = {n: float(p) for n, p in zip(EMOTIONS, probs)}, None
+    return face
+
+
+def complete(rgb: np.ndarray, face: Face, models: dict[str, OnnxModel] | None = None) -> Face:
+    """A face detect_faces left without eyes and expression (`eyes_below`), with them read from `rgb`, the image it
+    was found in: the same numbers as reading them at once."""
+    if face.roi is None:
+        return face
+    pyr = _Pyramid(rgb)
+    return _read_eyes(pyr, face, pyr.crop(*face.roi, 192)[0], models or MODELS, None)
+
+
+def eye_in(eye: dict[str, Any], scale: tuple[float, float], origin: tuple[float, float]) -> dict[str, Any]:
+    """One eye's numbers (Face.right_eye / left_eye) moved from a crop's pixels into the image's: a point p of the
+    crop is at p / scale + origin. The openness, a ratio, is kept as measured."""
+    pts = np.concatenate([eye["contour"], eye["iris"]]).astype(np.float64)
+    pts[:, :2] = pts[:, :2] / np.asarray(scale) + np.asarray(origin)
+    pts[:, 2] /= scale[0]
+    return _eye(pts) | {"openness": eye["openness"]}
 
 
 def track_face(rgb: np.ndarray, landmarks: np.ndarray, det_score: float, min_score: float = 0.5, passes: int = 2,
@@ -277,18 +307,20 @@ def track_face(rgb: np.ndarray, landmarks: np.ndarray, det_score: float, min_sco
 
 def detect_faces(rgb: np.ndarray | Deferred, min_score: float = 0.5, passes: int = 2, trace: dict | None = None,
                  models: dict[str, OnnxModel] | None = None, shrink=None, detector: str = "blazeface",
-                 detector_score: float | None = None) -> list[Face]:
+                 detector_score: float | None = None, eyes_below: float = 0.0) -> list[Face]:
     """Every face in an RGB uint8 image, largest first. `passes`: FaceMesh runs per face (the second on the ROI
     the first mesh gives, as MediaPipe tracks); `trace` collects each model's input tensors (parity check);
     `shrink`: see BlazeFace.detect; `detector`: which BlazeFace finds the faces, and `detector_score` its
-    threshold (else `min_score`, which FaceMesh's face probability must reach)."""
+    threshold (else `min_score`, which FaceMesh's face probability must reach); `eyes_below`: faces narrower than
+    this come back without their eyes and expression read, for a caller that will look at them in a finer image
+    (and `complete` those it does not)."""
     models = models or MODELS
     pyr, faces = _Pyramid(rgb), []
     found = models[detector].detect(rgb, min_score if detector_score is None else detector_score, trace, shrink=shrink)
     for box, det_score, kps in found:
         v = kps[1] - kps[0]  # eye to eye: MediaPipe levels the eyes before FaceMesh
         axis, centre, side = v / (np.hypot(*v) + 1e-9), (box[:2] + box[2:]) / 2, float(max(box[2:] - box[:2])) * 1.5
-        face = _describe(pyr, (centre, axis, side), float(det_score), passes, models, min_score, trace)
+        face = _describe(pyr, (centre, axis, side), float(det_score), passes, models, min_score, trace, eyes_below)
         if face is not None:
             faces.append(face)
     kept: list[Face] = []

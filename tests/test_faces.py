@@ -171,6 +171,31 @@ def test_the_second_look_reads_the_loaders_own_decode_when_it_shows_the_face_lar
     assert [r.code for r in judged.reasons] == ["closed_eyes"]
     assert decoded == []  # it was 1/2 (3.1x) before, for the same verdict
 
+def test_eyes_read_later_are_the_eyes_read_at_once(astronaut):
+    rgb, (f,) = astronaut
+    (later,) = facelib.detect_faces(rgb, eyes_below=10_000)  # every face: eyes and expression left for later
+    assert later.right_eye == {} and later.expression == {}
+    facelib.complete(rgb, later)
+    assert later.expression == f.expression and later.box == f.box
+    for side in ("right_eye", "left_eye"):
+        a, b = later.__dict__[side], f.__dict__[side]
+        assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+
+
+def test_a_small_face_reports_the_finer_looks_eyes_where_they_are_in_the_analysis_image(astronaut):
+    rgb, (f,) = astronaut
+    big = cv2.resize(rgb, None, fx=6, fy=6, interpolation=cv2.INTER_CUBIC)
+    small = cv2.resize(big, None, fx=0.075, fy=0.075, interpolation=cv2.INTER_AREA)  # her face: about 48 px
+    fr = Frame(photo=Photo(path="x.jpg", kind="jpeg"), rgb=small, meta=Meta(), scale=0.075, _full_loader=lambda: big)
+    (d,) = analyzer.FacesAnalyzer().analyze(fr).data["faces"]
+    assert d["full_res"]
+    for side in ("right_eye", "left_eye"):  # where her eyes are in the photo the detector saw, at this size
+        assert np.hypot(*(np.array(d[side]["iris_centre"]) - f.__dict__[side]["iris_centre"] * 0.45)) < 1.0
+        assert abs(d[side]["iris_radius"] - f.__dict__[side]["iris_radius"] * 0.45) < 0.5
+        x0, y0, x1, y1 = d[side]["pupil_box"]
+        assert x0 < d[side]["iris_centre"][0] < x1 and y0 <= d[side]["iris_centre"][1] <= y1
+
+
 def test_a_face_tracked_from_a_coarser_look_is_the_face_the_detector_finds(astronaut):
     """The second look at small eyes starts FaceMesh where the first look's landmarks put the face, as MediaPipe
     tracks a face across video frames, instead of searching the sharper crop again: same face, same eyes."""
