@@ -191,8 +191,9 @@ class Frame:
         if max_gain is not None and self._reduced_loader is not None and 0 < self.scale < 1:
             reduce = next((r for r in (8, 4, 2) if 1.0 / (self.scale * r) >= max_gain), 1)
         finer = [r for r in self._decoded if r <= reduce]  # a finer decode serves a coarser ask
-        if not finer and min_gain is not None and 0 < self.scale < 1:
-            finer = [r for r in self._decoded if 1.0 / (self.scale * r) >= min_gain]
+        if min_gain is not None and 0 < self.scale < 1:  # and a coarser one that gives enough, before any finer one:
+            # the crop is then the same whatever another analyzer decoded before (the faces analyzer's 1/2 scale)
+            finer += [r for r in self._decoded if r > reduce and 1.0 / (self.scale * r) >= min_gain]
         for r in sorted(finer, reverse=True):  # the coarsest first; a partial decode may not hold this box
             crop = self._decoded[r].crop(box, self.rgb.shape[1])
             if crop is not None:

@@ -183,7 +183,9 @@ def measure(grey: np.ndarray, noise_sigma: float = 0.0) -> dict:
 
 class SharpnessAnalyzer(Analyzer):
     name = "sharpness"
-    version = "1"
+    # 2: the focus check's crop comes from the loader's 1/4-scale decode whenever that gives enough, also after the
+    # faces analyzer decoded the photo at 1/2 scale (which it used to read then, for a different number)
+    version = "2"
     weight = 1.0
 
     def analyze(self, frame: Frame) -> Finding:
