@@ -23,6 +23,11 @@ BACKLIT_EV = 2.0  # face this many stops darker than the bright part of the back
 SKIN_MIN_EYES = 45  # px between the eyes (analysis image) for skin texture to be judged
 SMOOTH_RATIO, GRAIN_FLOOR = 0.45, 1.0  # cheek texture below this share of the photo's grain (levels, at least)
 CUT = 0.12  # share of the face outside the frame
+# iris radius (px) enough for the red check: the pupil disc it reads (0.55 of the radius) holds ~35 pixels. A 24 MP
+# JPEG's 1/4-scale decode, which the loader keeps, gives that for a face of ~100 px at the analysis size (iris radius
+# ~0.042 of the face's width); a face that size got a fresh decode for each eye and one for the eye-sharpness check,
+# 40-60 ms each, as the rows each needs reach further down
+RED_EYE_PX = 6.0
 RED_MIN_OPEN = 0.15  # eye openness below which no pupil shows, so no red eye either
 LOOK_AGAIN_SIDE, LOOK_AGAIN_MIN = 384, 40  # second look: image long side, smallest face judged (px of that image)
 # the short-range detector's threshold in the second look: frame-filling faces score 0.47-0.48 (MediaPipe: 0.5)
@@ -34,14 +39,16 @@ def _eyes(face: dict) -> list[tuple[np.ndarray, float, np.ndarray]]:
             for s in ("right_eye", "left_eye")]
 
 
-def _crop(frame: Frame, box, max_gain: float = 8.0) -> tuple[np.ndarray, float, tuple[int, int]]:
-    """Full-resolution pixels of `box` (analysis px), at most `max_gain` x the analysis scale: (rgb, gain, origin)."""
+def _crop(frame: Frame, box, max_gain: float = 8.0, min_gain: float | None = None) -> tuple[np.ndarray, float,
+                                                                                           tuple[int, int]]:
+    """Full-resolution pixels of `box` (analysis px), at most `max_gain` x the analysis scale, from an image decoded
+    already where one gives `min_gain` (Frame.full_crop): (rgb, gain, origin)."""
     h, w = frame.rgb.shape[:2]
     l, t = max(0, int(np.floor(box[0]))), max(0, int(np.floor(box[1])))
     r, b = min(w, int(np.ceil(box[2]))), min(h, int(np.ceil(box[3])))
     if r - l < 2 or b - t < 2:
         return np.zeros((0, 0, 3), np.uint8), 1.0, (l, t)
-    crop = frame.full_crop((l, t, r, b), max_gain=max_gain)
+    crop = frame.full_crop((l, t, r, b), max_gain=max_gain, min_gain=min_gain)
     gain = crop.shape[1] / (r - l)
     if gain > max_gain:
         f = max_gain / gain
@@ -56,8 +63,10 @@ def red_share(frame: Frame, centre: np.ndarray, radius: float, pupil_box: np.nda
     best resolution to hand. A flash lights the retina: the pupil turns red AND brighter in red than the iris,
     where a brown iris or a dark pupil in a small, soft photo only looks reddish."""
     pad = 1.2 * radius
+    # ~12 px of iris radius is plenty, and RED_EYE_PX enough where a decode made already gives that much
     crop, gain, (l, t) = _crop(frame, (centre[0] - pad, centre[1] - pad, centre[0] + pad, centre[1] + pad),
-                               max_gain=max(1.0, 12.0 / max(radius, 1e-3)))  # ~12 px of iris radius is plenty
+                               max_gain=max(1.0, 12.0 / max(radius, 1e-3)),
+                               min_gain=max(1.0, RED_EYE_PX / max(radius, 1e-3)))
     if crop.size == 0:
         return 0.0, 0.0
     rgb = crop.astype(np.float32)
@@ -88,7 +97,8 @@ def eye_blur(frame: Frame, face: dict) -> float | None:
     d = float(np.hypot(*(c2 - c1)))
     lo, hi = np.minimum(c1, c2), np.maximum(c1, c2)
     half = max(0.35 * d, 8.0)
-    crop, gain, _ = _crop(frame, (lo[0] - 0.45 * d, lo[1] - half, hi[0] + 0.45 * d, hi[1] + half), max_gain=2.0)
+    crop, gain, _ = _crop(frame, (lo[0] - 0.45 * d, lo[1] - half, hi[0] + 0.45 * d, hi[1] + half), max_gain=2.0,
+                          min_gain=sharpness.MIN_REFINE_GAIN)  # as the focus check: a decode made already serves
     if min(crop.shape[:2]) < 32:
         return None
     g = cv2.cvtColor(crop, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255

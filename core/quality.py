@@ -271,7 +271,9 @@ class QualityAnalyzer(Analyzer):
     portrait and landscape checks', and the head's flaw guess when a low score has no other explanation."""
 
     name = "quality"
-    version = "2"  # 2: the second face search uses the short-range detector
+    # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
+    # the loader keeps where it gives enough
+    version = "3"
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
         from keepers.core.runtime import manifest

@@ -147,3 +147,26 @@ def test_the_second_face_search_makes_its_384_px_copy_only_where_it_finds_a_face
         found, _ = portrait.look_again(f)
         made = [size for size in f.__dict__.get("_shrunk", {}) if max(size) == portrait.LOOK_AGAIN_SIDE]
         assert (len(found), len(made)) == (faces, faces), (rgb.shape, found, made)
+
+
+def test_in_a_24_mp_photo_red_eye_is_found_in_the_decode_the_loader_keeps(analyzer, shared_data, tmp_path):
+    """A face too large for the faces analyzer's second look (~180 px at the analysis size) has its pupils and
+    eye sharpness read from the 1/4-scale decode the analysis image came from: each fresh decode of a 24 MP JPEG
+    costs 40-60 ms, and one was made for each eye and one for the eye check."""
+    from keepers.core.loader import load
+
+    src = shared_data / "redeye" / "sample_3.jpg"
+    if not src.is_file():
+        pytest.skip("needs ../shared/data/redeye")
+    rgb = np.asarray(Image.open(src).convert("RGB"))
+    path = tmp_path / "flash.jpg"
+    Image.fromarray(cv2.resize(rgb, (6000, round(rgb.shape[0] * 6000 / rgb.shape[1])),
+                               interpolation=cv2.INTER_CUBIC)).save(path, quality=92)
+    f = load(Photo(str(path), "jpeg"))
+    assert set(f._decoded) == {4}  # what the loader kept: the 1/4-scale decode, 1.46x the analysis scale
+    decodes = []
+    reduced = f._reduced_loader
+    f._reduced_loader = lambda r, box=None: decodes.append(r) or reduced(r, box)
+    q = analyzer.analyze(f)
+    assert "red_eye" in codes(decide(list(f.__dict__[quality.FINDINGS].values()) + [q], Settings())), q.data
+    assert "eye_blur" in q.data["portrait"] and decodes == [], q.data["portrait"]
