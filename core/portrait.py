@@ -39,8 +39,8 @@ def _eyes(face: dict) -> list[tuple[np.ndarray, float, np.ndarray]]:
             for s in ("right_eye", "left_eye")]
 
 
-def _crop(frame: Frame, box, max_gain: float = 8.0, min_gain: float | None = None) -> tuple[np.ndarray, float,
-                                                                                           tuple[int, int]]:
+def _crop(frame: Frame, box, max_gain: float = 8.0,
+          min_gain: float | None = None) -> tuple[np.ndarray, float, tuple[int, int]]:
     """Full-resolution pixels of `box` (analysis px), at most `max_gain` x the analysis scale, from an image decoded
     already where one gives `min_gain` (Frame.full_crop): (rgb, gain, origin)."""
     h, w = frame.rgb.shape[:2]
