@@ -148,6 +148,17 @@ def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
         return {k: z[k] for k in z.files}
 
 
+def _standardised(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """Inputs on their training scale, as the training scripts standardise them (models/train/quality.py: design):
+    centred, divided by the spread, clipped to +-6."""
+    return np.clip((x - mean) / scale, -6, 6)
+
+
+def _relu_mlp(x: np.ndarray, W1: np.ndarray, b1: np.ndarray, w2: np.ndarray) -> float:
+    """One hidden ReLU layer to one output: the trained heads' shape (models/train/quality.py: predict)."""
+    return float(np.maximum(x @ W1 + b1, 0) @ w2)
+
+
 class QualityHead:
     """The trained head: standardised inputs -> raw score (linear or one hidden layer) -> 1-10 through knots."""
 
@@ -168,7 +179,7 @@ class QualityHead:
                 x = x / max(float(np.linalg.norm(x)), 1e-12)
                 if b.endswith("_pca"):  # the embedding's principal components, fitted in training
                     x = (x - self.z[f"{b}_pca_mean"]) @ self.z[f"{b}_pca"]
-            parts.append(np.clip((x - self.z[f"{b}_mean"]) / self.z[f"{b}_scale"], -6, 6))
+            parts.append(_standardised(x, self.z[f"{b}_mean"], self.z[f"{b}_scale"]))
         return np.concatenate(parts)
 
     def neutral(self, x: np.ndarray, prefixes: tuple[str, ...]) -> np.ndarray:
@@ -183,7 +194,7 @@ class QualityHead:
     def raw(self, x: np.ndarray) -> float:
         z = self.z
         if "W1" in z:
-            return float(np.maximum(x @ z["W1"] + z["b1"], 0) @ z["w2"])
+            return _relu_mlp(x, z["W1"], z["b1"], z["w2"])
         return float(x @ z["w"])
 
     def score(self, raw: float) -> float:
@@ -219,10 +230,10 @@ class FlawScorers:
     def __call__(self, features: dict[str, float]) -> dict[str, float]:
         z = self.z
         x = np.array([features.get(n, 0.0) for n in self.feature_names], np.float64)
-        x = np.clip((x - z["features_mean"]) / z["features_scale"], -6, 6)
+        x = _standardised(x, z["features_mean"], z["features_scale"])
         out = {}
         for k in self.kinds:
-            s = float(np.maximum(x @ z[f"{k}_W1"] + z[f"{k}_b1"], 0) @ z[f"{k}_w2"])
+            s = _relu_mlp(x, z[f"{k}_W1"], z[f"{k}_b1"], z[f"{k}_w2"])
             centre, unit = z[f"{k}_calib"]
             out[k] = float(-(s - centre) / unit)
         return out
