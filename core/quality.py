@@ -155,7 +155,10 @@ def _standardised(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndar
 
 
 def _relu_mlp(x: np.ndarray, W1: np.ndarray, b1: np.ndarray, w2: np.ndarray) -> float:
-    """One hidden ReLU layer to one output: the trained heads' shape (models/train/quality.py: predict)."""
+    """One hidden ReLU layer to one output: the trained heads' shape (models/train/quality.py: predict). With a
+    leading member axis (W1 members x inputs x hidden), an ensemble: the members' mean."""
+    if W1.ndim == 3:
+        return float(np.mean((np.maximum(np.einsum("d,kdh->kh", x, W1) + b1, 0) * w2).sum(axis=1)))
     return float(np.maximum(x @ W1 + b1, 0) @ w2)
 
 
@@ -195,7 +198,7 @@ class QualityHead:
         z = self.z
         if "W1" in z:
             return _relu_mlp(x, z["W1"], z["b1"], z["w2"])
-        return float(x @ z["w"])
+        return float(np.mean(z["w"] @ x))  # one linear scorer, or an ensemble's (members x inputs)
 
     def score(self, raw: float) -> float:
         """1-10: the raw score through fixed knots measured on reference photos (clean vs flawed)."""

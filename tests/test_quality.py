@@ -8,7 +8,7 @@ import json
 import cv2
 import numpy as np
 import pytest
-from conftest import sample_rgb
+from conftest import ROOT, sample_rgb
 
 from keepers.core import landscape, quality
 from keepers.core.decide import decide
@@ -49,6 +49,21 @@ def test_the_head_file_matches_its_manifest_checksum():
     entry = json.loads((MODELS_DIR / "manifest" / "quality_head.json").read_text())
     assert sha256(MODELS_DIR / entry["file"]) == entry["sha256"]
     assert entry["held_out"]["pairs"] >= 0.9  # the model card carries the numbers it was shipped with
+
+
+def test_the_head_scores_as_its_training_script_scored_it():
+    """The shipped head is the mean of several scorers; run time averages them as training did (models/train/
+    quality.py: predict), so the calibration fitted there holds here."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("train_quality", ROOT / "models" / "train" / "quality.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)
+    head = quality.QualityHead()
+    model = {k: head.z[k] for k in ("W1", "b1", "w2", "w") if k in head.z}
+    width = model["W1"].shape[-2] if "W1" in model else model["w"].shape[-1]
+    x = np.random.default_rng(0).normal(size=(16, width))
+    np.testing.assert_allclose([head.raw(row) for row in x], train.predict(model, x), rtol=1e-5, atol=1e-6)
 
 
 def test_the_flaw_scorers_file_matches_its_manifest_checksum():
