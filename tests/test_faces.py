@@ -251,6 +251,20 @@ def f1(pred, truth):
     return 2 * tp / max(1, pred.sum() + truth.sum()), tp / max(1, pred.sum()), tp / max(1, truth.sum())
 
 
+def eye_photo(shared_data, name: str) -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(shared_data / "eyes" / name).convert("RGB"))
+
+
+def test_part_of_a_face_found_as_a_face_of_its_own_is_not_a_second_face(shared_data):
+    """The detector also finds this laughing face's lower half (detector score ~0.55), and FaceMesh fits a face to
+    it, inside the real one, with narrow "eyes": one person is one face, and nobody's eyes are closed."""
+    rgb = eye_photo(shared_data, "open_assumed/face_4710.jpg")
+    assert len(facelib.detect_faces(rgb)) == 1
+    assert not analyzer.FacesAnalyzer().analyze(frame(rgb)).reasons
+
+
 def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
     if not (shared_data / "eyes" / "labels.csv").is_file():
         pytest.skip("needs ../shared/data/eyes")

@@ -77,8 +77,9 @@ class FacesAnalyzer(Analyzer):
     name = "faces"
     # 2: the second look at small eyes decodes at most MAX_REFINE_GAIN x the analysis scale; 3: it tracks the face
     # from the first look's landmarks instead of searching the crop again; 4: it reads the loader's decode where that
-    # is enough (REFINE_ENOUGH); 5: such a face's eyes and expression are read in that look only
-    version = "5"
+    # is enough (REFINE_ENOUGH); 5: such a face's eyes and expression are read in that look only; 6: a face found
+    # inside another (part of it, found again) is dropped
+    version = "6"
 
     def __init__(self, providers: list[str] | None = None):
         self._providers = providers
