@@ -265,6 +265,17 @@ def test_part_of_a_face_found_as_a_face_of_its_own_is_not_a_second_face(shared_d
     assert not analyzer.FacesAnalyzer().analyze(frame(rgb)).reasons
 
 
+def test_a_face_turned_well_away_from_the_camera_still_has_its_eyes_judged(shared_data):
+    """Turned ~0.65 (0.5 used to be the limit), both eyes still show their lids: shut ones are flagged, open ones
+    are not."""
+    shut = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "closed/closed_eye_2603.jpg_face_1.jpg")))
+    assert abs(shut.data["faces"][0]["yaw"]) > 0.6
+    assert [r.code for r in shut.reasons] == ["closed_eyes"]
+    open_ = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "open_assumed/face_3416.jpg")))
+    assert abs(open_.data["faces"][0]["yaw"]) > 0.6
+    assert open_.features["faces_judged"] == 1 and not open_.reasons
+
+
 def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
     if not (shared_data / "eyes" / "labels.csv").is_file():
         pytest.skip("needs ../shared/data/eyes")
