@@ -35,11 +35,17 @@ def _anchors(size: int = 256) -> np.ndarray:
 ANCHORS = _anchors()
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+def _overlap(box: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(area of `box` shared with each of `boxes`, area of `box`, areas of `boxes`); boxes as x0, y0, x1, y1."""
     lo, hi = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
     inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
     area = lambda b: np.prod(b[..., 2:] - b[..., :2], axis=-1)  # noqa: E731
-    return inter / (area(box) + area(boxes) - inter + 1e-9)
+    return inter, area(box), area(boxes)
+
+
+def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    inter, a, b = _overlap(box, boxes)
+    return inter / (a + b - inter + 1e-9)
 
 
 class Deferred:
@@ -327,20 +333,22 @@ def detect_faces(rgb: np.ndarray | Deferred, min_score: float = 0.5, passes: int
     # two detections may converge on one face after the mesh passes, or the detector may find part of a face (its
     # lower half) as a face of its own: a face mostly inside another, or around another, is the same face again.
     # The surer one stays: FaceMesh's probability, then the detector's (a face part scores ~0.55 there, a face ~0.9)
-    frame = np.array([0, 0, rgb.shape[1], rgb.shape[0]], np.float64)
+    image = (rgb.shape[1], rgb.shape[0])
     for f in sorted(faces, key=lambda f: (-f.score, -f.detector_score)):
-        if not kept or not _same_face(np.array(f.box), np.array([k.box for k in kept]), frame):
+        if not kept or not _same_face(np.array(f.box), np.array([k.box for k in kept]), image):
             kept.append(f)
     return sorted(kept, key=lambda f: -f.size)
 
 
-def _same_face(box: np.ndarray, boxes: np.ndarray, frame: np.ndarray) -> bool:
+def _in_view(boxes: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`boxes` (x0, y0, x1, y1 in the last axis) cut to an image of `size` (width, height); none comes out of
+    negative size, an out-of-view one comes out empty."""
+    lo = np.clip(boxes[..., :2], 0, size)
+    return np.concatenate([lo, np.clip(boxes[..., 2:], lo, size)], axis=-1)
+
+
+def _same_face(box: np.ndarray, boxes: np.ndarray, size: tuple[int, int]) -> bool:
     """Whether `box` overlaps any of `boxes` by IoU 0.5, or 70 % of the smaller of the two lies inside the other;
     the parts in view only (a face part's box reaches below the chin, often out of the frame)."""
-    box = np.concatenate([np.maximum(box[:2], frame[:2]), np.minimum(box[2:], frame[2:])])
-    boxes = np.concatenate([np.maximum(boxes[:, :2], frame[:2]), np.minimum(boxes[:, 2:], frame[2:])], axis=1)
-    lo, hi = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
-    inter = np.prod(np.clip(hi - lo, 0, None), axis=1)
-    area = lambda b: np.prod(np.clip(b[..., 2:] - b[..., :2], 0, None), axis=-1)  # noqa: E731
-    a, b = area(box), area(boxes)
+    inter, a, b = _overlap(_in_view(box, size), _in_view(boxes, size))
     return bool(((inter / (a + b - inter + 1e-9) >= 0.5) | (inter >= 0.7 * np.minimum(a, b))).any())
