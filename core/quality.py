@@ -29,12 +29,12 @@ CROP = 224
 # what the head needs from the classical analyzers (missing ones count as 0)
 CLASSICAL = {
     "sharpness": ("blur_best", "blur_median", "blur_sharp_dir", "blur_blur_dir", "smear", "anisotropy", "content_tiles"),
-    "noise": ("noise_y", "noise_c", "noise_immerkaer", "noise_level"),
+    "noise": ("noise_y", "noise_c", "noise_immerkaer", "noise_floor", "noise_level"),
     "exposure": ("p1", "p5", "p50", "p95", "p99", "key_ev", "headroom_ev", "under_ev", "over", "clipped", "blown",
                  "black", "spread", "backlit_ev", "centre", "surround"),
     "lens": ("vignetting_ev", "ca_red_px", "ca_blue_px", "ca_px"),
 }
-LOG1P = {"noise.noise_y", "noise.noise_c", "noise.noise_immerkaer", "noise.noise_level"}  # heavy-tailed
+LOG1P = {f"noise.{k}" for k in CLASSICAL["noise"]}  # heavy-tailed
 
 
 def classical_findings(frame: Frame) -> dict[str, Finding]:

@@ -17,6 +17,7 @@ from keepers.core.analyzers.exposure import ExposureAnalyzer
 from keepers.core.analyzers.lens import LensAnalyzer
 from keepers.core.analyzers.noise import NoiseAnalyzer
 from keepers.core.analyzers.sharpness import SharpnessAnalyzer
+from keepers.core.eval import saved
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
 
@@ -116,6 +117,15 @@ def test_noisy_copies_are_flagged_and_do_not_look_sharper(name):
             assert "noise" in codes(noisy, [NOISE]), level
             # allowance: the scatter of the estimate itself (max +0.023 over 360 noisy/clean pairs of 30 photos)
             assert sharpness_score(noisy) <= original + 0.03, level
+
+
+def test_slight_grain_lifts_every_photos_noise_floor_above_any_clean_photos():
+    # the floor is what tells slight grain apart across photos (docs/eval.md); both read back from the same JPEG
+    # save, as photos reach Keepers, since a save smooths fine grain away
+    floor = lambda rgb: NOISE.analyze(frame_of(saved(rgb))).features["noise_floor"]  # noqa: E731
+    clean = [floor(photo(name)) for name in PHOTOS]
+    grainy = [floor(distort.noise(photo(name), 1, seed=i)) for i, name in enumerate(PHOTOS)]
+    assert min(grainy) > max(clean), (clean, grainy)
 
 
 def test_the_noise_message_names_the_iso_when_the_camera_recorded_it():

@@ -3,7 +3,7 @@
 Run `.venv/bin/python models/train/quality.py` (needs ../shared/data). Deterministic: fixed seeds, splits from
 keepers.core.eval (made once; the test parts are scored once, at the end, and never used to choose anything).
 Features (keepers.core.quality.head_inputs) of every clean photo, each of its graded synthetic distortions and
-every real-defect photo are cached in /tmp/keepers-build/quality (the slow part: ~10 min on 2 cores, once).
+every real-defect photo are cached in /tmp/keepers-build/quality (the slow part: ~5 min on 2 cores, once).
 The head is the mean of a few RankNet (pairwise logistic) scorers (ENSEMBLE), linear or a small MLP, chosen with
 its L2 strength by cross-validation on the training photos; scipy's L-BFGS fits them (a build-time tool; the
 runtime is numpy).
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[2]
 OUT = ROOT / "models" / "quality_head.npz"
 MANIFEST = ROOT / "models" / "manifest" / "quality_head.json"
 CACHE = Path("/tmp/keepers-build/quality")
-FEATURE_VERSION = "2"  # 2: distortions read back from a q92 JPEG; no crop embedding
+FEATURE_VERSION = "4"  # 2: distortions read back from a q92 JPEG; no crop embedding; 4: the noise floor
 SEED = 0
 
 
