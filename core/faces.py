@@ -20,6 +20,7 @@ EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # iris-model contour indices: lower lid 0..8 (corners 0 and 8), upper lid 9..15 (above lower 1..7); iris 71..75
 LOWER, UPPER, IRIS = slice(0, 9), slice(9, 16), 71
 EYES = {"right_eye": (33, 133, False), "left_eye": (362, 263, True)}  # (start corner, end corner, mirror)
+_LUMA = np.float32([0.2989, 0.587, 0.114])  # RGB -> grey (ITU-R 601 weights)
 
 
 def _anchors(size: int = 256) -> np.ndarray:
@@ -173,10 +174,10 @@ MODELS = load_models()
 @dataclass(eq=False)
 class Face:
     """One face. box: (x0, y0, x1, y1) of the mesh; score: FaceMesh's face probability; landmarks: 468 x (x, y, z);
-    eyes: openness (lid gap / eye width, about 0.25-0.35 open, below 0.1 closed), width, iris centre and radius,
-    pupil box (the iris square cut to the lid opening: where a pupil, or red eye, can show), upper_lid (7 x 2) and
-    lower_lid (9 x 2, outer corner first), contour (71 x 3) and iris (5 x 3: centre, then 4 on the rim) points;
-    expression: emotion -> probability."""
+    eyes: openness (lid gap / eye width, about 0.25-0.35 open, below 0.1 closed), shade (the iris's luma over the
+    skin's below the eye: ~0.4 open, ~0.65 shut), width, iris centre and radius, pupil box (the iris square cut to the
+    lid opening: where a pupil, or red eye, can show), upper_lid (7 x 2) and lower_lid (9 x 2, outer corner first),
+    contour (71 x 3) and iris (5 x 3: centre, then 4 on the rim) points; expression: emotion -> probability."""
 
     box: tuple[float, float, float, float]
     score: float
@@ -200,8 +201,9 @@ class Face:
              "yaw": round(self.yaw, 3), "expression": {k: round(v, 3) for k, v in self.expression.items()}}
         for side in ("right_eye", "left_eye"):
             e = self.__dict__[side]
-            d[side] = {"openness": round(e["openness"], 3), "iris_centre": r(e["iris_centre"]),
-                       "iris_radius": round(e["iris_radius"], 2), "pupil_box": r(e["pupil_box"])}
+            d[side] = {"openness": round(e["openness"], 3), "shade": round(e["shade"], 3),
+                       "iris_centre": r(e["iris_centre"]), "iris_radius": round(e["iris_radius"], 2),
+                       "pupil_box": r(e["pupil_box"])}
         if landmarks:
             d["landmarks"] = np.round(self.landmarks[:, :2], 1).tolist()
         return d
@@ -248,7 +250,29 @@ def _eyes(pyr: _Pyramid, pts: np.ndarray, model: OnnxModel, trace: dict | None) 
         rois.append((a, side))
         crops.append(crop.astype(np.float32) / 255)
     out = model.run({"image": _trace(trace, "iris", np.stack(crops))})[0].reshape(2, 76, 3)
-    return {key: _eye(_to_image(a, o, 64, side)) for key, (a, side), o in zip(EYES, rois, out)}
+    return {key: _eye(_to_image(a, o, 64, side)) | {"shade": _iris_shade(c, o)}
+            for key, (a, side), o, c in zip(EYES, rois, out, crops)}
+
+
+_GRID = np.mgrid[0:64, 0:64].astype(np.float32) + 0.5  # pixel centres (y, x) of the iris model's 64 px eye crop
+
+
+def _iris_shade(crop: np.ndarray, pts: np.ndarray) -> float:
+    """How light the iris disc is against the skin just below the eye (mean luma, iris / skin), in the iris model's
+    eye crop (RGB, [0, 1]; `pts` its 76 points in crop px). An open eye shows a dark iris (median 0.39 on the labelled
+    eyes' train half); a shut one shows its lid, nearly as light as skin (0.65). NaN where either area is empty."""
+    yy, xx = _GRID
+    c, ring = pts[IRIS, :2], pts[IRIS + 1 : IRIS + 5, :2]
+    r = float(np.linalg.norm(ring - c, axis=1).mean())
+    iris = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= (0.7 * r) ** 2  # inside the rim: no white of the eye
+    low = pts[LOWER, :2][np.argsort(pts[LOWER, 0])]
+    x0, x1 = low[0, 0], low[-1, 0]
+    below = yy - np.interp(xx, low[:, 0], low[:, 1])  # px under the lower lid
+    skin = (xx >= x0 + 0.2 * (x1 - x0)) & (xx <= x1 - 0.2 * (x1 - x0)) & (below > 0.5 * r) & (below < 1.5 * r)
+    if not iris.any() or not skin.any():
+        return float("nan")
+    grey = crop @ _LUMA
+    return float(grey[iris].mean() / max(float(grey[skin].mean()), 1e-3))
 
 
 def _describe(pyr: _Pyramid, roi, det_score: float, passes: int, models: dict[str, OnnxModel], min_score: float,
@@ -277,7 +301,7 @@ def _describe(pyr: _Pyramid, roi, det_score: float, passes: int, models: dict[st
 def _read_eyes(pyr: _Pyramid, face: Face, crop: np.ndarray, models: dict[str, OnnxModel], trace: dict | None) -> Face:
     """`face` with its eyes (the iris model) and expression (the emotion model, on FaceMesh's last crop) read."""
     eyes = _eyes(pyr, face.landmarks, models["iris"], trace)
-    grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ np.float32([0.2989, 0.587, 0.114])
+    grey = cv2.resize(crop, (64, 64), interpolation=cv2.INTER_AREA).astype(np.float32) @ _LUMA
     probs = models["emotion"].run({"image": _trace(trace, "emotion", ((grey / 255 - 0.5) * 2)[None, :, :, None])})[0][0]
     face.right_eye, face.left_eye = eyes["right_eye"], eyes["left_eye"]
     face.expression, face.roi = {n: float(p) for n, p in zip(EMOTIONS, probs)}, None
@@ -295,11 +319,11 @@ def complete(rgb: np.ndarray, face: Face, models: dict[str, OnnxModel] | None = 
 
 def eye_in(eye: dict[str, Any], scale: tuple[float, float], origin: tuple[float, float]) -> dict[str, Any]:
     """One eye's numbers (Face.right_eye / left_eye) moved from a crop's pixels into the image's: a point p of the
-    crop is at p / scale + origin. The openness, a ratio, is kept as measured."""
+    crop is at p / scale + origin. The openness and shade, ratios, are kept as measured."""
     pts = np.concatenate([eye["contour"], eye["iris"]]).astype(np.float64)
     pts[:, :2] = pts[:, :2] / np.asarray(scale) + np.asarray(origin)
     pts[:, 2] /= scale[0]
-    return _eye(pts) | {"openness": eye["openness"]}
+    return _eye(pts) | {"openness": eye["openness"], "shade": eye["shade"]}
 
 
 def track_face(rgb: np.ndarray, landmarks: np.ndarray, det_score: float, min_score: float = 0.5, passes: int = 2,
