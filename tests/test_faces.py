@@ -288,6 +288,16 @@ def test_an_eye_that_reads_half_open_is_judged_by_whether_its_iris_shows(shared_
     assert squint.features["faces_judged"] == 1 and not squint.reasons
 
 
+def test_a_carved_face_without_eye_detail_is_not_read_as_blinking(shared_data):
+    """Wooden figures (CBSD68 101085): the largest is judged as a face, its eyes as narrow as a squint and as light as
+    its 'skin'. How light says nothing more about a lid past what shut eyes show (SHADE_MAX)."""
+    from PIL import Image
+
+    rgb = np.asarray(Image.open(shared_data / "clean" / "CBSD68" / "101085.jpg").convert("RGB"))
+    found = analyzer.FacesAnalyzer().analyze(frame(rgb))
+    assert found.features["faces_judged"] == 1 and not found.reasons
+
+
 def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
     if not (shared_data / "eyes" / "labels.csv").is_file():
         pytest.skip("needs ../shared/data/eyes")
