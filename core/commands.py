@@ -104,6 +104,7 @@ def show(args, settings) -> int:
     r = next((r for r in results if path in r.photo.files), results[0] if results else None)
     if r is None:
         raise UserError(f"{args.file} is not a photo Keepers can read")
+    r.write_error = None  # show writes nothing: a sidecar that could not be written (a read-only card) is no error
     if args.json:
         rec = r.record()
         rec["meta"] = r.meta.as_dict() if r.meta else {}

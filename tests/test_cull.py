@@ -145,6 +145,24 @@ def test_show_explains_one_photo_with_its_reasons(demo_run):
     assert recs["chelsea_blurred.jpg"]["reasons"][0]["code"] in proc.stdout
 
 
+def test_show_on_a_read_only_card_gives_the_verdict_without_an_error(demo_run, tmp_path):
+    # show writes nothing, so a sidecar it could not write is not its error (a cull's dry run still reports it)
+    folder, _, recs, tmp = demo_run
+    card = tmp_path / "DCIM"
+    card.mkdir()
+    shutil.copy(folder / "chelsea_blurred.jpg", card)
+    card.chmod(0o555)
+    try:
+        proc = keepers("show", "--json", card / "chelsea_blurred.jpg", tmp=tmp)
+        dry = keepers("cull", "--dry-run", "--json", card, tmp=tmp)
+    finally:
+        card.chmod(0o755)
+    assert proc.returncode == 0, proc.stderr
+    rec = json.loads(proc.stdout)
+    assert rec["error"] is None and rec["score"] == recs["chelsea_blurred.jpg"]["score"]
+    assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]
+
+
 def _cull_until_killed(folder, tmp, ready) -> None:
     """Start `keepers cull` and SIGKILL its whole process group as soon as `ready()` holds."""
     proc = subprocess.Popen([KEEPERS, "cull", "--workers", "1", str(folder)], env=isolated_env(tmp),
