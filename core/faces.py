@@ -209,6 +209,12 @@ class Face:
         return d
 
 
+def _iris(pts: np.ndarray) -> tuple[np.ndarray, float]:
+    """The iris's centre and radius from the iris model's 76 points (its centre, then 4 on the rim)."""
+    c, ring = pts[IRIS, :2], pts[IRIS + 1 : IRIS + 5, :2]
+    return c, float(np.linalg.norm(ring - c, axis=1).mean())
+
+
 def _eye(pts: np.ndarray) -> dict[str, Any]:
     """Eye numbers from the iris model's 76 points (image px)."""
     lower, upper = pts[LOWER, :2], pts[UPPER, :2]
@@ -216,8 +222,7 @@ def _eye(pts: np.ndarray) -> dict[str, Any]:
     width = float(np.hypot(*axis)) + 1e-6
     normal = np.array([-axis[1], axis[0]]) / width
     gaps = np.abs((lower[2:7] - upper[1:6]) @ normal)  # the middle 5 of the 7 lid-to-lid gaps
-    c, ring = pts[IRIS, :2], pts[IRIS + 1 : IRIS + 5, :2]
-    rad = float(np.linalg.norm(ring - c, axis=1).mean())
+    c, rad = _iris(pts)
     lid = np.concatenate([lower, upper])
     box = (c[0] - rad, max(c[1] - rad, lid[:, 1].min()), c[0] + rad, min(c[1] + rad, lid[:, 1].max()))
     return {"openness": float(gaps.mean() / width), "width": width, "iris_centre": c.astype(float),
@@ -262,8 +267,7 @@ def _iris_shade(crop: np.ndarray, pts: np.ndarray) -> float:
     eye crop (RGB, [0, 1]; `pts` its 76 points in crop px). An open eye shows a dark iris (median 0.39 on the labelled
     eyes' train half); a shut one shows its lid, nearly as light as skin (0.65). NaN where either area is empty."""
     yy, xx = _GRID
-    c, ring = pts[IRIS, :2], pts[IRIS + 1 : IRIS + 5, :2]
-    r = float(np.linalg.norm(ring - c, axis=1).mean())
+    c, r = _iris(pts)
     iris = (xx - c[0]) ** 2 + (yy - c[1]) ** 2 <= (0.7 * r) ** 2  # inside the rim: no white of the eye
     low = pts[LOWER, :2][np.argsort(pts[LOWER, 0])]
     x0, x1 = low[0, 0], low[-1, 0]

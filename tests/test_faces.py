@@ -251,16 +251,17 @@ def f1(pred, truth):
     return 2 * tp / max(1, pred.sum() + truth.sum()), tp / max(1, pred.sum()), tp / max(1, truth.sum())
 
 
-def eye_photo(shared_data, name: str) -> np.ndarray:
+def shared_photo(shared_data, name: str) -> np.ndarray:
+    """A photo of ../shared/data (`name` relative to it) as RGB."""
     from PIL import Image
 
-    return np.asarray(Image.open(shared_data / "eyes" / name).convert("RGB"))
+    return np.asarray(Image.open(shared_data / name).convert("RGB"))
 
 
 def test_part_of_a_face_found_as_a_face_of_its_own_is_not_a_second_face(shared_data):
     """The detector also finds this laughing face's lower half (detector score ~0.55), and FaceMesh fits a face to
     it, inside the real one, with narrow "eyes": one person is one face, and nobody's eyes are closed."""
-    rgb = eye_photo(shared_data, "open_assumed/face_4710.jpg")
+    rgb = shared_photo(shared_data, "eyes/open_assumed/face_4710.jpg")
     assert len(facelib.detect_faces(rgb)) == 1
     assert not analyzer.FacesAnalyzer().analyze(frame(rgb)).reasons
 
@@ -268,10 +269,11 @@ def test_part_of_a_face_found_as_a_face_of_its_own_is_not_a_second_face(shared_d
 def test_a_face_turned_well_away_from_the_camera_still_has_its_eyes_judged(shared_data):
     """Turned ~0.65 (0.5 used to be the limit), both eyes still show their lids: shut ones are flagged, open ones
     are not."""
-    shut = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "closed/closed_eye_2603.jpg_face_1.jpg")))
+    shut = analyzer.FacesAnalyzer().analyze(
+        frame(shared_photo(shared_data, "eyes/closed/closed_eye_2603.jpg_face_1.jpg")))
     assert abs(shut.data["faces"][0]["yaw"]) > 0.6
     assert [r.code for r in shut.reasons] == ["closed_eyes"]
-    open_ = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "open_assumed/face_3416.jpg")))
+    open_ = analyzer.FacesAnalyzer().analyze(frame(shared_photo(shared_data, "eyes/open_assumed/face_3416.jpg")))
     assert abs(open_.data["faces"][0]["yaw"]) > 0.6
     assert open_.features["faces_judged"] == 1 and not open_.reasons
 
@@ -279,8 +281,9 @@ def test_a_face_turned_well_away_from_the_camera_still_has_its_eyes_judged(share
 def test_an_eye_that_reads_half_open_is_judged_by_whether_its_iris_shows(shared_data):
     """Both read about as narrow (openness 0.19 and 0.18): a girl looking down with her eyes shut, the lid as light as
     her skin where the iris would be, is flagged; a young man squinting, his dark irises showing, is not."""
-    shut = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "closed/closed_eye_1357.jpg_face_1.jpg")))
-    squint = analyzer.FacesAnalyzer().analyze(frame(eye_photo(shared_data, "open_assumed/face_2011.jpg")))
+    shut = analyzer.FacesAnalyzer().analyze(
+        frame(shared_photo(shared_data, "eyes/closed/closed_eye_1357.jpg_face_1.jpg")))
+    squint = analyzer.FacesAnalyzer().analyze(frame(shared_photo(shared_data, "eyes/open_assumed/face_2011.jpg")))
     opening = lambda d: (d["right_eye"]["openness"] + d["left_eye"]["openness"]) / 2  # noqa: E731
     (a,), (b,) = shut.data["faces"], squint.data["faces"]
     assert abs(opening(a) - opening(b)) < 0.03
@@ -291,10 +294,7 @@ def test_an_eye_that_reads_half_open_is_judged_by_whether_its_iris_shows(shared_
 def test_a_carved_face_without_eye_detail_is_not_read_as_blinking(shared_data):
     """Wooden figures (CBSD68 101085): the largest is judged as a face, its eyes as narrow as a squint and as light as
     its 'skin'. How light says nothing more about a lid past what shut eyes show (SHADE_MAX)."""
-    from PIL import Image
-
-    rgb = np.asarray(Image.open(shared_data / "clean" / "CBSD68" / "101085.jpg").convert("RGB"))
-    found = analyzer.FacesAnalyzer().analyze(frame(rgb))
+    found = analyzer.FacesAnalyzer().analyze(frame(shared_photo(shared_data, "clean/CBSD68/101085.jpg")))
     assert found.features["faces_judged"] == 1 and not found.reasons
 
 
@@ -305,12 +305,11 @@ def test_closed_eyes_are_told_from_open_ones_on_real_face_crops(shared_data):
     t, k, c, _ = analyzer.fit_rule(*measure(train))
     opn, happy, shade, closed = measure(test)
     assert len(closed) >= 95  # BlazeFace finds nearly every padded crop (50 per class)
-    lift = shade - analyzer.SHADE_MID
-    score, precision, recall = f1(opn < t - k * happy + c * lift, closed)
+    score, precision, recall = f1(opn < analyzer.threshold(happy, shade, t, k, c), closed)
     print(f"\nfitted on 100 train crops: CLOSED={t} SMILE={k} SHADE={c}; test F1 {score:.3f} P {precision:.3f} "
           f"R {recall:.3f}")
     assert score >= 0.88
-    shipped = f1(opn < analyzer.CLOSED - analyzer.SMILE * happy + analyzer.SHADE * lift, closed)[0]
+    shipped = f1(opn < analyzer.threshold(happy, shade), closed)[0]
     print(f"shipped rule (CLOSED={analyzer.CLOSED} SMILE={analyzer.SMILE} SHADE={analyzer.SHADE}) on the test crops: "
           f"F1 {shipped:.3f}")
     assert shipped >= 0.9

@@ -54,13 +54,18 @@ def openness(face) -> float:
 def shade(face) -> float:
     """The eyes' mean shade (iris luma over skin luma), at most SHADE_MAX; SHADE_MID, which moves nothing, where it
     could not be read."""
-    v = (face.right_eye.get("shade", np.nan) + face.left_eye.get("shade", np.nan)) / 2
+    v = (face.right_eye["shade"] + face.left_eye["shade"]) / 2
     return SHADE_MID if np.isnan(v) else min(float(v), SHADE_MAX)
 
 
-def closedness(face, closed: float = CLOSED, smile: float = SMILE, shade_k: float = SHADE) -> float:
+def threshold(happy, shades, closed: float = CLOSED, smile: float = SMILE, shade_k: float = SHADE):
+    """The openness below which eyes are shut, for p(happy) and shade (numbers or arrays of them)."""
+    return closed - smile * happy + shade_k * (shades - SHADE_MID)
+
+
+def closedness(face) -> float:
     """0..1, 0.5 at the threshold; 0.015 of openness is about one logit."""
-    t = closed - smile * face.expression.get("happy", 0.0) + shade_k * (shade(face) - SHADE_MID)
+    t = threshold(face.expression.get("happy", 0.0), shade(face))
     return float(1 / (1 + np.exp(-(t - openness(face)) / 0.015)))
 
 
@@ -73,11 +78,10 @@ def fit_rule(opn: np.ndarray, happy: np.ndarray, shades: np.ndarray, closed: np.
     """Grid-search (CLOSED, SMILE, SHADE) for the best F1 of 'closed' on labelled faces; returns (closed, smile,
     shade, f1). Ties go to the smallest SMILE and SHADE: the plainest rule."""
     best = (0.0, CLOSED, SMILE, SHADE)
-    lift = shades - SHADE_MID
     for c in np.arange(0.0, 0.41, 0.025):
         for k in np.arange(0.0, 0.1, 0.005):
             for t in np.arange(0.08, 0.3, 0.0025):
-                pred = opn < t - k * happy + c * lift
+                pred = opn < threshold(happy, shades, t, k, c)
                 f1 = 2 * (pred & closed).sum() / max(1, pred.sum() + closed.sum())
                 if f1 > best[0] + 1e-9:
                     best = (float(f1), round(float(t), 4), round(float(k), 4), round(float(c), 4))

@@ -48,15 +48,19 @@ def _unclipped(mean: np.ndarray, least: int) -> np.ndarray:
     return valid if valid.sum() >= least else np.ones_like(valid)
 
 
-def _estimate(y: np.ndarray, chroma: list[np.ndarray] | None = None) -> tuple[float, float, float, float]:
-    """Luma and chroma noise std, in units of `y`, from the calmest blocks; Immerkær's whole-image; and the floor
-    (the calmest 8x8 blocks' mean residual). `chroma`: Cr and Cb as uint8 planes, read in units of 1/255."""
+def _estimate(y: np.ndarray, chroma: list[np.ndarray] | None = None, floor: bool = False
+              ) -> tuple[float, float, float, float | None]:
+    """Luma and chroma noise std, in units of `y`, from the calmest blocks; Immerkær's whole-image; and, when
+    `floor`, the calmest 8x8 blocks' mean residual (a third of this estimate's cost: only the frame's is read).
+    `chroma`: Cr and Cb as uint8 planes, read in units of 1/255."""
     residual = np.abs(_mask(y, 1.0))
     mean, by = _block_means(y, _BLOCK), _block_means(residual, _BLOCK)
     valid = _unclipped(mean, 8)
     q = np.quantile(by[valid], [_QUANTILE, 2 * _QUANTILE])
-    fine = _block_means(residual, _FLOOR_BLOCK)
-    floor = float(np.quantile(fine[_unclipped(_block_means(y, _FLOOR_BLOCK), 30)], _FLOOR_QUANTILE))
+    lowest = None
+    if floor:  # before the chroma overwrites the residual
+        fine = _block_means(residual, _FLOOR_BLOCK)
+        lowest = _MAD * float(np.quantile(fine[_unclipped(_block_means(y, _FLOOR_BLOCK), 30)], _FLOOR_QUANTILE))
     c = 0.0
     if chroma is not None:
         for i, plane in enumerate(chroma):  # into the luma's residual, which is not needed any more
@@ -66,7 +70,7 @@ def _estimate(y: np.ndarray, chroma: list[np.ndarray] | None = None) -> tuple[fl
                 cv2.add(residual, r, dst=residual)
         bc = _block_means(residual, _BLOCK)
         c = _MAD * float(np.median(bc[valid & (by <= q[1])])) / np.sqrt(2)
-    return _MAD * float(q[0]) / _QUANTILE_BIAS, c, _MAD * float(by.mean()), _MAD * floor
+    return _MAD * float(q[0]) / _QUANTILE_BIAS, c, _MAD * float(by.mean()), lowest
 
 
 def luma_sigma(grey: np.ndarray) -> float:
@@ -82,7 +86,7 @@ def levels(frame: Frame) -> dict[str, float]:
     cached = frame.__dict__.get("_noise_levels")
     if cached is None:
         _, cr, cb = cv2.split(cv2.cvtColor(frame.rgb, cv2.COLOR_RGB2YCrCb))  # 8-bit: rounding adds ~0.3 levels
-        ny, nc, ni, nf = _estimate(frame.grey, [cr, cb])
+        ny, nc, ni, nf = _estimate(frame.grey, [cr, cb], floor=True)
         cached = frame.__dict__["_noise_levels"] = {"y": ny * 255, "c": nc * 255, "immerkaer": ni * 255,
                                                     "floor": nf * 255}
     return cached
