@@ -258,7 +258,8 @@ class Cull:
                              host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None)
             except WriteError as e:
                 ok, r.write_error = False, f"sidecar not written: {e.message}"
-                log.warning("%s", e)
+                # a dry run (and `keepers show`, which is one) would write nothing: its summary says it, not a warning
+                (log.debug if self.dry_run else log.warning)("%s", e)
         if ok and not self.dry_run and r.photo_id is not None:
             self.catalog.mark_written(r.photo_id, fingerprint)
             with self._stats_lock:

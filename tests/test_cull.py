@@ -160,6 +160,7 @@ def test_show_on_a_read_only_card_gives_the_verdict_without_an_error(demo_run, t
     assert proc.returncode == 0, proc.stderr
     rec = json.loads(proc.stdout)
     assert rec["error"] is None and rec["score"] == recs["chelsea_blurred.jpg"]["score"]
+    assert "cannot write" not in proc.stderr, proc.stderr
     assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]
 
 
