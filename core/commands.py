@@ -121,7 +121,8 @@ def show(args, settings) -> int:
         m = r.meta
         facts = [m.model, m.lens, m.exposure_time and f"1/{round(1 / m.exposure_time)} s" if m.exposure_time else None,
                  m.f_number and f"f/{m.f_number:g}", m.iso and f"ISO {m.iso:g}", m.capture_time]
-        out.print("  " + " · ".join(str(x) for x in facts if x), highlight=False)
+        if any(facts):  # a photo without camera metadata gets no empty line
+            out.print("  " + " · ".join(str(x) for x in facts if x), highlight=False)
     colour = "green" if v.verdict == "good" else "red"
     out.print(f"  score [bold]{v.score:.1f}[/bold]/10 · [{colour}]{v.verdict}[/{colour}] "
               f"(confidence {v.confidence:.0%}) · {_stars(v)} · judged by {v.judged_by}")

@@ -3,7 +3,8 @@ reasons ranked by how many points each cost.
 
 The score is a weighted geometric mean of the findings' scores: one severe flaw (a score near 0) pulls the photo
 down however good the rest is, which is how a photographer culls. Each finding's share of the lost points is its
-share of the weighted log-loss, split across its reasons by severity.
+share of the weighted log-loss, split across its reasons by severity. Where the learned quality head gives the
+score, it also says what took the points (keepers.core.quality.costs), and the reasons are ranked by that.
 """
 
 from __future__ import annotations
@@ -39,13 +40,21 @@ def decide(findings: list[Finding], settings: Settings) -> Verdict:
     lost = 10.0 - score
     total_loss = sum(l for _, l in scored) or 1.0
     reasons: list[Reason] = []
-    for f, l in scored:
-        sev = sum(r.severity for r in f.reasons) or 1.0
-        for r in f.reasons:
-            reasons.append(Reason(r.code, r.message, r.severity, cost=lost * (l / total_loss) * (r.severity / sev)))
-    # reasons from findings that do not score (weight 0) still inform the photographer
-    reasons += [Reason(r.code, r.message, r.severity, 0.0) for f in findings
-                if f.score is None or f.weight <= 0 for r in f.reasons]
+    costs = override.data.get("costs") if override is not None else None
+    if costs is not None:  # the quality analyzer knows what took its points (keepers.core.quality.costs)
+        for f in findings:
+            for r in f.reasons:
+                same = [x.severity for x in f.reasons if x.code == r.code]
+                share = r.severity / sum(same) if sum(same) > 0 else 1 / len(same)
+                reasons.append(Reason(r.code, r.message, r.severity, costs.get(f"{f.analyzer}/{r.code}", 0.0) * share))
+    else:
+        for f, l in scored:
+            sev = sum(r.severity for r in f.reasons) or 1.0
+            for r in f.reasons:
+                reasons.append(Reason(r.code, r.message, r.severity, cost=lost * (l / total_loss) * (r.severity / sev)))
+        # reasons from findings that do not score (weight 0) still inform the photographer
+        reasons += [Reason(r.code, r.message, r.severity, 0.0) for f in findings
+                    if f.score is None or f.weight <= 0 for r in f.reasons]
     reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
 
     thr = settings.good_threshold

@@ -2,8 +2,9 @@
 
 The sets are split into train and test ONCE, here, by a fixed seed; models/train/quality.py trains on the train
 parts only and this command scores the test parts: reference-vs-distorted pairs of the same photo, clean vs real
-defect photos (AUC), per-flaw AUC of clean vs synthetically distorted photos, closed-eye precision/recall/F1.
-Photos go through the same analyzers as a cull (the quality analyzer and what it reads), not a shortcut.
+defect photos (AUC), per-flaw AUC of clean vs synthetically distorted photos, whether a flawed photo judged bad
+names its flaw first, closed-eye precision/recall/F1. Photos go through the same analyzers and the same decide step
+as a cull, not a shortcut.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import sys
 import time
 import zlib
 from pathlib import Path
@@ -129,19 +131,32 @@ def _pool_init(good_threshold: float) -> None:
 
 
 def _init(good_threshold: float) -> None:
+    from keepers.core import plugins
     from keepers.core.quality import QualityAnalyzer
+    from keepers.core.settings import Settings
 
     _state["quality"] = QualityAnalyzer(good_threshold=good_threshold)
+    _state["settings"] = Settings(good_threshold=good_threshold)
+    _state["analyzers"] = plugins.analyzers(_state["settings"])
 
 
-def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) -> dict[str, tuple[float, dict]]:
-    """variant ("orig", "<kind>-<level>") -> (overall 1-10 score, flaw scores) of one test photo (and its
-    distortions)."""
+# the reasons that name each synthetic flaw (a blur reads as soft either way; a dim, noisy scene as either flaw)
+NAMES = {"gaussian_blur": {"out_of_focus"}, "motion_blur": {"motion_blur", "out_of_focus"}, "noise": {"noise"},
+         "jpeg": {"jpeg_artifacts"}, "underexpose": {"underexposed", "clipped_shadows"},
+         "overexpose": {"overexposed", "clipped_highlights"}, "low_contrast": {"low_contrast"},
+         "vignetting": {"vignetting"}, "chromatic_aberration": {"chromatic_aberration"},
+         "lowlight": {"underexposed", "clipped_shadows", "noise"}}
+
+
+def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) -> dict[str, tuple[float, dict, list]]:
+    """variant ("orig", "<kind>-<level>") -> (1-10 score, flaw scores, reason codes in the order a cull gives
+    them) of one test photo (and its distortions)."""
+    from keepers.core.analyzers import run_all
+    from keepers.core.decide import decide
     from keepers.core.loader import load
     from keepers.core.quality import flaw_scores
     from keepers.core.types import Photo
 
-    quality = _state["quality"]
     frame = load(Photo(path, "jpeg"), 1024)
     variants = {"orig": frame.rgb}
     for kind in KINDS if synthetic else ():
@@ -149,8 +164,9 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
             variants[f"{kind}-{lv}"] = distorted(frame.rgb, kind, lv, Path(path).name)
     out = {}
     for name, rgb in variants.items():
-        q = quality.analyze(variant_frame(frame, rgb))
-        out[name] = (q.data["overall_score"], flaw_scores(q))
+        found = run_all(variant_frame(frame, rgb), _state["analyzers"])
+        v = decide(found, _state["settings"])
+        out[name] = (v.score, flaw_scores(next(f for f in found if f.analyzer == "quality")), [r.code for r in v.reasons])
     return out
 
 
@@ -171,7 +187,7 @@ def _map(fn, args: list[tuple], workers: int, good_threshold: float, label: str)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    print(f"{label}: {len(args)} photos...", flush=True)
+    print(f"{label}: {len(args)} photos...", file=sys.stderr, flush=True)  # stdout is the report (or its JSON)
     if workers <= 1:
         _init(good_threshold)
         return [fn(*a) for a in args]
@@ -192,6 +208,10 @@ def evaluate(data: Path = DATA, every: int = 1, workers: int = 2, good_threshold
     flaw = {kind: {lv: auc(np.array([s[f"{kind}-{lv}"][1][kind] for s in scored[: len(clean)]]),
                            np.array([s["orig"][1][kind] for s in scored[: len(clean)]])) for lv in LEVELS}
             for kind in KINDS}
+    # a flawed copy judged bad: does the first of its reasons name the flaw?
+    first = {kind: [bool(s[f"{kind}-{lv}"][2]) and s[f"{kind}-{lv}"][2][0] in NAMES[kind]
+                    for s in scored[: len(clean)] for lv in LEVELS if s[f"{kind}-{lv}"][0] < good_threshold]
+             for kind in KINDS}
     scored = [{k: v[0] for k, v in s.items()} for s in scored]  # the overall scores, from here on
     sc, sb = scored[: len(clean)], scored[len(clean):]
     orig = np.array([s["orig"] for s in sc])
@@ -212,7 +232,10 @@ def evaluate(data: Path = DATA, every: int = 1, workers: int = 2, good_threshold
                                  for kind in KINDS},
            # all levels pooled: the mean of the per-level AUCs, as every level has one copy of each photo
            "flaw_scorer_auc": {kind: float(np.mean(list(flaw[kind].values()))) for kind in KINDS},
-           "flaw_scorer_auc_by_level": flaw}
+           "flaw_scorer_auc_by_level": flaw,
+           "first_reason_names_flaw": float(np.mean(sum(first.values(), []))),
+           "first_reason_names_flaw_by_kind": {k: float(np.mean(v)) if v else float("nan") for k, v in first.items()},
+           "flawed_judged_bad": {k: len(v) for k, v in first.items()}}
     _, eyes = eye_split(data)
     eyes = eyes[::every]
     said = _map(closed_eye_photo, [(str(data / "eyes" / f),) for f, _ in eyes], workers, good_threshold,
@@ -246,6 +269,9 @@ def report(m: dict) -> str:
         v = m[key][kind]
         levels = ", ".join(f"{m[key + '_by_level'][kind][lv]:.2f}" for lv in LEVELS)
         lines.append(f"| {label.format(levels)} | {goal(v, g) if g else f'{v:.3f}'} | {'≥ 0.95' if g else ''} |")
+    by_kind = ", ".join(f"{k} {m['first_reason_names_flaw_by_kind'][k]:.2f}" for k in KINDS)
+    lines.append(f"| flawed copies judged bad whose first reason names the flaw ({by_kind}) | "
+                 f"{m['first_reason_names_flaw']:.3f} | |")
     ce = m["closed_eyes"]
     lines.append(f"| closed eyes P / R / F1 | {ce['precision']:.3f} / {ce['recall']:.3f} / {goal(ce['f1'], 0.9)} "
                  "| F1 ≥ 0.9 |")

@@ -126,7 +126,9 @@ PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_foc
 # portrait whose face is well exposed it is asked again with the frame's tonal features at their average.
 FACE_WELL_EXPOSED = (-1.5, 2.0)  # face_ev (stops from middle grey) where the face itself is neither dark nor blown
 TONAL = ("exposure.", "lens.vignetting_ev", "extra.dark", "extra.bright", "extra.rms_contrast")
-# the head's flaw classes -> reason codes, for a low score no analyzer explains
+# the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
+FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
+          "clipped_highlights": "overexposed"}
 FLAW_REASONS = {
     "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
     "motion": ("motion_blur", "Motion blur, as the quality model sees it"),
@@ -138,6 +140,33 @@ FLAW_REASONS = {
     "vignetting": ("vignetting", "Dark corners"),
     "ca": ("chromatic_aberration", "Colour fringes on edges"),
 }
+
+
+def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: float, overall: float,
+          flaws: dict[str, float]) -> dict[str, float]:
+    """"analyzer/code" -> the points of the 1-10 score each reason took. The score is the head's, lowered by the
+    penalties of the flaws it cannot see: those penalties' points go to their reasons; the points the head itself
+    took (10 - its score) go, flaw class by flaw class as the head blames them (the "none" class's share to no one),
+    to the reasons that name that flaw. A reason the head does not blame and that lowered nothing costs nothing: a
+    noisy copy of a photo with a slight backlight is bad for its noise, not for the backlight its clean self had."""
+    out: dict[str, float] = {}
+
+    def add(share: list[tuple[str, Reason]], points: float, weights: list[float]) -> None:
+        total = sum(weights)
+        for (analyzer, r), w in zip(share, weights):
+            key = f"{analyzer}/{r.code}"
+            out[key] = out.get(key, 0.0) + points * w / total
+
+    if unseen and head_score > overall:
+        share = [(a, r) for a, r in present if any(r is u for u in unseen)]
+        add(share, head_score - overall, [-math.log(max(1e-3, 1 - PENALTY.get(r.code, 0.2) * r.severity))
+                                          for _, r in share])
+    for kind, p in flaws.items():
+        code = FLAW_REASONS.get(kind, (None,))[0]
+        share = [(a, r) for a, r in present if code and FAMILY.get(r.code, r.code) == FAMILY.get(code, code)]
+        if share and p > 0:
+            add(share, max(0.0, 10.0 - head_score) * p, [max(r.severity, 1e-3) for _, r in share])
+    return {k: round(v, 2) for k, v in out.items()}
 
 
 def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
@@ -281,13 +310,15 @@ def _scenery_index(n: int) -> tuple[int, ...]:
 
 
 class QualityAnalyzer(Analyzer):
-    """Sets the photo's overall 1-10 score (`data["overall_score"]`, `data["judged_by"]`); its own reasons are the
-    portrait and landscape checks', and the head's flaw guess when a low score has no other explanation."""
+    """Sets the photo's overall 1-10 score (`data["overall_score"]`, `data["judged_by"]`) and what each reason cost
+    (`data["costs"]`); its own reasons are the portrait and landscape checks', and the head's flaw guess when a low
+    score has no reason that names that flaw."""
 
     name = "quality"
     # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
-    # the loader keeps where it gives enough
-    version = "3"
+    # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
+    # for any low score that no reason of that flaw explains
+    version = "4"
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
         from keepers.core.runtime import manifest
@@ -352,10 +383,13 @@ class QualityAnalyzer(Analyzer):
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
-        if overall < self.good_threshold and not reasons and not others:
-            guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
-            code, message = FLAW_REASONS[guess]
+        guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
+        code, message = FLAW_REASONS[guess]
+        named = {FAMILY.get(r.code, r.code) for r in reasons + others}
+        if overall < self.good_threshold and FAMILY.get(code, code) not in named:
             reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))
+        present = [(self.name, r) for r in reasons] + [(f.analyzer, r) for f in found.values() for r in f.reasons]
+        data["costs"] = costs(present, unseen, head_score, overall, flaws)
         data.update(overall_score=round(overall, 2), judged_by=f"quality/{kind}")
         score = float(np.prod([1 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         features = {"head_raw": raw, "head_score": head_score, "penalty": factor,

@@ -12,7 +12,7 @@ from conftest import ROOT, sample_rgb
 
 from keepers.core import landscape, quality
 from keepers.core.decide import decide
-from keepers.core.eval import KINDS, distorted
+from keepers.core.eval import KINDS, NAMES, distorted
 from keepers.core.runtime import MODELS_DIR, sha256
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
@@ -110,6 +110,24 @@ def test_a_heavily_blurred_photo_is_rejected_with_a_reason_and_says_which_model_
     assert v.verdict == "bad" and v.reasons, v
     assert v.judged_by == "quality/other"
     assert v.reasons[0].cost > 0
+
+
+def test_a_flawed_copy_judged_bad_names_its_flaw_first(analyzer):
+    """Reasons are ranked by the points each took: a noisy or blocky copy of the cat is bad for its noise or its
+    blocks, not for a softness its clean self has too. (Reasons were once ranked by their analyzers' own scores: a
+    flaw that took no points could come first: 92 % of these named the flaw first, 98 % now; keepers eval measures
+    the same on held-out photos.)"""
+    named, missed = 0, []
+    for name in HELD_OUT:
+        rgb = sample_rgb(name)
+        for kind in KINDS:
+            for level in (2, 3, 4):
+                v = decide(judge(analyzer, distorted(rgb, kind, level, name))[1], Settings())
+                if v.verdict == "bad":
+                    first = v.reasons[0].code
+                    named += first in NAMES[kind]
+                    missed += [] if first in NAMES[kind] else [(name, kind, level, first)]
+    assert named / (named + len(missed)) >= 0.95, missed
 
 
 def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyzer):
