@@ -133,12 +133,12 @@ FLAW_REASONS = {
     "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
     "motion": ("motion_blur", "Motion blur, as the quality model sees it"),
     "noise": ("noise", "Noise: grain or blotches, as the quality model sees it"),
-    "jpeg": ("jpeg_artifacts", "Compression artefacts: blocky, smeared detail"),
+    "jpeg": ("jpeg_artifacts", "Compression artefacts (blocky, smeared detail), as the quality model sees it"),
     "under": ("underexposed", "Too dark, as the quality model sees it"),
     "over": ("overexposed", "Too bright, washed out, as the quality model sees it"),
-    "contrast": ("low_contrast", "Flat, low-contrast tones"),
-    "vignetting": ("vignetting", "Dark corners"),
-    "ca": ("chromatic_aberration", "Colour fringes on edges"),
+    "contrast": ("low_contrast", "Flat, low-contrast tones, as the quality model sees it"),
+    "vignetting": ("vignetting", "Dark corners or edges, as the quality model sees it"),
+    "ca": ("chromatic_aberration", "Colour fringes on edges, as the quality model sees it"),
 }
 
 
@@ -317,7 +317,7 @@ class QualityAnalyzer(Analyzer):
     name = "quality"
     # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
     # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
-    # for any low score that no reason of that flaw explains
+    # for any low score that no reason of that flaw explains, every such guess saying it is the model's reading
     version = "4"
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):

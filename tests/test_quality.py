@@ -130,6 +130,13 @@ def test_a_flawed_copy_judged_bad_names_its_flaw_first(analyzer):
     assert named / (named + len(missed)) >= 0.95, missed
 
 
+def test_a_flaw_only_the_quality_model_saw_is_named_and_says_so(analyzer):
+    # no analyzer measures JPEG blocks: the head's flaw classifier names them, and the message says whose reading it is
+    v = decide(judge(analyzer, distorted(sample_rgb("chelsea"), "jpeg", 4, "chelsea"))[1], Settings())
+    assert v.verdict == "bad" and v.reasons[0].code == "jpeg_artifacts", v.reasons
+    assert v.reasons[0].message.endswith("as the quality model sees it")
+
+
 def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyzer):
     q, findings = judge(analyzer, sample_rgb("chelsea"))
     v = decide(findings, Settings())
