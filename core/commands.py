@@ -129,7 +129,8 @@ def show(args, settings) -> int:
     if v.reasons:
         out.print("  why:")
         for x in v.reasons:
-            out.print(f"    -{x.cost:4.1f}  {x.code:<22} {x.message}", highlight=False)
+            cost = f"-{x.cost:4.1f}" if x.cost >= 0.05 else "    ·"  # a reason that took no points informs only
+            out.print(f"    {cost}  {x.code:<22} {x.message}", highlight=False)
     else:
         out.print("  why: no flaw found")
     if v.keywords:

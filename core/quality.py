@@ -317,8 +317,8 @@ class QualityAnalyzer(Analyzer):
     name = "quality"
     # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
     # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
-    # for any low score that no reason of that flaw explains, every such guess saying it is the model's reading
-    version = "4"
+    # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading
+    version = "5"
 
     def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
         from keepers.core.runtime import manifest
