@@ -153,7 +153,7 @@ def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: f
 
     def add(share: list[tuple[str, Reason]], points: float, weights: list[float]) -> None:
         total = sum(weights)
-        for (analyzer, r), w in zip(share, weights):
+        for (analyzer, r), w in zip(share, weights if total > 0 else []):
             key = f"{analyzer}/{r.code}"
             out[key] = out.get(key, 0.0) + points * w / total
 
@@ -162,10 +162,11 @@ def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: f
         add(share, head_score - overall, [-math.log(max(1e-3, 1 - PENALTY.get(r.code, 0.2) * r.severity))
                                           for _, r in share])
     for kind, p in flaws.items():
-        code = FLAW_REASONS.get(kind, (None,))[0]
-        share = [(a, r) for a, r in present if code and FAMILY.get(r.code, r.code) == FAMILY.get(code, code)]
-        if share and p > 0:
-            add(share, max(0.0, 10.0 - head_score) * p, [max(r.severity, 1e-3) for _, r in share])
+        if kind not in FLAW_REASONS:  # "none"
+            continue
+        flaw = FAMILY.get(FLAW_REASONS[kind][0], FLAW_REASONS[kind][0])
+        share = [(a, r) for a, r in present if FAMILY.get(r.code, r.code) == flaw]
+        add(share, max(0.0, 10.0 - head_score) * p, [max(r.severity, 1e-3) for _, r in share])
     return {k: round(v, 2) for k, v in out.items()}
 
 
