@@ -135,9 +135,9 @@ def _init(good_threshold: float) -> None:
     from keepers.core.quality import QualityAnalyzer
     from keepers.core.settings import Settings
 
-    _state["quality"] = QualityAnalyzer(good_threshold=good_threshold)
     _state["settings"] = Settings(good_threshold=good_threshold)
     _state["analyzers"] = plugins.analyzers(_state["settings"])
+    _state["quality"] = next(a for a in _state["analyzers"] if isinstance(a, QualityAnalyzer))  # alone: eye photos
 
 
 # the reasons that name each synthetic flaw (a blur reads as soft either way; a dim, noisy scene as either flaw)

@@ -380,17 +380,16 @@ class QualityAnalyzer(Analyzer):
         factor = float(np.prod([1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen])) if unseen else 1.0
         # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty
         # for them was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC)
-        others = [r for f in found.values() for r in f.reasons]  # the faces analyzer's and the classical ones'
+        theirs = [(f.analyzer, r) for f in found.values() for r in f.reasons]  # the faces and classical analyzers'
         overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
         guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
         code, message = FLAW_REASONS[guess]
-        named = {FAMILY.get(r.code, r.code) for r in reasons + others}
+        named = {FAMILY.get(r.code, r.code) for r in reasons + [r for _, r in theirs]}
         if overall < self.good_threshold and FAMILY.get(code, code) not in named:
             reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))
-        present = [(self.name, r) for r in reasons] + [(f.analyzer, r) for f in found.values() for r in f.reasons]
-        data["costs"] = costs(present, unseen, head_score, overall, flaws)
+        data["costs"] = costs([(self.name, r) for r in reasons] + theirs, unseen, head_score, overall, flaws)
         data.update(overall_score=round(overall, 2), judged_by=f"quality/{kind}")
         score = float(np.prod([1 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         features = {"head_raw": raw, "head_score": head_score, "penalty": factor,
