@@ -152,7 +152,7 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     """variant ("orig", "<kind>-<level>") -> (1-10 score, flaw scores, reason codes in the order a cull gives
     them) of one test photo (and its distortions)."""
     from keepers.core.analyzers import run_all
-    from keepers.core.decide import decide
+    from keepers.core.judge import judge
     from keepers.core.loader import load
     from keepers.core.quality import flaw_scores
     from keepers.core.types import Photo
@@ -165,7 +165,7 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     out = {}
     for name, rgb in variants.items():
         found = run_all(variant_frame(frame, rgb), _state["analyzers"])
-        v = decide(found, _state["settings"])
+        v = judge(found, _state["settings"])
         out[name] = (v.score, flaw_scores(next(f for f in found if f.analyzer == "quality")), [r.code for r in v.reasons])
     return out
 
@@ -173,13 +173,12 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
 def closed_eye_photo(path: str) -> bool:
     """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, or the quality analyzer's
     second look at a face that fills the frame)."""
-    from keepers.core.analyzers import FINDINGS
     from keepers.core.loader import load
+    from keepers.core.quality import analyze_alone
     from keepers.core.types import Photo
 
     frame = load(Photo(path, "jpeg"), 1024)
-    q = _state["quality"].analyze(frame)
-    reasons = q.reasons + [r for f in frame.__dict__[FINDINGS].values() for r in f.reasons]
+    reasons = [r for f in analyze_alone(frame, _state["quality"]) for r in f.reasons]
     return any("closed" in r.code or "blink" in r.code for r in reasons)
 
 

@@ -10,7 +10,7 @@ A group whose frames step in exposure is a bracket, one whose frames shift by a 
 panorama, one with fixed framing whose sharp region moves is a focus stack: those are merged in editing, not
 culled, so none of their frames is an alternate; their pick is a reference frame (the metered exposure, the
 middle of the sweep, the best single frame). A burst or a set of copies keeps its best frame by quality (the
-decide score, then sharpness); a blurred frame or one with closed eyes is never the pick unless every frame is.
+judging step's score, then sharpness); a blurred frame or one with closed eyes is never the pick unless every frame is.
 """
 
 from __future__ import annotations
@@ -475,11 +475,8 @@ def _flag(codes: set[str], *words: str) -> bool:
     return any(w in c for c in codes for w in words)
 
 
-def group_input(result, settings=None) -> GroupInput:
-    """A pipeline Result (photo, meta, findings) -> GroupInput; quality is the decide step's 1-10 score."""
-    from keepers.core.decide import decide
-    from keepers.core.settings import Settings
-
+def group_input(result) -> GroupInput:
+    """A judged pipeline Result (photo, meta, findings, verdict) -> GroupInput; quality is its judgement's score."""
     meta, findings = result.meta, result.findings or []
     it = GroupInput(key=result.photo.path)
     if meta is not None:
@@ -501,13 +498,14 @@ def group_input(result, settings=None) -> GroupInput:
     it.blurred = _flag(codes, "blur", "focus", "shake")
     it.eyes_closed = _flag(codes, "closed_eyes", "blink")
     it.badly_exposed = _flag(codes, "expos", "highlight", "shadow", "dark", "bright")
-    it.quality = decide(findings, settings or Settings()).score if findings else None
+    it.quality = result.verdict.score if getattr(result, "verdict", None) is not None else None
     return it
 
 
 def apply_groups(results, settings=None) -> dict[str, Membership]:
-    """Group pipeline Results: {photo path: Membership(group id, kind, is pick, why)} for grouped photos only."""
-    items = {it.key: it for it in (group_input(r, settings) for r in results if not getattr(r, "error", None))}
+    """Group judged pipeline Results: {photo path: Membership(group id, kind, is pick, why)} for grouped photos
+    only. The pick is chosen by the judgements made already: grouping never judges a photo again."""
+    items = {it.key: it for it in (group_input(r) for r in results if not getattr(r, "error", None))}
     out: dict[str, Membership] = {}
     for g in group(list(items.values())):
         for k in g.members:

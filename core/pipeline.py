@@ -1,8 +1,8 @@
-"""The one data path: discover -> load -> analyze -> group -> decide -> write back.
+"""The one data path: discover -> load -> analyze -> judge -> group -> write back.
 
 `Cull` runs it over folders. Analysis (decode + analyzers) runs in worker processes, one per core; the catalog
 and the sidecar writes stay in this process. Photos whose file and analyzer versions are unchanged since the last
-run are not decoded again: their findings come from the catalog, and only the cheap decide step re-runs (so a
+run are not decoded again: their findings come from the catalog, and only the cheap judging step re-runs (so a
 changed star mapping applies without re-analysis).
 """
 
@@ -22,13 +22,13 @@ from keepers.core import exiftool as et_proc
 from keepers.core import plugins
 from keepers.core.analyzers import run_all
 from keepers.core.catalog import Catalog, dumps
-from keepers.core.decide import decide
+from keepers.core.judge import judge
 from keepers.core.discover import discover
 from keepers.core.errors import KeepersError
 from keepers.core.hosts import adapter_for
 from keepers.core.loader import load
 from keepers.core.settings import Settings
-from keepers.core.types import Finding, Meta, Photo, Verdict
+from keepers.core.types import Finding, Judgement, Meta, Photo
 from keepers.core.workers import prepare_worker
 
 log = logging.getLogger("keepers.pipeline")
@@ -42,7 +42,7 @@ class Result:
     photo_id: int | None = None
     meta: Meta | None = None
     findings: list[Finding] = field(default_factory=list)
-    verdict: Verdict | None = None
+    verdict: Judgement | None = None  # the judging step's, with the photo's group
     error: str | None = None
     analyzed: bool = False  # decoded and analysed in this run (False: from the catalog)
     sidecars: list[str] = field(default_factory=list)
@@ -149,9 +149,11 @@ class Cull:
                     writers.submit(et_proc.warm)
             self._analyze(todo, results)
             ordered = [results[p.path] for p in photos]
+            for r in ordered:
+                self._judge(r)
             self.group(ordered)
             for r in ordered:
-                self._decide(r)
+                self._finish(r)
             self._write_back(ordered, writers)
         finally:
             writers.shutdown()
@@ -163,18 +165,37 @@ class Cull:
 
     # discover -> (catalog or) load + analyze
     def _from_catalog(self, r: Result) -> bool:
-        """Fill `r` from the catalog when the file and every analyzer's version are unchanged."""
-        row = self.catalog.photo_row(r.photo.path)
+        """Fill `r` from the catalog when its content is known and every analyzer's version is unchanged: the same
+        file (same size and mtime, or same hash), a photo moved here (its row follows it, with the record of what
+        its sidecars hold) or copied here (its findings are copied). A file whose content could not be read the
+        last time is not tried again until it changes: `r` gets that error."""
+        from keepers.core.catalog import LASTING_ERRORS
+
+        path = r.photo.path
         try:
-            st = os.stat(r.photo.path)
+            st = os.stat(path)
         except OSError:
             return False
-        if row is None or row["error"] is not None or row["analyzed_at"] is None:
-            return False
-        if (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
-            if row["size"] != st.st_size or file_hash(r.photo.path) != row["content_hash"]:
+        row = self.catalog.photo_row(path)
+        if row is not None and (row["size"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
+            if row["error"] is not None:
+                if not row["error"].startswith(LASTING_ERRORS):
+                    return False
+                r.photo_id, r.error = row["id"], row["error"]
+                return True
+            if row["analyzed_at"] is None:
                 return False
-            self.catalog.touch(row["id"], r.photo.path, st.st_size, st.st_mtime_ns)  # touched, not changed
+        else:
+            if row is None and not self.catalog.known_size(st.st_size):
+                return False  # no catalogued file has this size: new content, hashed by the analysis worker
+            content_hash = file_hash(path)
+            if row is not None and row["content_hash"] == content_hash and row["error"] is None:
+                self.catalog.touch(row["id"], path, st.st_size, st.st_mtime_ns)  # touched, not changed
+            elif self.catalog.adopt(r.photo, content_hash, st.st_size, st.st_mtime_ns) is None:
+                return False
+            row = self.catalog.photo_row(path)
+            if row is None or row["analyzed_at"] is None:
+                return False
         if self.catalog.analyzer_versions(row["id"]) != self.versions:
             return False
         r.photo_id, r.meta, r.findings = row["id"], self.catalog.meta(row["id"]), self.catalog.findings(row["id"])
@@ -209,24 +230,33 @@ class Cull:
             self.stats["analyzed"] += r.error is None
             self.progress("analyze", done, total)
 
+    def _judge(self, r: Result) -> None:
+        """The judging step, once per photo (keepers.core.judge). A photo nothing could judge is listed with why."""
+        if r.error:
+            return
+        j = judge(r.findings, self.settings)
+        if not j.judged:
+            r.error = f"not judged: {j.reasons[0].message}"
+            return
+        r.verdict = j
+
     def group(self, results: list[Result]) -> None:
-        """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/group.py)."""
+        """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/group.py), from the
+        judged photos; grouping marks picks and alternates, it does not judge again."""
         from keepers.core.group import apply_groups
 
-        self.groups = apply_groups(results, self.settings)
+        self.groups = apply_groups([r for r in results if r.verdict is not None], self.settings)
 
-    def _decide(self, r: Result) -> None:
-        if r.error:
+    def _finish(self, r: Result) -> None:
+        """The photo's group into its judgement, the plugins' say, then the catalog."""
+        if r.verdict is None:
             return
         from keepers.core.group import annotate
 
-        v = decide(r.findings, self.settings)
-        annotate(v, self.groups.get(r.photo.path))
-        for hook_result in plugins.pm.hook.keepers_photo_decided(photo=r.photo, verdict=v, findings=r.findings):
-            pass  # hooks edit `v` in place
-        r.verdict = v
+        annotate(r.verdict, self.groups.get(r.photo.path))
+        plugins.pm.hook.keepers_photo_decided(photo=r.photo, verdict=r.verdict, findings=r.findings)  # may edit it
         if r.photo_id is not None:
-            self.catalog.save_verdict(r.photo_id, v)
+            self.catalog.save_verdict(r.photo_id, r.verdict)
 
     def _write_back(self, results: list[Result], pool: ThreadPoolExecutor) -> None:
         from keepers.core.xmp import SidecarWriter

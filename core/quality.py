@@ -5,8 +5,9 @@ The head (models/quality_head.npz, trained by models/train/quality.py) is a Rank
 classical analyzers' `features` plus a few statistics of our own, and optionally the EfficientNet-Lite0 embedding
 of the photo and of one 224 px detail crop (training chooses the inputs; the manifest says which). Its raw output
 goes to 1-10 through fixed knots measured on reference photos, so a score means the same in every shoot. The
-analyzer runs after the others and reads their findings from the frame (`frame.__dict__[FINDINGS]`, filled by
-keepers.core.analyzers.run_all); run alone, it computes the ones it needs itself.
+analyzer measures: the head's 1-10 reading, its flaw classes and the checks' reasons; the judging step
+(keepers.core.judge) makes the photo's score from them. It declares the findings it reads (`requires`); run
+alone (`analyze_alone`), it computes them itself.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from functools import lru_cache
 import cv2
 import numpy as np
 
-from keepers.core.analyzers import FINDINGS, Analyzer
+from keepers.core.analyzers import Analyzer, run_all
 from keepers.core.errors import ModelError
 from keepers.core.hookspecs import hookimpl
 from keepers.core.runtime import MODELS_DIR
@@ -37,14 +38,14 @@ CLASSICAL = {
 LOG1P = {f"noise.{k}" for k in CLASSICAL["noise"]}  # heavy-tailed
 
 
-def classical_findings(frame: Frame) -> dict[str, Finding]:
-    """The classical analyzers' findings for this frame: those the pipeline already made, the rest computed once."""
+def classical_findings(frame: Frame, found: dict[str, Finding] | None = None) -> dict[str, Finding]:
+    """The classical analyzers' findings for this frame: those in `found` (the pipeline's), the rest computed."""
     from keepers.core.analyzers.exposure import ExposureAnalyzer
     from keepers.core.analyzers.lens import LensAnalyzer
     from keepers.core.analyzers.noise import NoiseAnalyzer
     from keepers.core.analyzers.sharpness import SharpnessAnalyzer
 
-    found = frame.__dict__.setdefault(FINDINGS, {})
+    found = dict(found or {})
     for cls in (SharpnessAnalyzer, NoiseAnalyzer, ExposureAnalyzer, LensAnalyzer):
         if cls.name not in found:
             found[cls.name] = cls().analyze(frame)
@@ -92,13 +93,14 @@ def detail_crop(frame: Frame, box=None) -> np.ndarray:
     return frame.rgb[y0 : y0 + CROP, x0 : x0 + CROP]
 
 
-def head_inputs(frame: Frame, model=None, crop: bool = True) -> dict[str, np.ndarray | dict]:
+def head_inputs(frame: Frame, model=None, crop: bool = True, found: dict[str, Finding] | None = None
+                ) -> dict[str, np.ndarray | dict]:
     """Everything the head reads: {"embedding", "crop_embedding", "features"} (features: name -> value); the crop's
-    embedding (one more network run) only when `crop`."""
+    embedding (one more network run) only when `crop`. `found`: the classical findings made already."""
     from keepers.core.embedding import frame_embedding, shared_model
 
     model = model or shared_model()
-    found = classical_findings(frame)
+    found = classical_findings(frame, found)
     feats = {f"{a}.{k}": float(found[a].features.get(k, 0.0)) for a, keys in CLASSICAL.items() for k in keys}
     for k in LOG1P:
         feats[k] = math.log1p(max(feats[k], 0.0))
@@ -117,59 +119,11 @@ SCENERY = ("n09193705", "n09246464", "n09288635", "n09332890", "n09399592", "n09
            "n11879895", "n03042490")
 LANDSCAPE_P = 0.25
 PORTRAIT_FACE = 0.12  # the largest face's side / the frame's long side
-# how much a flaw the head cannot see takes off the head's score (times the reason's severity)
-PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
-           "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
-           "soft_corners": 0.15}
 # In a portrait the tones that matter are the face's: a well-exposed face against a dark backdrop is a low-key
 # portrait, not an underexposed or vignetted photo. The head, trained on whole frames, reads the backdrop; for a
 # portrait whose face is well exposed it is asked again with the frame's tonal features at their average.
 FACE_WELL_EXPOSED = (-1.5, 2.0)  # face_ev (stops from middle grey) where the face itself is neither dark nor blown
 TONAL = ("exposure.", "lens.vignetting_ev", "extra.dark", "extra.bright", "extra.rms_contrast")
-# the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
-FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
-          "clipped_highlights": "overexposed"}
-FLAW_REASONS = {
-    "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
-    "motion": ("motion_blur", "Motion blur, as the quality model sees it"),
-    "noise": ("noise", "Noise: grain or blotches, as the quality model sees it"),
-    "jpeg": ("jpeg_artifacts", "Compression artefacts (blocky, smeared detail), as the quality model sees it"),
-    "under": ("underexposed", "Too dark, as the quality model sees it"),
-    "over": ("overexposed", "Too bright, washed out, as the quality model sees it"),
-    "contrast": ("low_contrast", "Flat, low-contrast tones, as the quality model sees it"),
-    "vignetting": ("vignetting", "Dark corners or edges, as the quality model sees it"),
-    "ca": ("chromatic_aberration", "Colour fringes on edges, as the quality model sees it"),
-}
-
-
-def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: float, overall: float,
-          flaws: dict[str, float]) -> dict[str, float]:
-    """"analyzer/code" -> the points of the 1-10 score each reason took. The score is the head's, lowered by the
-    penalties of the flaws it cannot see: those penalties' points go to their reasons; the points the head itself
-    took (10 - its score) go, flaw class by flaw class as the head blames them (the "none" class's share to no one),
-    to the reasons that name that flaw. A reason the head does not blame and that lowered nothing costs nothing: a
-    noisy copy of a photo with a slight backlight is bad for its noise, not for the backlight its clean self had."""
-    out: dict[str, float] = {}
-
-    def add(share: list[tuple[str, Reason]], points: float, weights: list[float]) -> None:
-        total = sum(weights)
-        for (analyzer, r), w in zip(share, weights if total > 0 else []):
-            key = f"{analyzer}/{r.code}"
-            out[key] = out.get(key, 0.0) + points * w / total
-
-    if unseen and head_score > overall:
-        share = [(a, r) for a, r in present if any(r is u for u in unseen)]
-        add(share, head_score - overall, [-math.log(max(1e-3, 1 - PENALTY.get(r.code, 0.2) * r.severity))
-                                          for _, r in share])
-    for kind, p in flaws.items():
-        if kind not in FLAW_REASONS:  # "none"
-            continue
-        flaw = FAMILY.get(FLAW_REASONS[kind][0], FLAW_REASONS[kind][0])
-        share = [(a, r) for a, r in present if FAMILY.get(r.code, r.code) == flaw]
-        add(share, max(0.0, 10.0 - head_score) * p, [max(r.severity, 1e-3) for _, r in share])
-    return {k: round(v, 2) for k, v in out.items()}
-
-
 def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
     """Every array of a trained .npz, or a ModelError that says how to rebuild it."""
     if not path.is_file():
@@ -311,59 +265,55 @@ def _scenery_index(n: int) -> tuple[int, ...]:
 
 
 class QualityAnalyzer(Analyzer):
-    """Sets the photo's overall 1-10 score (`data["overall_score"]`, `data["judged_by"]`) and what each reason cost
-    (`data["costs"]`); its own reasons are the portrait and landscape checks', and the head's flaw guess when a low
-    score has no reason that names that flaw."""
+    """Measures the photo for the judging step: the head's 1-10 reading (`features["head_score"]`), its flaw
+    classes (`data["flaw_p"]`), the route (portrait, landscape, other) and the portrait and landscape checks'
+    reasons (closed or red eyes, a cut-off face, a tilted horizon...). It gives no score of its own."""
 
     name = "quality"
     # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
     # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
-    # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading
-    version = "5"
+    # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading;
+    # 6: measures only (the score, the guess and the costs are the judging step's): data["flaw_p"], no score
+    version = "6"
+    requires = ("sharpness", "noise", "exposure", "lens", "faces")
 
-    def __init__(self, good_threshold: float = 5.0, providers: list[str] | None = None):
+    def __init__(self, providers: list[str] | None = None):
         from keepers.core.runtime import manifest
 
         # a retrained head or flaw scorer changes what is stored: the catalog must analyse again
         shas = [manifest().get(m, {}).get("sha256", "")[:8] for m in ("quality_head", "flaw_scorers")]
         self.version = ".".join([QualityAnalyzer.version, *shas])
-        self.good_threshold = good_threshold
         self._providers = providers
-        self._faces = None
 
-    def _faces_finding(self, frame: Frame) -> Finding:
-        found = frame.__dict__.setdefault(FINDINGS, {})
-        if "faces" not in found:  # run alone (tests, eval): find the faces ourselves
-            from keepers.core.analyzers.faces import FacesAnalyzer
-
-            self._faces = self._faces or FacesAnalyzer(self._providers)
-            found["faces"] = self._faces.analyze(frame)
-        return found["faces"]
-
-    def analyze(self, frame: Frame) -> Finding:
+    def analyze(self, frame: Frame, inputs: dict[str, Finding] | None = None) -> Finding:
         from keepers.core import landscape, portrait
         from keepers.core.embedding import frame_embedding, shared_model
 
         if min(frame.rgb.shape[:2]) < 32:  # a thumbnail-sized image shows too little to judge
-            return Finding(self.name, self.version, None)
+            return Finding(self.name, self.version, None, [Reason(
+                "too_small", f"Too small to judge: {frame.rgb.shape[1]}x{frame.rgb.shape[0]} px", 1.0)], weight=0.0)
+        found = dict(inputs or {})
+        if any(n not in found for n in self.requires):  # run alone (tests, eval, training): measure them ourselves
+            found = {f.analyzer: f for f in analyze_alone(frame, self, only_inputs=True)} | found
         model = shared_model(self._providers)
         h = head()
-        inputs = head_inputs(frame, model, crop=any(b.startswith("crop") for b in h.blocks))
-        found = frame.__dict__[FINDINGS]
-        faces = self._faces_finding(frame)
+        inputs_ = head_inputs(frame, model, crop=any(b.startswith("crop") for b in h.blocks), found=found)
+        faces = found["faces"]
         _, probs = frame_embedding(frame, model)
-        extra = []
+        extra, data = [], {}
         if faces.score is None and (not faces.data.get("faces") or max(frame.rgb.shape[:2]) <= portrait.LOOK_AGAIN_SIDE):
             # no face judged: one may fill the frame (a close-up the detector misses), or be judgeable in a small photo
             more, closed = portrait.look_again(frame)
             if more:
                 faces = Finding(faces.analyzer, faces.version, None, data={"faces": more})
                 extra = [closed] if closed else []
-        x = h.design(inputs)
+                data["faces_again"] = True  # the faces analyzer's closed eyes are then not the ones that count
+        x = h.design(inputs_)
         raw = h.raw(x)
         head_score = h.score(raw)
         kind = route(frame, faces, probs)
-        reasons, data = [], {"route": kind}
+        reasons = []
+        data["route"] = kind
         if kind == "portrait":
             reasons, data["portrait"] = portrait.check(frame, faces, found)
             fev = data["portrait"].get("face_ev")
@@ -374,31 +324,24 @@ class QualityAnalyzer(Analyzer):
                     head_score = by_face
         elif kind == "landscape":
             reasons, data["landscape"] = landscape.check(frame, found)
-        reasons = extra + reasons
-        # flaws the head cannot see lower its score: ours, and closed eyes (the faces analyzer's reason)
-        unseen = reasons + [r for r in faces.reasons if r.code == "closed_eyes"]
-        factor = float(np.prod([1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen])) if unseen else 1.0
-        # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty
-        # for them was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC)
-        theirs = [(f.analyzer, r) for f in found.values() for r in f.reasons]  # the faces and classical analyzers'
-        overall = 1.0 + (head_score - 1.0) * factor
         flaws = h.flaws(x)
         data["flaws"] = {k: round(v, 3) for k, v in sorted(flaws.items(), key=lambda kv: -kv[1])[:3]}
-        guess = max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)
-        code, message = FLAW_REASONS[guess]
-        named = {FAMILY.get(r.code, r.code) for r in reasons + [r for _, r in theirs]}
-        if overall < self.good_threshold and FAMILY.get(code, code) not in named:
-            reasons.append(Reason(code, message, float(np.clip((self.good_threshold - overall) / 4, 0.2, 1.0))))
-        data["costs"] = costs([(self.name, r) for r in reasons] + theirs, unseen, head_score, overall, flaws)
-        data.update(overall_score=round(overall, 2), judged_by=f"quality/{kind}")
-        score = float(np.prod([1 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
-        features = {"head_raw": raw, "head_score": head_score, "penalty": factor,
-                    **flaw_features(flaw_scorers()(inputs["features"]))}
-        return Finding(self.name, self.version, score, reasons, weight=1.0, features=features, data=data)
+        data["flaw_p"] = flaws  # every class, unrounded: the judging step spreads the head's points by them
+        features = {"head_raw": raw, "head_score": head_score, **flaw_features(flaw_scorers()(inputs_["features"]))}
+        return Finding(self.name, self.version, None, extra + reasons, weight=0.0, features=features, data=data)
+
+
+def analyze_alone(frame: Frame, analyzer: QualityAnalyzer | None = None, only_inputs: bool = False) -> list[Finding]:
+    """The findings a cull would make for the quality judgement, without the pipeline: the classical analyzers',
+    the faces analyzer's and (unless `only_inputs`) the quality analyzer's, in that order (for tests and eval)."""
+    from keepers.core.analyzers.faces import FacesAnalyzer
+
+    analyzer = analyzer or QualityAnalyzer()
+    found = list(classical_findings(frame).values()) + run_all(frame, [FacesAnalyzer(analyzer._providers)])
+    return found if only_inputs else found + run_all(frame, [analyzer], found)
 
 
 @hookimpl(trylast=True)
 def keepers_analyzers(settings):
     """Last in the list: the quality analyzer reads what the others found on the same frame."""
-    return [QualityAnalyzer(good_threshold=getattr(settings, "good_threshold", 5.0),
-                            providers=getattr(settings, "providers", None))]
+    return [QualityAnalyzer(providers=getattr(settings, "providers", None))]

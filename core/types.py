@@ -241,15 +241,25 @@ class Finding:
 
 
 @dataclass
-class Verdict:
-    """The decision for one photo: the fields of the `--json` contract."""
+class Judgement:
+    """The judging step's decision for one photo (keepers.core.judge): the fields of the `--json` contract.
 
-    score: float
-    verdict: str  # "good" | "bad"
-    confidence: float
-    stars: int  # 0..5, or -1 for reject
+    A photo nothing could judge (too small, blank preview) has no score, verdict, confidence or stars, and says
+    why in its reasons. Grouping fills `group` and `pick` afterwards, and may add an `alternate` reason."""
+
+    score: float | None
+    verdict: str | None  # "good" | "bad"; None: not judged
+    confidence: float | None
+    stars: int | None  # 0..5, or -1 for reject
     reasons: list[Reason]
     keywords: list[str] = field(default_factory=list)
     group: str | None = None
     pick: bool = False
-    judged_by: str = "technical"
+    judged_by: str | None = "technical"
+
+    @property
+    def judged(self) -> bool:
+        return self.score is not None
+
+
+Verdict = Judgement  # the name the writers and the catalog have used

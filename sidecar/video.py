@@ -11,7 +11,7 @@ from typing import Iterator
 
 import numpy as np
 
-from keepers.core.analyzers import FINDINGS, run_all
+from keepers.core.analyzers import run_all
 from keepers.core.types import Frame, Meta, Photo, Reason, Verdict
 from keepers.sidecar.models import score_concepts
 from keepers.sidecar.output import finding_dict, input_error, verdict_dict
@@ -69,7 +69,7 @@ def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) 
         v = engine.verdict(photo, findings, app_id)
         verdicts.append(v)
         seconds.append({"t": second, "verdict": verdict_dict(v), "models": {f.analyzer: finding_dict(f) for f in findings}})
-        nsfw = frame.__dict__[FINDINGS].get("nsfw")
+        nsfw = next((f for f in findings if f.analyzer == "nsfw"), None)
         seconds[-1]["nsfw"] = nsfw.data.get("nsfw") if nsfw else None  # p(porn) this second
         duration = second + 1.0
     if not seconds:

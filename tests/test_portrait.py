@@ -12,7 +12,7 @@ from test_faces import paint_eyes_shut
 
 from keepers.core import faces as facelib
 from keepers.core import portrait, quality
-from keepers.core.decide import decide
+from keepers.core.judge import judge
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
 
@@ -27,9 +27,8 @@ def analyzer():
 
 
 def verdict(analyzer, rgb):
-    f = frame(rgb)
-    q = analyzer.analyze(f)
-    return q, decide(list(f.__dict__[quality.FINDINGS].values()) + [q], Settings())
+    found = quality.analyze_alone(frame(rgb), analyzer)
+    return found[-1], judge(found, Settings())
 
 
 def codes(v) -> list[str]:
@@ -167,6 +166,7 @@ def test_in_a_24_mp_photo_red_eye_is_found_in_the_decode_the_loader_keeps(analyz
     decodes = []
     reduced = f._reduced_loader
     f._reduced_loader = lambda r, box=None: decodes.append(r) or reduced(r, box)
-    q = analyzer.analyze(f)
-    assert "red_eye" in codes(decide(list(f.__dict__[quality.FINDINGS].values()) + [q], Settings())), q.data
+    found = quality.analyze_alone(f, analyzer)
+    q = found[-1]
+    assert "red_eye" in codes(judge(found, Settings())), q.data
     assert "eye_blur" in q.data["portrait"] and decodes == [], q.data["portrait"]

@@ -11,7 +11,7 @@ import pytest
 from conftest import ROOT, sample_rgb
 
 from keepers.core import landscape, quality
-from keepers.core.decide import decide
+from keepers.core.judge import judge
 from keepers.core.eval import KINDS, NAMES, distorted
 from keepers.core.runtime import MODELS_DIR, sha256
 from keepers.core.settings import Settings
@@ -30,10 +30,14 @@ def analyzer():
     return quality.QualityAnalyzer()
 
 
-def judge(analyzer, rgb: np.ndarray):
-    f = frame(rgb)
-    q = analyzer.analyze(f)
-    return q, list(f.__dict__[quality.FINDINGS].values()) + [q]
+def measure(analyzer, rgb: np.ndarray):
+    """The quality finding and every finding the judging step reads, as a cull makes them."""
+    found = quality.analyze_alone(frame(rgb), analyzer)
+    return found[-1], found
+
+
+def score(analyzer, rgb: np.ndarray) -> float:
+    return judge(measure(analyzer, rgb)[1], Settings()).score
 
 
 def rotated(rgb: np.ndarray, degrees: float) -> np.ndarray:
@@ -93,10 +97,10 @@ def test_distorted_copies_of_held_out_photos_score_below_their_originals(analyze
     right, total, worst = 0, 0, []
     for name in HELD_OUT:
         rgb = sample_rgb(name)
-        ref = analyzer.analyze(frame(rgb)).data["overall_score"]
+        ref = score(analyzer, rgb)
         for kind in KINDS:
             for level in (2, 4):
-                s = analyzer.analyze(frame(distorted(rgb, kind, level, name))).data["overall_score"]
+                s = score(analyzer, distorted(rgb, kind, level, name))
                 right += s < ref
                 total += 1
                 if s >= ref:
@@ -105,8 +109,8 @@ def test_distorted_copies_of_held_out_photos_score_below_their_originals(analyze
 
 
 def test_a_heavily_blurred_photo_is_rejected_with_a_reason_and_says_which_model_judged_it(analyzer):
-    q, findings = judge(analyzer, distorted(sample_rgb("coffee"), "gaussian_blur", 4, "coffee"))
-    v = decide(findings, Settings())
+    q, findings = measure(analyzer, distorted(sample_rgb("coffee"), "gaussian_blur", 4, "coffee"))
+    v = judge(findings, Settings())
     assert v.verdict == "bad" and v.reasons, v
     assert v.judged_by == "quality/other"
     assert v.reasons[0].cost > 0
@@ -122,7 +126,7 @@ def test_a_flawed_copy_judged_bad_names_its_flaw_first(analyzer):
         rgb = sample_rgb(name)
         for kind in KINDS:
             for level in (2, 3, 4):
-                v = decide(judge(analyzer, distorted(rgb, kind, level, name))[1], Settings())
+                v = judge(measure(analyzer, distorted(rgb, kind, level, name))[1], Settings())
                 if v.verdict == "bad":
                     first = v.reasons[0].code
                     named += first in NAMES[kind]
@@ -132,26 +136,26 @@ def test_a_flawed_copy_judged_bad_names_its_flaw_first(analyzer):
 
 def test_a_flaw_only_the_quality_model_saw_is_named_and_says_so(analyzer):
     # no analyzer measures JPEG blocks: the head's flaw classifier names them, and the message says whose reading it is
-    v = decide(judge(analyzer, distorted(sample_rgb("chelsea"), "jpeg", 4, "chelsea"))[1], Settings())
+    v = judge(measure(analyzer, distorted(sample_rgb("chelsea"), "jpeg", 4, "chelsea"))[1], Settings())
     assert v.verdict == "bad" and v.reasons[0].code == "jpeg_artifacts", v.reasons
     assert v.reasons[0].message.endswith("as the quality model sees it")
 
 
 def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyzer):
-    q, findings = judge(analyzer, sample_rgb("chelsea"))
-    v = decide(findings, Settings())
+    q, findings = measure(analyzer, sample_rgb("chelsea"))
+    v = judge(findings, Settings())
     assert v.verdict == "good" and 1.0 <= q.features["head_score"] <= 10.0
-    assert v.score == pytest.approx(q.data["overall_score"], abs=0.01)
+    assert v.score == pytest.approx(q.features["head_score"], abs=0.01)  # nothing the head cannot see lowered it
 
 
 def test_the_astronaut_is_routed_to_the_portrait_checks(analyzer):
-    q, _ = judge(analyzer, sample_rgb("astronaut"))
-    assert q.data["route"] == "portrait" and q.data["judged_by"] == "quality/portrait"
+    q, found = measure(analyzer, sample_rgb("astronaut"))
+    assert q.data["route"] == "portrait" and judge(found, Settings()).judged_by == "quality/portrait"
     assert "portrait" in q.data
 
 
 def test_a_cup_of_coffee_is_neither_portrait_nor_landscape(analyzer):
-    q, _ = judge(analyzer, sample_rgb("coffee"))
+    q, _ = measure(analyzer, sample_rgb("coffee"))
     assert q.data["route"] == "other"
 
 
@@ -174,14 +178,14 @@ def test_a_level_horizon_is_found_and_left_alone(horizon_photo):
 
 @pytest.mark.parametrize("degrees", [3.0, -4.0])
 def test_a_tilted_copy_of_a_horizon_photo_gets_tilted_horizon(analyzer, horizon_photo, degrees):
-    q, findings = judge(analyzer, rotated(horizon_photo, degrees))
+    q, findings = measure(analyzer, rotated(horizon_photo, degrees))
     assert q.data["route"] == "landscape"
     assert q.data["landscape"]["horizon"]["angle"] == pytest.approx(degrees, abs=1.0)
-    v = decide(findings, Settings())
+    v = judge(findings, Settings())
     assert "tilted_horizon" in [r.code for r in v.reasons]
 
 
 def test_the_tilt_lowers_the_score(analyzer, horizon_photo):
-    level = analyzer.analyze(frame(horizon_photo)).data["overall_score"]
-    tilted = analyzer.analyze(frame(rotated(horizon_photo, 5.0))).data["overall_score"]
+    level = score(analyzer, horizon_photo)
+    tilted = score(analyzer, rotated(horizon_photo, 5.0))
     assert tilted < level

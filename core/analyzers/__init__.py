@@ -8,7 +8,6 @@ from abc import ABC, abstractmethod
 from keepers.core.types import Finding, Frame
 
 log = logging.getLogger("keepers.analyzers")
-FINDINGS = "_findings"  # frame.__dict__ key: analyzer name -> Finding, as run_all makes them
 
 
 class Analyzer(ABC):
@@ -21,23 +20,43 @@ class Analyzer(ABC):
 
     name: str = ""
     version: str = "1"
+    # the analyzers whose findings this one reads: run_all runs them first and passes their findings to `analyze`
+    # as `inputs` (name -> Finding). An analyzer without requirements is called with the frame alone.
+    requires: tuple[str, ...] = ()
 
     @abstractmethod
     def analyze(self, frame: Frame) -> Finding:
-        """Judge one photo."""
+        """Measure one photo (an analyzer with `requires` also takes `inputs`). Judging is not its job: the
+        judging step (keepers.core.judge) makes the score from every finding."""
 
 
-def run_all(frame: Frame, analyzers) -> list[Finding]:
-    """Each analyzer's finding on `frame`, in order. Each is also kept on the frame (FINDINGS) for the analyzers
-    after it: the quality analyzer, last, reads the others'. One analyzer's bug costs only its own finding."""
-    found = frame.__dict__.setdefault(FINDINGS, {})
+def run_all(frame: Frame, analyzers, given: list[Finding] = ()) -> list[Finding]:
+    """Each analyzer's finding on `frame`, those it requires first. `given`: findings made already (read, not
+    returned). One analyzer's bug costs only its own finding (and those that require it)."""
+    found = {f.analyzer: f for f in given}
     out = []
-    for a in analyzers:
+    for a in _ordered(analyzers):
         try:
-            finding = a.analyze(frame)
+            if a.requires:
+                finding = a.analyze(frame, {n: found[n] for n in a.requires if n in found})
+            else:
+                finding = a.analyze(frame)
         except Exception:
             log.exception("analyzer %s failed on %s", a.name, frame.source or frame.photo.path)
             continue
         found[finding.analyzer] = finding
         out.append(finding)
+    return out
+
+
+def _ordered(analyzers) -> list[Analyzer]:
+    """The analyzers in their given order, except that each comes after those it requires (a stable topological
+    order; a requirement nobody provides is ignored, and the analyzer measures it itself)."""
+    pending, done, out = list(analyzers), set(), []
+    names = {a.name for a in pending}
+    while pending:
+        ready = next((a for a in pending if all(n in done or n not in names for n in a.requires)), pending[0])
+        pending.remove(ready)
+        done.add(ready.name)
+        out.append(ready)
     return out
