@@ -25,6 +25,7 @@ from keepers.core.runtime import MODELS_DIR
 from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "quality_head.npz"
+MIN_SIDE = 32  # px: below this on its short side an image (or a RAW's only preview) is not judged
 CROP = 224
 
 # what the head needs from the classical analyzers (missing ones count as 0)
@@ -289,9 +290,12 @@ class QualityAnalyzer(Analyzer):
         from keepers.core import landscape, portrait
         from keepers.core.embedding import frame_embedding, shared_model
 
-        if min(frame.rgb.shape[:2]) < 32:  # a thumbnail-sized image shows too little to judge
+        if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
+            h, w = frame.rgb.shape[:2]
+            what = "its embedded preview is only" if frame.photo.kind == "raw" else "the image is only"
             return Finding(self.name, self.version, None, [Reason(
-                "too_small", f"Too small to judge: {frame.rgb.shape[1]}x{frame.rgb.shape[0]} px", 1.0)], weight=0.0)
+                "too_small", f"Too small to judge: {what} {w}x{h} px (Keepers needs {MIN_SIDE} px or more)", 1.0)],
+                weight=0.0)
         found = dict(inputs or {})
         if any(n not in found for n in self.requires):  # run alone (tests, eval, training): measure them ourselves
             found = {f.analyzer: f for f in analyze_alone(frame, self, only_inputs=True)} | found
