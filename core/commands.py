@@ -105,8 +105,10 @@ def show(args, settings) -> int:
     if r is None:
         raise UserError(f"{args.file} is not a photo Keepers can read")
     r.write_error = None  # show writes nothing: a sidecar that could not be written (a read-only card) is no error
+    alone = not _as_culled(r, settings)
     if args.json:
         rec = r.record()
+        rec["judged_alone"] = alone
         rec["meta"] = r.meta.as_dict() if r.meta else {}
         rec["findings"] = {f.analyzer: {"score": f.score, "features": f.features} for f in r.findings}
         print(json.dumps(rec, ensure_ascii=False, default=str))
@@ -137,7 +139,27 @@ def show(args, settings) -> int:
         out.print("  keywords: " + ", ".join(v.keywords), highlight=False)
     if v.group:
         out.print(f"  group {v.group}" + (" (pick of its group)" if v.pick else ""))
+    if alone:
+        out.print(f"  [dim]judged alone: bursts and duplicates are found by `keepers cull "
+                  f"{os.path.dirname(r.photo.path)}`[/dim]", highlight=False)
     return 0
+
+
+def _as_culled(r: Result, settings) -> bool:
+    """Put the judgement the last cull wrote to the photo's sidecar (its group, pick and alternate reason
+    included) into `r`, where the photo is unchanged since and judged the same now. False when there is none."""
+    if r.verdict is None or r.analyzed or r.photo_id is None:
+        return False
+    catalog = _catalog(settings)
+    try:
+        stored = catalog.verdict(r.photo_id)
+    finally:
+        catalog.close()
+    if stored is None or (stored.score, stored.stars, stored.verdict) != (r.verdict.score, r.verdict.stars,
+                                                                          r.verdict.verdict):
+        return False  # never culled, or the settings changed since: this run's judgement is the one to show
+    r.verdict = stored
+    return True
 
 
 def sort(args, settings) -> int:

@@ -255,8 +255,8 @@ class Cull:
 
         annotate(r.verdict, self.groups.get(r.photo.path))
         plugins.pm.hook.keepers_photo_decided(photo=r.photo, verdict=r.verdict, findings=r.findings)  # may edit it
-        if r.photo_id is not None:
-            self.catalog.save_verdict(r.photo_id, r.verdict)
+        if r.photo_id is not None and not self.dry_run:  # the catalog's is the judgement the sidecar got: `show`
+            self.catalog.save_verdict(r.photo_id, r.verdict)  # reads it, and a dry run (or `show`) writes none
 
     def _write_back(self, results: list[Result], pool: ThreadPoolExecutor) -> None:
         from keepers.core.xmp import SidecarWriter

@@ -1,0 +1,70 @@
+"""`keepers show` says what the cull wrote, and each photo is judged once per run.
+
+`show` once judged a burst's frame alone: "no flaw found", no group, while its sidecar said it was an alternate in
+an 8-frame burst. It now reads the judgement the cull stored, group and alternate reason included."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from helpers import exiftool_json, keepers, records
+from keepers.core import demo
+
+
+@pytest.fixture(scope="module")
+def culled(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("show")
+    folder = tmp / "photos"
+    demo.build(folder)
+    proc = keepers("cull", "--json", folder, tmp=tmp)
+    assert proc.returncode == 0, proc.stderr
+    return folder, records(proc), tmp
+
+
+def test_show_and_the_sidecar_agree_for_every_frame_of_a_burst(culled):
+    folder, recs, tmp = culled
+    burst = sorted(name for name in recs if name.startswith("burst_"))
+    assert len(burst) >= 3
+    for name in burst:
+        shown = json.loads(keepers("show", "--json", folder / name, tmp=tmp).stdout)
+        [side] = exiftool_json(recs[name]["sidecars"][0], tags=(
+            "-XMP-keepers:Score", "-XMP-keepers:Group", "-XMP-keepers:Pick", "-XMP-keepers:ReasonCodes", "-Rating"))
+        assert not shown["judged_alone"], name
+        assert shown["group"] == side["Group"] and str(shown["pick"]).lower() == str(side["Pick"]).lower(), name
+        assert shown["score"] == pytest.approx(float(side["Score"])) and shown["stars"] == side.get("Rating", 0), name
+        codes = side.get("ReasonCodes", [])
+        assert [r["code"] for r in shown["reasons"]] == (codes if isinstance(codes, list) else [codes]), name
+    alternates = [n for n in burst if not recs[n]["pick"]]
+    assert alternates
+    text = keepers("show", folder / alternates[0], tmp=tmp).stdout
+    assert "alternate" in text and "group" in text  # the words a photographer reads say it too
+
+
+def test_show_on_a_photo_never_culled_says_it_was_judged_alone(culled, tmp_path):
+    folder, _, _ = culled
+    proc = keepers("show", "--json", folder / "chelsea.jpg", tmp=tmp_path)  # a fresh catalog: never culled
+    rec = json.loads(proc.stdout)
+    assert rec["judged_alone"] and rec["score"] is not None
+    assert "judged alone" in keepers("show", folder / "chelsea.jpg", tmp=tmp_path).stdout
+
+
+def test_each_photo_is_judged_once_per_cull(tmp_path, monkeypatch):
+    """The judging step runs once per photo, before grouping; grouping picks by those judgements and never judges
+    again (a burst's frames were once decided twice: once to find the pick, once for the sidecar)."""
+    from keepers.core import catalog, pipeline
+    from keepers.core.settings import Settings
+
+    folder = tmp_path / "photos"
+    demo.build(folder)
+    calls: list[str] = []
+    real = pipeline.judge
+    monkeypatch.setattr(pipeline, "judge", lambda findings, settings: calls.append(findings[0].analyzer) or
+                        real(findings, settings))
+    settings = Settings(workers=1, catalog=tmp_path / "catalog.db")
+    results = pipeline.Cull(settings, catalog.Catalog(settings.catalog), dry_run=True).run([str(folder)])
+    judged = [r for r in results if r.verdict is not None]
+    assert len(judged) == len(results) == len(calls)
+    assert any(r.verdict.group for r in judged) and any("alternate" in [x.code for x in r.verdict.reasons]
+                                                        for r in judged)
