@@ -12,6 +12,7 @@ from rich.table import Table
 
 from keepers.core import exiftool
 from keepers.core.catalog import Catalog
+from keepers.core.discover import VIDEO_SKIPPED, is_video
 from keepers.core.errors import UserError
 from keepers.core.pipeline import Cull, Result
 
@@ -45,6 +46,10 @@ def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Resul
         cull = Cull(settings, catalog, dry_run=dry_run, progress=progress)
         results = cull.run([os.path.abspath(p) for p in paths])
     catalog.close()
+    if cull.skipped:  # on stderr: stdout may be --json
+        names = ", ".join(os.path.basename(p) for p, _ in cull.skipped[:5]) + (", ..." if len(cull.skipped) > 5 else "")
+        err.print(f"skipped {len(cull.skipped)} video(s) ({names}): {cull.skipped[0][1]}", highlight=False,
+                  soft_wrap=True)
     return results, cull.stats
 
 
@@ -99,6 +104,8 @@ def show(args, settings) -> int:
     path = os.path.abspath(args.file)
     if not os.path.exists(path):
         raise UserError(f"no such file: {args.file}")
+    if is_video(path):
+        raise UserError(f"{args.file} is {VIDEO_SKIPPED}")
     # judged through the same path as `cull` (the catalog answers when nothing changed), but nothing is written
     results, _ = run_cull([path], settings, dry_run=True, quiet=True)
     r = next((r for r in results if path in r.photo.files), results[0] if results else None)

@@ -130,7 +130,8 @@ class Cull:
         self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
 
     def run(self, paths: Iterable[str]) -> list[Result]:
-        photos, walk_errors = discover(list(paths))
+        self.skipped: list[tuple[str, str]] = []  # (path, why): files seen and left alone (videos)
+        photos, walk_errors = discover(list(paths), skipped=self.skipped)
         results: dict[str, Result] = {}
         todo: list[Photo] = []
         for p in photos:
@@ -159,7 +160,7 @@ class Cull:
             writers.shutdown()
             et_proc.reap()  # the writer threads have ended, and so do their processes (a daemon runs many batches)
         ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
-        self.stats["photos"] = len(ordered)
+        self.stats["photos"], self.stats["skipped"] = len(ordered), len(self.skipped)
         self.stats["errors"] = sum(1 for r in ordered if r.error or r.write_error)
         return ordered
 

@@ -1,0 +1,27 @@
+"""A cull over a folder with clips says what it did with them: `keepers cull video/` once reported 0 photos and
+nothing else, and `keepers show cockatoo.mp4` called the clip corrupt."""
+
+from __future__ import annotations
+
+import shutil
+
+from helpers import keepers, records
+
+
+def test_a_cull_names_the_videos_it_skipped_and_why_and_judges_the_photos(tmp_path, shared_data):
+    card = tmp_path / "card"
+    card.mkdir()
+    shutil.copy(shared_data / "videos" / "imageio" / "cockatoo.mp4", card)
+    shutil.copy(shared_data / "camera" / "photos" / "rommel.jpg", card)
+    proc = keepers("cull", "--json", "--dry-run", card, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert list(records(proc)) == ["rommel.jpg"]
+    assert "skipped 1 video(s) (cockatoo.mp4)" in proc.stderr and "keepers watch" in proc.stderr
+    table = keepers("cull", "--dry-run", card, tmp=tmp_path)
+    assert "skipped 1 video(s)" in table.stderr
+
+
+def test_show_on_a_clip_says_it_is_a_video_not_a_corrupt_file(tmp_path, shared_data):
+    proc = keepers("show", shared_data / "videos" / "imageio" / "cockatoo.mp4", tmp=tmp_path)
+    assert proc.returncode == 2
+    assert "is a video" in proc.stderr and "corrupt" not in proc.stderr
