@@ -72,7 +72,17 @@ MIGRATIONS: list[str] = [
         decided_at TEXT NOT NULL
     );
     """,
+    # a row whose file is gone is marked (kept: a later cull of the moved photo finds its findings by hash) and
+    # never returned by search; sizes are indexed so a new file is hashed only when a known file has its size
+    """
+    ALTER TABLE photos ADD COLUMN missing_since TEXT;
+    CREATE INDEX photos_size ON photos(size);
+    """,
 ]
+
+# errors that say what the file's content is: remembered with the file's size and mtime and not retried until the
+# file changes (a permission problem, a lack of memory or a pixel limit in the settings can pass, so those are)
+LASTING_ERRORS = ("file is truncated", "file is empty", "not a recognised image format", "RAW file has no embedded")
 
 
 def _now() -> str:
@@ -134,11 +144,51 @@ class Catalog:
         with self._lock:
             return self.db.execute("SELECT * FROM photos WHERE path = ?", (path,)).fetchone()
 
-    def row_by_hash(self, content_hash: str):
+    def row_by_hash(self, content_hash: str, exclude_path: str | None = None, *, errors: bool = False):
+        """The row holding this content under another path than `exclude_path`: one whose file is gone first (the
+        photo moved, and its row should follow it), else the newest (the photo was copied). Of several (identical
+        files in one folder), the one whose path ends most like `exclude_path` (same folder and file names): their
+        rows, and what their sidecars hold, must not be swapped. `errors`: a file whose content could not be read
+        counts too (LASTING_ERRORS)."""
         with self._lock:
-            return self.db.execute(
-                "SELECT * FROM photos WHERE content_hash = ? AND error IS NULL AND analyzed_at IS NOT NULL "
-                "ORDER BY id DESC LIMIT 1", (content_hash,)).fetchone()
+            rows = self.db.execute(
+                "SELECT * FROM photos WHERE content_hash = ? AND path IS NOT ? ORDER BY id DESC",
+                (content_hash, exclude_path)).fetchall()
+        rows = [r for r in rows if (r["error"] is None and r["analyzed_at"] is not None)
+                or (errors and r["error"] is not None and r["error"].startswith(LASTING_ERRORS))]
+        if not rows:
+            return None
+        tail = Path(exclude_path or "").parts[::-1]
+
+        def alike(r) -> int:  # how many trailing path parts it shares with the new path
+            return next((i for i, (a, b) in enumerate(zip(Path(r["path"]).parts[::-1], tail)) if a != b),
+                        min(len(tail), len(Path(r["path"]).parts)))
+
+        gone = [r for r in rows if not os.path.exists(r["path"])]
+        return max(gone or rows, key=lambda r: (alike(r), r["id"]))
+
+    def known_size(self, size: int) -> bool:
+        """Whether a catalogued file has this size: only then can a new path hold a known photo, so only then is
+        it worth hashing the file before analysing it."""
+        with self._lock:
+            return self.db.execute("SELECT 1 FROM photos WHERE size = ? LIMIT 1", (size,)).fetchone() is not None
+
+    def adopt(self, photo: Photo, content_hash: str, size: int, mtime_ns: int) -> tuple[int, str] | None:
+        """A photo at a path the catalog does not know it under, with content it does know: (photo id, "moved")
+        when the file it was catalogued as is gone (its row, findings, verdict and the record of what its sidecars
+        hold follow it here: sidecars travel with their photos), (photo id, "copied") when that file is still
+        there (a new row with a copy of its findings, or of its lasting error). None: content never seen."""
+        with self._lock:
+            src = self.row_by_hash(content_hash, exclude_path=photo.path, errors=True)
+            if src is None:
+                return None
+            if not os.path.exists(src["path"]):
+                self.touch(src["id"], photo.path, size, mtime_ns)
+                return src["id"], "moved"
+            if src["error"] is not None:
+                return self.save(photo, content_hash=content_hash, size=size, mtime_ns=mtime_ns, meta=None,
+                                 findings=None, error=src["error"]), "copied"
+            return self.copy_findings(src["id"], photo, content_hash, size, mtime_ns), "copied"
 
     def analyzer_versions(self, photo_id: int) -> dict[str, str]:
         with self._lock:
@@ -153,7 +203,7 @@ class Catalog:
                 "INSERT INTO photos (path, content_hash, size, mtime_ns, kind, companions, meta, error, analyzed_at) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(path) DO UPDATE SET content_hash=excluded.content_hash, "
                 "size=excluded.size, mtime_ns=excluded.mtime_ns, kind=excluded.kind, companions=excluded.companions, "
-                "meta=excluded.meta, error=excluded.error, analyzed_at=excluded.analyzed_at",
+                "meta=excluded.meta, error=excluded.error, analyzed_at=excluded.analyzed_at, missing_since=NULL",
                 (photo.path, content_hash, size, mtime_ns, photo.kind, dumps(photo.companions),
                  dumps(meta.as_dict() if meta else {}), error, None if error else _now()))
             pid = self.db.execute("SELECT id FROM photos WHERE path = ?", (photo.path,)).fetchone()[0]
@@ -173,18 +223,26 @@ class Catalog:
             return pid
 
     def touch(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
-        """The file is unchanged in content (same hash): record its new path/stat without analysing it."""
+        """The photo's content is unchanged (same hash): record its path and stat now, without analysing it."""
         with self._lock, self.db:
-            self.db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ? WHERE id = ?",
+            stale = self.db.execute("SELECT id FROM photos WHERE path = ? AND id != ?", (path, photo_id)).fetchone()
+            if stale is not None:
+                # another photo was catalogued at this path (its file was replaced): its row goes, and a sidecar
+                # found here may be the other photo's, so it no longer counts as holding this one's verdict
+                self.db.execute("DELETE FROM photos WHERE id = ?", (stale[0],))
+                self.db.execute("UPDATE verdicts SET written = NULL WHERE photo_id = ?", (photo_id,))
+            self.db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
                             (path, size, mtime_ns, photo_id))
 
     def copy_findings(self, src_id: int, photo: Photo, content_hash: str, size: int, mtime_ns: int) -> int:
-        """Same content under a new path (a copy or a move): reuse the stored analysis."""
-        src = self.db.execute("SELECT meta FROM photos WHERE id = ?", (src_id,)).fetchone()
-        findings = self.findings(src_id)
-        meta = Meta(**json.loads(src["meta"]))
-        return self.save(photo, content_hash=content_hash, size=size, mtime_ns=mtime_ns, meta=meta,
-                         findings=findings, error=None)
+        """Same content under a new path while the original is still there (a copy): a row of its own with the
+        stored analysis, so the copy is judged and its sidecars written without decoding it again."""
+        with self._lock:
+            src = self.db.execute("SELECT meta FROM photos WHERE id = ?", (src_id,)).fetchone()
+            findings = self.findings(src_id)
+            meta = Meta(**json.loads(src["meta"]))
+            return self.save(photo, content_hash=content_hash, size=size, mtime_ns=mtime_ns, meta=meta,
+                             findings=findings, error=None)
 
     def findings(self, photo_id: int) -> list[Finding]:
         with self._lock:
@@ -232,8 +290,51 @@ class Catalog:
                        pick=bool(r["pick"]), judged_by=r["judged_by"])
 
     def move(self, old: str, new: str) -> None:
+        """A file Keepers moved (`sort --move`, its undo): its row follows it."""
+        with self._lock:
+            row = self.photo_row(old)
+            if row is not None:
+                self.touch(row["id"], new, row["size"], row["mtime_ns"])
+
+    def forget(self, path: str) -> None:
+        """A file Keepers removed (a copy or link taken back by `sort --undo`): its row goes too."""
         with self._lock, self.db:
-            self.db.execute("UPDATE photos SET path = ? WHERE path = ?", (new, old))
+            self.db.execute("DELETE FROM photos WHERE path = ?", (path,))
+
+    def missing_ids(self) -> set[int]:
+        """Photos whose files were found gone: search and similar never return them."""
+        with self._lock:
+            return {r[0] for r in self.db.execute("SELECT id FROM photos WHERE missing_since IS NOT NULL")}
+
+    def check_files(self, ids: Iterable[int]) -> set[int]:
+        """Of these photo ids, those whose files are gone, now marked missing. A row whose content another present
+        row still holds is pruned instead (nothing of it is lost); the others stay, marked, so a later cull of the
+        moved photo finds its analysis by hash. A gone folder marks all its rows at once (a deleted shoot)."""
+        ids = list(ids)
+        if not ids:
+            return set()
+        with self._lock:
+            rows = self.db.execute(f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(ids))})",
+                                   ids).fetchall()
+        gone = [r for r in rows if not os.path.exists(r["path"])]
+        folders = {os.path.dirname(r["path"]) for r in gone}
+        with self._lock, self.db:
+            for folder in folders:
+                if not os.path.isdir(folder):  # an exact prefix (LIKE ignores case): /a/b must not take /a/B's rows
+                    prefix = folder.rstrip(os.sep) + os.sep
+                    self._mark(self.db.execute("SELECT id FROM photos WHERE substr(path, 1, ?) = ? AND "
+                                               "missing_since IS NULL", (len(prefix), prefix)).fetchall())
+            self._mark([(r["id"],) for r in gone])
+        return {r["id"] for r in gone}
+
+    def _mark(self, rows) -> None:
+        now = _now()
+        for (pid,) in rows:
+            self.db.execute("UPDATE photos SET missing_since = COALESCE(missing_since, ?) WHERE id = ?", (now, pid))
+        # pruned: rows gone whose content is still catalogued at a present path
+        self.db.execute("DELETE FROM photos WHERE missing_since IS NOT NULL AND EXISTS (SELECT 1 FROM photos p "
+                        "WHERE p.content_hash = photos.content_hash AND p.missing_since IS NULL AND p.id != photos.id "
+                        "AND p.error IS NULL AND p.analyzed_at IS NOT NULL)")
 
     def counts(self) -> dict[str, int]:
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]

@@ -369,7 +369,12 @@ def _make_group(shoot: _Shoot, idx: list[int]) -> Group:
     members = [items[i] for i in idx]
     kind = _kind(shoot, idx)
     keys = [m.key for m in members]
-    gid = "g-" + hashlib.blake2b("\n".join(sorted(keys)).encode(), digest_size=5).hexdigest()
+    # the id names the frames' content (each one's thumbnail, else its embedding; its path only when it has
+    # neither), not where they are: a moved or renamed folder keeps its group ids, so its sidecars need no rewrite
+    # and the collections a DAM built on them hold
+    content = [m.key if x is None else hashlib.blake2b(np.ascontiguousarray(x).tobytes(), digest_size=8).hexdigest()
+               for m in members for x in [m.thumb if m.thumb is not None else m.embedding]]
+    gid = "g-" + hashlib.blake2b("\n".join(sorted(content)).encode(), digest_size=5).hexdigest()
     pick, why = _pick(members, kind)
     alternates = [k for k in keys if k != pick.key] if kind in CULLED else []
     return Group(gid, kind, keys, pick.key, why, alternates)

@@ -168,8 +168,8 @@ class Cull:
     def _from_catalog(self, r: Result) -> bool:
         """Fill `r` from the catalog when its content is known and every analyzer's version is unchanged: the same
         file (same size and mtime, or same hash), a photo moved here (its row follows it, with the record of what
-        its sidecars hold) or copied here (its findings are copied). A file whose content could not be read the
-        last time is not tried again until it changes: `r` gets that error."""
+        its sidecars hold) or copied here (its findings are copied). A file whose content could not be read is not
+        tried again until it changes: `r` gets the error it had."""
         from keepers.core.catalog import LASTING_ERRORS
 
         path = r.photo.path
@@ -178,26 +178,21 @@ class Cull:
         except OSError:
             return False
         row = self.catalog.photo_row(path)
-        if row is not None and (row["size"], row["mtime_ns"]) == (st.st_size, st.st_mtime_ns):
-            if row["error"] is not None:
-                if not row["error"].startswith(LASTING_ERRORS):
-                    return False
-                r.photo_id, r.error = row["id"], row["error"]
-                return True
-            if row["analyzed_at"] is None:
-                return False
-        else:
+        if row is None or (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
             if row is None and not self.catalog.known_size(st.st_size):
                 return False  # no catalogued file has this size: new content, hashed by the analysis worker
             content_hash = file_hash(path)
-            if row is not None and row["content_hash"] == content_hash and row["error"] is None:
+            if row is not None and row["content_hash"] == content_hash:
                 self.catalog.touch(row["id"], path, st.st_size, st.st_mtime_ns)  # touched, not changed
             elif self.catalog.adopt(r.photo, content_hash, st.st_size, st.st_mtime_ns) is None:
-                return False
+                return False  # new content
             row = self.catalog.photo_row(path)
-            if row is None or row["analyzed_at"] is None:
-                return False
-        if self.catalog.analyzer_versions(row["id"]) != self.versions:
+        if row["error"] is not None:
+            if not row["error"].startswith(LASTING_ERRORS):
+                return False  # it may read now (permissions, memory, the pixel limit)
+            r.photo_id, r.error = row["id"], row["error"]
+            return True
+        if row["analyzed_at"] is None or self.catalog.analyzer_versions(row["id"]) != self.versions:
             return False
         r.photo_id, r.meta, r.findings = row["id"], self.catalog.meta(row["id"]), self.catalog.findings(row["id"])
         return True
