@@ -19,8 +19,9 @@ from keepers.core.types import Finding, Judgement, Reason
 
 FLOOR = 0.02  # a finding's score of exactly 0 would make the log infinite
 QUALITY = "quality"  # the analyzer whose head speaks for the whole photo
-# reasons that say a photo cannot be judged at all (a thumbnail-sized image or preview; a frame of one flat tone)
-UNJUDGEABLE = ("too_small", "blank")
+# reasons that say a photo cannot be judged at all (a thumbnail-sized image or preview)
+UNJUDGEABLE = ("too_small",)
+BLANK = "blank"  # a frame of one flat tone: rejected, for that reason alone
 
 # how much a flaw the head cannot see takes off the head's score (times the reason's severity)
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
@@ -46,6 +47,11 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
     """The one judgement of a photo from its analyzers' findings."""
     if any(r.code in UNJUDGEABLE for f in findings for r in f.reasons):
         return unjudged(findings)
+    blank = next((r for f in findings for r in f.reasons if r.code == BLANK), None)
+    if blank is not None:  # nothing to judge but nothing to keep either: a reject that says why
+        return Judgement(score=1.0, verdict="bad", confidence=1.0, stars=settings.stars.stars(1.0),
+                         reasons=[Reason(blank.code, blank.message, 1.0, cost=9.0)], keywords=["flaw|blank"],
+                         judged_by="blank")
     quality = next((f for f in findings if f.analyzer == QUALITY and "head_score" in f.features), None)
     if quality is not None:
         score, judged_by, reasons = _by_quality_head(quality, findings, settings)
@@ -71,8 +77,8 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
 
 
 def unjudged(findings: list[Finding]) -> Judgement:
-    """No analyzer could judge the photo: no score, no stars, and the reason why (an analyzer's `too_small` or
-    `blank`, where one said so)."""
+    """No analyzer could judge the photo: no score, no stars, and the reason why (an analyzer's `too_small`, where
+    one said so)."""
     why = [r for f in findings for r in f.reasons if r.code in UNJUDGEABLE]
     reasons = why or [Reason("unjudged", "No analyzer could judge this photo", 1.0)]
     return Judgement(score=None, verdict=None, confidence=None, stars=None, reasons=reasons,

@@ -26,6 +26,7 @@ from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "quality_head.npz"
 MIN_SIDE = 32  # px: below this on its short side an image (or a RAW's only preview) is not judged
+BLANK_STD = 1.5  # grey levels (of 255): below this spread a frame shows nothing (the darkest clean photo: see tests)
 CROP = 224
 
 # what the head needs from the classical analyzers (missing ones count as 0)
@@ -295,6 +296,10 @@ class QualityAnalyzer(Analyzer):
             what = "its embedded preview is only" if frame.photo.kind == "raw" else "the image is only"
             return Finding(self.name, self.version, None, [Reason(
                 "too_small", f"Too small to judge: {what} {w}x{h} px (Keepers needs {MIN_SIDE} px or more)", 1.0)],
+                weight=0.0)
+        if float(frame.grey.std()) < BLANK_STD:  # one flat tone: a lens cap, a shot into a wall, a dead preview
+            return Finding(self.name, self.version, None, [Reason(
+                "blank", "Blank frame: one flat tone, no picture (a lens cap, a misfire, an empty preview)", 1.0)],
                 weight=0.0)
         found = dict(inputs or {})
         if any(n not in found for n in self.requires):  # run alone (tests, eval, training): measure them ourselves

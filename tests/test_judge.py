@@ -71,3 +71,10 @@ def test_a_too_small_photo_is_not_judged_even_when_some_analyzer_scored_it():
     small = Reason("too_small", "Too small to judge: 8x8 px", 1.0)
     v = judge([finding("sharpness", 1.0), finding("quality", None, 0.0, small)], Settings())
     assert not v.judged and v.reasons == [small]
+
+
+def test_a_blank_frame_is_rejected_for_that_reason_alone():
+    blank = Reason("blank", "Blank frame", 1.0)
+    v = judge([finding("sharpness", 0.1, 1.0, Reason("out_of_focus", "Out of focus", 0.9)),
+               finding("quality", None, 0.0, blank)], Settings())
+    assert v.score == 1.0 and v.stars == -1 and [r.code for r in v.reasons] == ["blank"]

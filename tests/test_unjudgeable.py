@@ -39,3 +39,16 @@ def test_tiny_images_and_a_raw_with_a_tiny_preview_get_no_score_and_a_clear_erro
     assert out["rommel.jpg"]["score"] is not None and out["rommel.jpg"]["error"] is None  # the batch went on
     # nothing was written for the photos that were not judged: no rating to mislead a DAM
     assert not list(photos.glob("one.png*.xmp")) and not list(photos.glob("tiny_preview*.xmp"))
+
+
+def test_a_blank_frame_is_a_reject_that_says_it_is_blank(tmp_path):
+    """A lens-cap frame or a flat grey preview shows nothing to keep: rejected for that reason alone, not for a
+    list of flaws measured on nothing (it read as 'out of focus' and 'underexposed: 10.3 stops')."""
+    card = tmp_path / "card"
+    card.mkdir()
+    Image.new("RGB", (3000, 2000), "black").save(card / "lens_cap.jpg")
+    Image.new("RGB", (2000, 1500), (128, 128, 128)).save(card / "grey.jpg")
+    proc = keepers("cull", "--json", "--dry-run", card, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    for r in records(proc).values():
+        assert r["score"] == 1.0 and r["stars"] == -1 and [x["code"] for x in r["reasons"]] == ["blank"], r
