@@ -16,23 +16,48 @@ def _open(settings):
     return Catalog(settings.catalog)
 
 
-def _paths(catalog, ids: list[int]) -> dict[int, str]:
+def _rows(catalog, ids: list[int]) -> dict[int, tuple[str, str]]:
     if not ids:
         return {}
-    rows = catalog.db.execute(f"SELECT id, path FROM photos WHERE id IN ({','.join('?' * len(ids))})", ids)
-    return {r[0]: r[1] for r in rows}
+    rows = catalog.db.execute(f"SELECT id, path, content_hash FROM photos WHERE id IN ({','.join('?' * len(ids))})",
+                              ids)
+    return {r[0]: (r[1], r[2]) for r in rows}
 
 
-def _print(catalog, hits: list[tuple[int, float]], as_json: bool, label: str) -> int:
-    paths = _paths(catalog, [i for i, _ in hits])
-    if as_json:
+def _distinct(catalog, find, k: int, own_hash: str | None = None) -> list[tuple[int, float, list[str]]]:
+    """The k best distinct photos as (photo id, distance, paths of its other copies): one frame filed at several
+    paths (a `sort` copy, a backup) is listed once, under its best-ranked path; copies of the query itself are
+    not hits. `find(n)` gives the n best hits, every file checked to exist."""
+    n = k
+    while True:
+        hits = find(n)
+        rows = _rows(catalog, [i for i, _ in hits])
+        out: dict[str, tuple[int, float, list[str]]] = {}
         for pid, d in hits:
-            print(json.dumps({"path": paths.get(pid), "photo_id": pid, label: d}))
+            path, h = rows[pid]
+            if h == own_hash:
+                continue
+            if h in out:
+                out[h][2].append(path)
+            else:
+                out[h] = (pid, d, [])
+        if len(out) >= k or len(hits) < n:
+            return list(out.values())[:k]
+        n *= 2
+
+
+def _print(catalog, hits: list[tuple[int, float, list[str]]], as_json: bool, label: str) -> int:
+    paths = {pid: path for pid, (path, _) in _rows(catalog, [i for i, _, _ in hits]).items()}
+    if as_json:
+        for pid, d, copies in hits:
+            print(json.dumps({"path": paths.get(pid), "photo_id": pid, label: d, "copies": copies}))
     elif not hits:
         print("nothing found (are the photos analysed? run `keepers cull` on their folder)")
     else:
-        for rank, (pid, d) in enumerate(hits, 1):
-            print(f"{rank:3d}  {d:.3f}  {paths.get(pid)}")
+        for rank, (pid, d, copies) in enumerate(hits, 1):
+            more = f" and {len(copies) - 2} more" if len(copies) > 2 else ""
+            also = f"  (also at {', '.join(copies[:2])}{more})" if copies else ""
+            print(f"{rank:3d}  {d:.3f}  {paths.get(pid)}{also}")
     return 0
 
 
@@ -44,7 +69,9 @@ def similar(args, settings) -> int:
         row = catalog.photo_row(os.path.abspath(args.photo)) or catalog.photo_row(os.path.realpath(args.photo))
         if row is None:
             raise UserError(f"{args.photo} is not in the catalog; run `keepers cull` on its folder first")
-        return _print(catalog, similarity.similar(catalog, row["id"], args.k), args.json, "distance")
+        hits = _distinct(catalog, lambda n: similarity.similar(catalog, row["id"], n, check_files=True), args.k,
+                         own_hash=row["content_hash"])
+        return _print(catalog, hits, args.json, "distance")
     finally:
         catalog.close()
 
@@ -54,7 +81,8 @@ def search(args, settings) -> int:
 
     catalog = _open(settings)
     try:
-        return _print(catalog, similarity.search_text(catalog, args.text, args.k), args.json, "distance")
+        hits = _distinct(catalog, lambda n: similarity.search_text(catalog, args.text, n, check_files=True), args.k)
+        return _print(catalog, hits, args.json, "distance")
     finally:
         catalog.close()
 

@@ -45,6 +45,10 @@ CREATE TRIGGER IF NOT EXISTS similarity_tags_added AFTER INSERT ON findings WHEN
 BEGIN UPDATE similarity_generation SET n = n + 1; END;
 CREATE TRIGGER IF NOT EXISTS similarity_tags_removed AFTER DELETE ON findings WHEN OLD.analyzer = '{TAGS}'
 BEGIN UPDATE similarity_generation SET n = n + 1; END;
+-- a photo found missing leaves the index (and one found again comes back): search never returns a gone file
+CREATE TRIGGER IF NOT EXISTS similarity_photo_missing AFTER UPDATE OF missing_since ON photos
+WHEN OLD.missing_since IS NOT NEW.missing_since
+BEGIN INSERT OR IGNORE INTO similarity_dirty VALUES (NEW.id); UPDATE similarity_generation SET n = n + 1; END;
 """
 
 
@@ -197,7 +201,8 @@ def _update(catalog) -> Index:
             part = todo[s : s + 900]
             db.execute(f"DELETE FROM vec_embedding WHERE photo_id IN ({','.join('?' * len(part))})", part)
     vecs = _vectors(catalog, todo)  # photos whose embedding was removed are simply not found here
-    fresh = [p for p in todo if p in vecs]
+    gone = catalog.missing_ids()
+    fresh = [p for p in todo if p in vecs and p not in gone]
     if fresh:
         codes, reduced = index.encode(np.stack([vecs[p] for p in fresh]))
         db.executemany("INSERT INTO vec_embedding(photo_id, code, reduced) VALUES (?, vec_bit(?), ?)",
@@ -209,18 +214,34 @@ def _update(catalog) -> Index:
     return index
 
 
-def similar(catalog, photo_id: int, k: int = 10, within: Iterable[int] | None = None) -> list[tuple[int, float]]:
-    """The k photos most like `photo_id` (itself left out) as (photo_id, cosine distance), nearest first.
+def similar(catalog, photo_id: int, k: int = 10, within: Iterable[int] | None = None,
+            check_files: bool = False) -> list[tuple[int, float]]:
+    """The k photos most like `photo_id` (itself left out) as (photo_id, cosine distance), nearest first. Photos
+    the catalog knows to be gone are never among them.
 
-    `within` limits the search to those photo ids (searched exhaustively)."""
+    `within` limits the search to those photo ids (searched exhaustively). `check_files`: each hit's file is
+    looked at, and one found gone is marked in the catalog and replaced by the next."""
     own = _vectors(catalog, [photo_id]).get(photo_id)
     if own is None:
         raise UserError(f"photo {photo_id} has no stored embedding; run `keepers cull` on its folder first")
-    if within is not None:
-        return _rerank(own, within, lambda ids: _vectors(catalog, ids), k, photo_id)
-    index = sync(catalog)
-    ids = index.shortlist(own, max(RERANK, 3 * k) + 1)
-    return _rerank(own, ids, lambda ids: _vectors(catalog, ids), k, photo_id)
+
+    def rank() -> list[tuple[int, float]]:
+        if within is not None:
+            gone = catalog.missing_ids()
+            return _rerank(own, [i for i in within if i not in gone], lambda ids: _vectors(catalog, ids), k,
+                           photo_id)
+        ids = sync(catalog).shortlist(own, max(RERANK, 3 * k) + 1)  # the index holds no photo known to be gone
+        return _rerank(own, ids, lambda ids: _vectors(catalog, ids), k, photo_id)
+
+    return _present(catalog, rank, check_files)
+
+
+def _present(catalog, rank, check_files: bool) -> list[tuple[int, float]]:
+    """rank() again until none of its hits is a file found gone (each round marks those it found: it ends)."""
+    while True:
+        hits = rank()
+        if not check_files or not catalog.check_files([i for i, _ in hits]):
+            return hits
 
 
 # --- text search ------------------------------------------------------------------------------------------------
@@ -270,7 +291,8 @@ def _top_probs(catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return cached[1]
     index = {key: i for i, (key, _) in enumerate(concepts())}
     ids, cls, prob = [], [], []
-    for pid, text in catalog.db.execute("SELECT photo_id, data FROM findings WHERE analyzer = ?", (TAGS,)):
+    for pid, text in catalog.db.execute("SELECT f.photo_id, f.data FROM findings f JOIN photos p ON p.id = f.photo_id "
+                                        "WHERE f.analyzer = ? AND p.missing_since IS NULL", (TAGS,)):
         data = json.loads(text)
         pairs = data.get("top", []) + [(f"texture|{t}", p) for t, p in data.get("textures", [])]
         top = [(index[key], p) for key, p in pairs if key in index]
@@ -287,27 +309,36 @@ def _top_probs(catalog) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return catalog.__dict__["_vec_top"][1]
 
 
-def search_text(catalog, query: str, k: int = 10, within: Iterable[int] | None = None) -> list[tuple[int, float]]:
-    """Photos best matching `query` as (photo_id, cosine distance in MiniLM space), best first."""
+def search_text(catalog, query: str, k: int = 10, within: Iterable[int] | None = None,
+                check_files: bool = False) -> list[tuple[int, float]]:
+    """Photos best matching `query` as (photo_id, cosine distance in MiniLM space), best first; never a photo the
+    catalog knows to be gone. `check_files`: as for `similar`."""
     from keepers.core import textenc
 
     if not query.strip():
         raise UserError("the search text is empty")
     emb = class_embeddings(catalog)
-    with catalog._lock:
-        ids, cls, prob = _top_probs(catalog)
-    if within is not None:
-        keep = np.isin(ids, np.fromiter(within, np.int64))
-        ids, cls, prob = ids[keep], cls[keep], prob[keep]
-    if not len(ids):
-        return []
-    q = textenc.encode(query)[0]
-    gram = emb @ emb.T
-    # |sum p_i e_i| from the Gram matrix, so no 384-d vector per photo is ever built
-    norm = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", prob, gram[cls[:, :, None], cls[:, None, :]], prob), 1e-12))
-    sims = (prob * (emb @ q)[cls]).sum(1) / norm
-    order = np.argsort(-sims, kind="stable")[:k]
-    return [(int(ids[j]), round(float(1.0 - sims[j]), 6)) for j in order]
+    q = None
+
+    def rank() -> list[tuple[int, float]]:
+        nonlocal q
+        with catalog._lock:
+            ids, cls, prob = _top_probs(catalog)  # photos marked gone are not in it
+        if within is not None:
+            keep = np.isin(ids, np.fromiter(within, np.int64))
+            ids, cls, prob = ids[keep], cls[keep], prob[keep]
+        if not len(ids):
+            return []
+        q = textenc.encode(query)[0] if q is None else q
+        gram = emb @ emb.T
+        # |sum p_i e_i| from the Gram matrix, so no 384-d vector per photo is ever built
+        norm = np.sqrt(np.maximum(np.einsum("ni,nij,nj->n", prob, gram[cls[:, :, None], cls[:, None, :]], prob),
+                                  1e-12))
+        sims = (prob * (emb @ q)[cls]).sum(1) / norm
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [(int(ids[j]), round(float(1.0 - sims[j]), 6)) for j in order]
+
+    return _present(catalog, rank, check_files)
 
 
 # --- benchmark -------------------------------------------------------------------------------------------------

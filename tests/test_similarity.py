@@ -22,9 +22,14 @@ from keepers.core.types import Finding, Frame, Meta, Photo
 SAMPLES = ["chelsea", "coffee", "astronaut", "rocket", "camera", "horse", "brick", "grass", "gravel", "page"]
 
 
-def analyse(catalog: Catalog, name: str, rgb: np.ndarray, tags: TagsAnalyzer) -> int:
-    """Store what a cull stores for one photo: the embedding finding and the tags finding (one model run)."""
-    frame = Frame(Photo(f"/photos/{name}", "jpeg"), rgb, Meta())
+def analyse(catalog: Catalog, name: str, rgb: np.ndarray, tags: TagsAnalyzer, folder: Path | None = None) -> int:
+    """Store what a cull stores for one photo: the embedding finding and the tags finding (one model run). With a
+    `folder`, the photo's file exists there (the CLI lists only photos whose files exist)."""
+    path = f"/photos/{name}"
+    if folder is not None:
+        path = str(folder / name)
+        Path(path).touch()
+    frame = Frame(Photo(path, "jpeg"), rgb, Meta())
     tag = tags.analyze(frame)
     feats, _ = frame.__dict__[FRAME_CACHE]
     emb = Finding("embedding", "1", None, weight=0.0, data={"embedding": feats})
@@ -40,10 +45,12 @@ def tags():
 @pytest.fixture(scope="module")
 def small(tmp_path_factory, tags):
     """scikit-image photos, plus a mirrored, shrunk copy of the cat."""
-    cat = Catalog(tmp_path_factory.mktemp("small") / "catalog.db")
-    ids = {n: analyse(cat, n, sample_rgb(n), tags) for n in SAMPLES}
+    root = tmp_path_factory.mktemp("small")
+    (root / "photos").mkdir()
+    cat = Catalog(root / "catalog.db")
+    ids = {n: analyse(cat, n, sample_rgb(n), tags, root / "photos") for n in SAMPLES}
     copy = np.ascontiguousarray(sample_rgb("chelsea")[::2, ::-2])
-    ids["chelsea_copy"] = analyse(cat, "chelsea_copy", copy, tags)
+    ids["chelsea_copy"] = analyse(cat, "chelsea_copy", copy, tags, root / "photos")
     yield cat, ids
     cat.close()
 
@@ -108,15 +115,16 @@ def test_within_limits_the_search_to_the_given_photos(small):
 def test_the_index_follows_photos_analysed_again_added_and_removed(small, tags):
     cat, ids = small
     similarity.similar(cat, ids["chelsea"], k=3)
-    analyse(cat, "coffee", sample_rgb("chelsea"), tags)  # the same path now holds the cat
+    photos = Path(cat.path).parent / "photos"
+    analyse(cat, "coffee", sample_rgb("chelsea"), tags, photos)  # the same path now holds the cat
     hits = similarity.similar(cat, ids["chelsea"], k=2)
     assert hits[0][0] == ids["coffee"] and hits[0][1] < 1e-4
-    analyse(cat, "coffee", sample_rgb("coffee"), tags)
+    analyse(cat, "coffee", sample_rgb("coffee"), tags, photos)
     assert similarity.similar(cat, ids["chelsea"], k=1)[0][0] == ids["chelsea_copy"]
     # the newest row again: SQLite may give the replacement the same rowid, which must not hide the change
-    late = analyse(cat, "late", sample_rgb("rocket"), tags)
+    late = analyse(cat, "late", sample_rgb("rocket"), tags, photos)
     assert similarity.similar(cat, ids["rocket"], k=1)[0] == (late, 0.0)
-    analyse(cat, "late", sample_rgb("chelsea"), tags)
+    analyse(cat, "late", sample_rgb("chelsea"), tags, photos)
     assert similarity.similar(cat, ids["rocket"], k=1)[0][0] != late
     assert late in [i for i, _ in similarity.similar(cat, ids["chelsea"], k=2)]
     with cat.db:
@@ -129,6 +137,27 @@ def test_text_search_finds_the_cat_and_the_coffee(small):
     cat, ids = small
     assert similarity.search_text(cat, "cat", k=1)[0][0] in (ids["chelsea"], ids["chelsea_copy"])
     assert similarity.search_text(cat, "a cup of coffee", k=1)[0][0] == ids["coffee"]
+
+
+def test_a_photo_whose_file_is_gone_is_never_found_and_is_marked_so_in_the_catalog(tmp_path, tags):
+    (tmp_path / "photos").mkdir()
+    cat = Catalog(tmp_path / "catalog.db")
+    ids = {n: analyse(cat, n, sample_rgb(n), tags, tmp_path / "photos") for n in ("chelsea", "coffee", "rocket")}
+    ids["chelsea_copy"] = analyse(cat, "chelsea_copy", np.ascontiguousarray(sample_rgb("chelsea")[::2, ::-2]), tags,
+                                  tmp_path / "photos")
+    assert similarity.similar(cat, ids["chelsea"], k=1, check_files=True)[0][0] == ids["chelsea_copy"]
+    (tmp_path / "photos" / "chelsea_copy").unlink()
+    # the next best comes instead, and the gone photo is marked: no later search returns it, checking or not
+    assert similarity.similar(cat, ids["chelsea"], k=1, check_files=True)[0][0] != ids["chelsea_copy"]
+    assert cat.missing_ids() == {ids["chelsea_copy"]}
+    assert ids["chelsea_copy"] not in [i for i, _ in similarity.similar(cat, ids["chelsea"], k=5)]
+    assert ids["chelsea_copy"] not in [i for i, _ in similarity.search_text(cat, "cat", k=5)]
+    assert ids["chelsea_copy"] not in [i for i, _ in similarity.similar(cat, ids["chelsea"], k=5,
+                                                                            within=list(ids.values()))]
+    (tmp_path / "photos" / "coffee").unlink()
+    assert similarity.search_text(cat, "a cup of coffee", k=1, check_files=True)[0][0] != ids["coffee"]
+    assert cat.missing_ids() == {ids["chelsea_copy"], ids["coffee"]}
+    cat.close()
 
 
 def test_cli_lists_the_copy_first(small, capsys):
