@@ -9,6 +9,7 @@ remove copies/links) even after an interrupted run.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -82,38 +83,78 @@ def command(args, settings) -> int:
     root = Path(args.path).resolve()
     if not root.is_dir():
         raise UserError(f"not a folder: {args.path}")
-    out = Console()
+    out = Console(soft_wrap=True)  # a long path or reason stays on one line, for a reader's grep too
     if args.undo:
-        return undo(root, out, dry_run=args.dry_run)
+        return undo(root, out, dry_run=args.dry_run, catalog=settings.catalog)
     from keepers.core.commands import run_cull
 
-    results, stats = run_cull([str(root)], settings, dry_run=args.dry_run, quiet=True)
+    # each problem is said once, in the list below, not also as a warning while the cull runs
+    quiet = logging.getLogger("keepers.pipeline")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        results, _ = run_cull([str(root)], settings, dry_run=args.dry_run, quiet=True)
+    finally:
+        quiet.setLevel(level)
     # only the photos directly in PATH: good/ and bad/ from an earlier sort are not filed again
     top = [r for r in results if Path(r.photo.path).parent == root]
     mode = args.mode or "copy"
     steps = plan(top, root)
+    failed: list[tuple[Path, str]] = []
     if args.dry_run:
         for src, dst in steps:
             out.print(f"would {mode} {src.name} -> {dst.relative_to(root)}", highlight=False)
-        return 0
-    journal = root / JOURNAL
-    done: list[dict] = []
-    for src, dst in steps:
-        dst.parent.mkdir(exist_ok=True)
-        done.append({"src": str(src), "dst": str(dst), "mode": mode})
-        _write_journal(journal, done)  # before the file moves, so an interruption can still be undone
-        _transfer(src, dst, mode)
-    if mode == "move":
-        from keepers.core.catalog import Catalog
+    else:
+        journal = root / JOURNAL
+        done: list[dict] = []
+        for src, dst in steps:
+            done.append({"src": str(src), "dst": str(dst), "mode": mode})
+            _write_journal(journal, done)  # before the file moves, so an interruption can still be undone
+            try:
+                dst.parent.mkdir(exist_ok=True)
+                _transfer(src, dst, mode)
+            except OSError as e:
+                done.pop()
+                _write_journal(journal, done)
+                failed.append((src, f"not {'moved' if mode == 'move' else 'filed'}: {e.strerror or e}"))
+        if mode == "move" and os.path.exists(settings.catalog):
+            from keepers.core.catalog import Catalog
 
-        cat = Catalog(settings.catalog)
-        for s in done:
-            cat.move(s["src"], s["dst"])
-        cat.close()
-    counts = {o: sum(1 for r in top if r.verdict and r.verdict.verdict == o) for o in OUTS}
-    out.print(f"{mode}: {counts['good']} photos to good/, {counts['bad']} to bad/ ({len(steps)} files with sidecars); "
-              f"undo with: keepers sort --undo {args.path}", highlight=False)
-    return 1 if stats["errors"] else 0
+            cat = Catalog(settings.catalog)  # the moved photos' rows follow them: search and a re-cull find them
+            for s in done:
+                cat.move(s["src"], s["dst"])
+            cat.close()
+        counts = {o: sum(1 for r in top if r.verdict and r.verdict.verdict == o) for o in OUTS}
+        out.print(f"{mode}: {counts['good']} photos to good/, {counts['bad']} to bad/ ({len(done)} files with "
+                  f"sidecars); undo with: keepers sort --undo {args.path}", highlight=False)
+    return _report(results, root, failed, out, args.dry_run)
+
+
+def _report(results, root: Path, failed: list[tuple[Path, str]], out: Console, dry_run: bool) -> int:
+    """What the sort left where it was and why, and what it filed without an updated sidecar: one line each.
+    Returns the exit status: 1 when anything is listed."""
+    left = [(Path(r.photo.path), r.error) for r in results if r.error] + failed
+    unwritten = [(Path(r.photo.path), r.write_error) for r in results if r.write_error and not r.error]
+    elsewhere = sum(1 for r in results if not r.error and Path(r.photo.path).parent != root
+                    and Path(r.photo.path).parent.name not in OUTS)
+    if elsewhere:
+        out.print(f"{elsewhere} photos in sub-folders stay where they are: sort files the photos directly in "
+                  f"{root}", highlight=False)
+    for title, items in ((f"left in place ({len(left)}):", left),
+                         (f"filed, but {'its sidecar would not be' if dry_run else 'its sidecar was not'} updated "
+                          f"({len(unwritten)}):", unwritten)):
+        if items:
+            out.print(title, highlight=False)
+            for path, why in items:
+                out.print(f"  {_name(path, root)}: {why}", highlight=False, markup=False)
+    return 1 if left or unwritten else 0
+
+
+def _name(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root))
+    except ValueError:
+        return str(path)
 
 
 def _write_journal(path: Path, steps: list[dict]) -> None:
@@ -122,12 +163,14 @@ def _write_journal(path: Path, steps: list[dict]) -> None:
     os.replace(tmp, path)
 
 
-def undo(root: Path, out: Console, dry_run: bool = False) -> int:
+def undo(root: Path, out: Console, dry_run: bool = False, catalog: str | os.PathLike | None = None) -> int:
     journal = root / JOURNAL
     if not journal.exists():
         raise UserError(f"nothing to undo in {root} (no {JOURNAL})")
     steps = json.loads(journal.read_text())
     problems = 0
+    restored: list[tuple[str, str]] = []  # (where it was, where it is again)
+    removed: list[str] = []
     for s in reversed(steps):
         src, dst = Path(s["src"]), Path(s["dst"])
         if not os.path.lexists(dst):
@@ -139,8 +182,19 @@ def undo(root: Path, out: Console, dry_run: bool = False) -> int:
                 continue
             if not dry_run:
                 shutil.move(dst, src)
+                restored.append((s["dst"], s["src"]))
         elif not dry_run:
             dst.unlink()  # a copy or link: the original is still in place
+            removed.append(s["dst"])
+    if (restored or removed) and catalog is not None and os.path.exists(catalog):
+        from keepers.core.catalog import Catalog
+
+        cat = Catalog(catalog)  # the rows follow the photos back; a removed copy's row goes with it
+        for old, new in restored:
+            cat.move(old, new)
+        for path in removed:
+            cat.forget(path)
+        cat.close()
     if not dry_run and not problems:
         journal.unlink()
         for o in OUTS:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,38 @@ def test_planning_the_sort_of_a_3000_photo_folder_takes_a_moment_not_minutes(tmp
     assert time.perf_counter() - t0 < 3.0
     assert len(steps) == 6000 and len({dst for _, dst in steps}) == 6000
     assert steps[1] == (tmp_path / "IMG_0000.JPG.xmp", tmp_path / "bad" / "IMG_0000.JPG.xmp")
+
+
+def catalog_paths(tmp_path: Path) -> list[str]:
+    from keepers.core.catalog import Catalog
+
+    cat = Catalog(tmp_path / "xdg_data_home" / "keepers" / "catalog.db")
+    try:
+        return sorted(r[0] for r in cat.db.execute("SELECT path FROM photos"))
+    finally:
+        cat.close()
+
+
+def test_the_catalog_follows_a_sort_and_its_undo_so_a_cull_afterwards_analyses_and_rewrites_nothing(shoot, tmp_path):
+    assert keepers("sort", "--move", shoot, tmp=tmp_path).returncode == 0
+    moved = catalog_paths(tmp_path)
+    assert len(moved) == 2 and all(os.path.exists(p) and Path(p).parent.name in ("good", "bad") for p in moved)
+    assert keepers("sort", "--undo", shoot, tmp=tmp_path).returncode == 0
+    assert catalog_paths(tmp_path) == [str(shoot / "chelsea_blurred.jpg"), str(shoot / "coffee.jpg")]
+    again = keepers("cull", shoot, tmp=tmp_path)
+    assert re.search(r"analysed now / from catalog\W+0 / 2\b", again.stdout), again.stdout
+    assert re.search(r"sidecars written\W+0\b", again.stdout), again.stdout
+
+
+def test_sort_says_once_which_photos_it_left_in_place_and_why(shoot, tmp_path):
+    good = (shoot / "coffee.jpg").read_bytes()
+    (shoot / "card_error.jpg").write_bytes(good[:3000])  # the header, then nothing
+    (shoot / "coffee.jpg.xmp").write_text("")
+    (shoot / "coffee.jpg.xmp").chmod(0o444)  # the photographer locked it: filed, but not updated
+    proc = keepers("sort", "--move", shoot, tmp=tmp_path)
+    assert proc.returncode == 1
+    out = proc.stdout + proc.stderr
+    assert re.search(r"left in place \(1\):\n  card_error\.jpg: file is truncated", out), out
+    assert re.search(r"its sidecar was not updated \(1\):\n  coffee\.jpg: .*read-only", out), out
+    assert out.count("card_error.jpg") == 1 and out.count("coffee.jpg.xmp") + out.count("coffee.jpg:") == 1, out
+    assert (shoot / "card_error.jpg").exists() and not (shoot / "coffee.jpg").exists()
