@@ -91,7 +91,7 @@ def similar(engine, key, photo_id: int | None, path: str | None, k: int) -> tupl
     row = _row(cat, key.roots, photo_id, path)
     within = sorted(visible_ids(cat, key.roots))
     try:
-        pairs = sim.similar(cat, row["id"], k, within=within)
+        pairs = sim.similar(cat, row["id"], k, within=within, check_files=True)  # never a file that is gone
     except UserError as e:  # analysed without the embedding model
         raise ApiError(409, "not_analysed", str(e)) from None
     return _hits(engine, [(p, sc) for p, sc in pairs if p != row["id"]][:k]), 1
@@ -101,7 +101,7 @@ def text(engine, key, query: str, k: int) -> tuple[dict, int]:
     sim = _similarity()
     cat = engine.catalog()
     try:
-        pairs = sim.search_text(cat, query, k, within=sorted(visible_ids(cat, key.roots)))
+        pairs = sim.search_text(cat, query, k, within=sorted(visible_ids(cat, key.roots)), check_files=True)
     except UserError as e:  # a blank query
         raise ApiError(400, "bad_request", str(e)) from None
     except KeepersError as e:  # the text model is missing or broken
