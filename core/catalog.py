@@ -327,6 +327,14 @@ class Catalog:
             self._mark([(r["id"],) for r in gone])
         return {r["id"] for r in gone}
 
+    def check_folder(self, folder: str) -> set[int]:
+        """check_files() for the rows of the photos directly in `folder` (a cull passing through it)."""
+        prefix = folder.rstrip(os.sep) + os.sep
+        with self._lock:
+            rows = self.db.execute("SELECT id, path FROM photos WHERE substr(path, 1, ?) = ? AND missing_since IS NULL",
+                                   (len(prefix), prefix)).fetchall()
+        return self.check_files([r["id"] for r in rows if os.sep not in r["path"][len(prefix):]])
+
     def _mark(self, rows) -> None:
         now = _now()
         for (pid,) in rows:

@@ -173,6 +173,10 @@ class Cull:
         from keepers.core.catalog import LASTING_ERRORS
 
         path = r.photo.path
+        checked = self.__dict__.setdefault("_folders_checked", set())
+        if os.path.dirname(path) not in checked:  # once per folder: its rows whose files are gone are marked
+            checked.add(os.path.dirname(path))
+            self.catalog.check_folder(os.path.dirname(path))
         try:
             st = os.stat(path)
         except OSError:

@@ -133,3 +133,20 @@ def test_an_unreadable_file_is_not_tried_again_until_it_changes(tmp_path, write_
     fixed, stats = run_cull([str(good.parent)], settings, quiet=True)
     assert stats["errors"] == 0 and {Path(r.photo.path).name: r.analyzed for r in fixed} == \
            {"broken.jpg": True, "coffee.jpg": False}
+
+
+def test_a_photo_deleted_from_a_culled_folder_is_marked_gone_by_the_next_cull_of_that_folder(shoot, tmp_path):
+    from keepers.core.catalog import Catalog
+    from keepers.core.commands import run_cull
+
+    settings = settings_for(tmp_path)
+    run_cull([str(shoot)], settings, quiet=True)
+    (shoot / "rocket.jpg").unlink()
+    _, stats = run_cull([str(shoot)], settings, quiet=True)
+    assert stats["analyzed"] == 0 and stats["photos"] == 3
+    cat = Catalog(settings.catalog)
+    try:
+        gone = {cat.db.execute("SELECT path FROM photos WHERE id = ?", (i,)).fetchone()[0] for i in cat.missing_ids()}
+        assert gone == {str(shoot / "rocket.jpg")}
+    finally:
+        cat.close()
