@@ -11,6 +11,7 @@ import json
 import logging
 import threading
 from abc import ABC
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -23,6 +24,11 @@ log = logging.getLogger("keepers.runtime")
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
 # best first; the first one onnxruntime offers wins
 DEFAULT_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
+# x86-64 CPUs with AVX2 or AVX-512 but no VNNI add two uint8 x int8 products in 16 bits, which saturates: an int8
+# graph then gives other numbers there (issue 19: image features at cosine 0.90 to a VNNI CPU's). This option makes
+# onnxruntime multiply uint8 x uint8, exactly; it halves int8 speed on VNNI CPUs too, so it is set only where
+# models/u8s8_probe.onnx (recipe: models/export/u8s8_probe.py) sees the saturation.
+PRECISE_INT8 = "session.x64quantprecision"
 
 
 def manifest() -> dict[str, dict[str, Any]]:
@@ -37,6 +43,25 @@ def sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+@lru_cache(maxsize=1)
+def int8_saturates() -> bool:
+    """Whether this CPU's int8 products saturate: the probe's outputs differ from the exact ones it records
+    (or it cannot be run, when the exact option is the safe choice)."""
+    import onnxruntime as ort
+
+    try:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        probe = ort.InferenceSession(str(MODELS_DIR / "u8s8_probe.onnx"), opts, providers=["CPUExecutionProvider"])
+        exact = probe.get_modelmeta().custom_metadata_map
+        outs = probe.run(None, {i.name: np.full(i.shape, 255, np.uint8) for i in probe.get_inputs()})
+        return any((out != int(exact[f"exact_{o.name}"])).any() for o, out in zip(probe.get_outputs(), outs))
+    except Exception as e:  # a missing or unreadable probe: exact products, slower on VNNI CPUs
+        log.warning("int8 probe failed (%s); using exact int8 products", e)
+        return True
 
 
 def choose_providers(wanted: list[str] | None = None) -> list[str]:
@@ -109,6 +134,8 @@ class OnnxModel(ABC):
         opts.intra_op_num_threads = 1  # one session per worker process; see the module docstring
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 3
+        if int8_saturates():
+            opts.add_session_config_entry(PRECISE_INT8, "1")
         providers = choose_providers(self.providers)
         try:
             session = ort.InferenceSession(str(self.path), opts, providers=[(p, provider_options(p)) for p in providers])

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import platform
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +16,7 @@ from PIL import Image, ImageOps
 from keepers.core.embedding import (EfficientNetLite0, EfficientNetLite0Int8, EmbeddingAnalyzer, classes,
                                     keepers_analyzers, preprocess, top_labels)
 from keepers.core.errors import ModelError
+from keepers.core import runtime
 from keepers.core.runtime import MODELS_DIR, manifest, sha256
 from keepers.core.types import Frame, Meta, Photo
 
@@ -100,6 +105,58 @@ def test_int8_variant_agrees_with_fp32_on_sample_photos():
         (f32, p32), (f8, p8) = fp32.embed(sample_rgb(name)), int8.embed(sample_rgb(name))
         assert cosine(f32, f8) > 0.97
         assert p8.argmax() in np.argsort(-p32)[:3]
+
+
+# What an emulated CPU computes with the bundled int8 models, through keepers' runtime: printed as one JSON line.
+INT8_NUMBERS = """
+import json
+from skimage import data
+from keepers.core import runtime, textenc
+from keepers.core.embedding import EfficientNetLite0Int8
+model, text = EfficientNetLite0Int8(), textenc.MiniLM(providers=["CPUExecutionProvider"])
+out = {"saturates": runtime.int8_saturates(), "text": text.encode(["dog", "red sports car"]).tolist()}
+for name in ("chelsea", "astronaut"):
+    feats, probs = model.embed(getattr(data, name)()[..., :3])
+    out[name] = [feats.tolist(), probs.tolist()]
+print(json.dumps(out))
+"""
+
+
+def int8_numbers(*prefix: str) -> dict:
+    done = subprocess.run([*prefix, sys.executable, "-c", INT8_NUMBERS], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+QEMU = shutil.which("qemu-x86_64")
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(platform.machine() != "x86_64" or QEMU is None,
+                    reason="needs an x86-64 machine with qemu-x86_64 (apt-get install qemu-user) to emulate AVX2")
+def test_int8_models_compute_the_same_numbers_on_an_avx2_cpu_without_vnni():
+    """Issue 19: on an AVX2 CPU without AVX-512/VNNI (an AMD EPYC) the int8 graphs computed other numbers (image
+    features at cosine 0.90, text 0.986). QEMU's Haswell model is such a CPU; the numbers must match this machine's
+    to the last bit, whichever CPU this is (ulp-level slack for the float parts)."""
+    if EfficientNetLite0Int8.name not in manifest():
+        pytest.skip("int8 variant not shipped")
+    here, avx2 = int8_numbers(), int8_numbers(QEMU, "-cpu", "Haswell")
+    assert avx2["saturates"] is True  # the probe saw what the issue's EPYC does
+    for name in ("chelsea", "astronaut"):
+        for a, b in zip(here[name], avx2[name]):
+            assert np.abs(np.array(a) - np.array(b)).max() <= 1e-5, name
+    assert np.abs(np.array(here["text"]) - np.array(avx2["text"])).max() <= 1e-5
+
+
+def test_without_the_int8_probe_the_runtime_multiplies_exactly(monkeypatch, tmp_path, caplog):
+    """A missing or broken models/u8s8_probe.onnx must not let a saturating CPU through: the exact mode is chosen."""
+    monkeypatch.setattr(runtime, "MODELS_DIR", tmp_path)
+    runtime.int8_saturates.cache_clear()
+    try:
+        assert runtime.int8_saturates() is True
+        assert "int8 probe failed" in caplog.text
+    finally:
+        runtime.int8_saturates.cache_clear()
 
 
 def test_embedding_analyzer_stores_features_and_labels_without_judging():

@@ -49,6 +49,16 @@ def run_in_venv(py: Path, script: str, **env: str) -> int:
                           env=dict(os.environ, KEEPERS_RECIPE_IN_VENV="1", **env)).returncode
 
 
+def exact_int8(opts):
+    """onnxruntime session options as keepers.core.runtime sets them: exact int8 products where this CPU's would
+    saturate (x86-64 with AVX2 or AVX-512 but no VNNI), so a recipe's parity figures hold on any build machine."""
+    from keepers.core.runtime import PRECISE_INT8, int8_saturates
+
+    if int8_saturates():
+        opts.add_session_config_entry(PRECISE_INT8, "1")
+    return opts
+
+
 def calibration_reader(input_name: str, inputs: list):
     """An onnxruntime static-quantisation reader feeding `inputs` one by one as `input_name`."""
     from onnxruntime.quantization import CalibrationDataReader

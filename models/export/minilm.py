@@ -94,7 +94,9 @@ def encode_onnx(path: Path, texts: list[str], batched: bool = False):
 
     from keepers.core import textenc
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    sess = ort.InferenceSession(str(path), _build.exact_int8(opts), providers=["CPUExecutionProvider"])
     groups = [texts] if batched else [[t] for t in texts]
     rows = []
     for g in groups:

@@ -210,7 +210,7 @@ def session(path: Path):
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # as the runtime runs it (core/runtime.py)
     opts.log_severity_level = 3
-    return ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(path), _build.exact_int8(opts), providers=["CPUExecutionProvider"])
 
 
 def score_all(path: Path, x):
