@@ -3,18 +3,20 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-# system tools: exiftool is needed at run time; exiv2 and exempi are independent XMP readers the tests compare with
+# system tools: exiftool is needed at run time; exiv2 and exempi are independent XMP readers the tests compare with;
+# qemu-user emulates a CPU without AVX-512/VNNI, where the int8 models must compute the same numbers (issue 19)
 APT_RUN  := libimage-exiftool-perl
-APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth
+APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth qemu-user
 
 
 
 .PHONY: setup demo test bench eval clean interop interop-digikam gpu
 .DEFAULT_GOAL := demo
 
-$(STAMP): pyproject.toml
+# constraints.txt: the versions the tests passed with, so a fresh machine installs what CI tested
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
 define need_tools
