@@ -277,6 +277,16 @@ def test_group_ids_and_picks_do_not_depend_on_the_order_photos_come_in():
     assert first and {(g.id, g.pick, g.kind) for g in G.group(shuffled)} == first
 
 
+def test_group_ids_stay_the_same_when_the_folder_of_the_photos_is_moved():
+    """A DAM collection built on a group id must survive the photos' folder being moved or renamed."""
+    import dataclasses
+
+    items, _ = G.synthetic_shoot(200, seed=5)
+    first = {g.id: [os.path.basename(k) for k in g.members] for g in G.group(items)}
+    moved = [dataclasses.replace(it, key="/archive/2024" + it.key) for it in items]
+    assert first and {g.id: [os.path.basename(k) for k in g.members] for g in G.group(moved)} == first
+
+
 def test_placeholder_capture_dates_of_cameras_with_unset_clocks_are_no_capture_time():
     assert G._parse_time("0000-00-00T00:00:00") is None and G._parse_time("1970-01-01T00:00:00") is None
     assert G._parse_time("2024-05-01T10:00:00.25") == pytest.approx(1714557600.25)
