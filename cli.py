@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 from pathlib import Path
 
 from keepers import __version__
@@ -38,6 +40,8 @@ def parser() -> argparse.ArgumentParser:
     c.add_argument("paths", nargs="+", metavar="PATH")
     c.add_argument("--json", action="store_true", help="print JSON Lines, one object per photo, instead of a table")
     c.add_argument("--dry-run", action="store_true", help="judge, but write no sidecar")
+    c.add_argument("--rejects", action="store_true",
+                   help="list only the rejected photos (the default above 60 photos; --json lists every photo)")
     c.add_argument("--overwrite-ratings", action="store_true", default=None,
                    help="replace star ratings set by the photographer or another tool")
     c.add_argument("--nsfw", action="store_true", default=None,
@@ -85,10 +89,21 @@ def settings_from(args):
                          nsfw=getattr(args, "nsfw", None))
 
 
+def _quiet_warnings() -> None:
+    """No Python warnings on a photographer's terminal (numpy's about an empty or flat image, say): the photo's
+    problem is reported as its error or reason. -v, `-W` or PYTHONWARNINGS show them, as set."""
+    if sys.warnoptions or os.environ.get("PYTHONWARNINGS"):
+        return
+    warnings.simplefilter("ignore")
+    os.environ["PYTHONWARNINGS"] = "ignore"  # the analysis processes start fresh interpreters that read it
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    if not args.verbose:
+        _quiet_warnings()
     func = getattr(args, "func", None)
     if func is None:  # the built-in commands; imported only when used, they pull in the whole pipeline
         from keepers.core import commands

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 from collections import Counter
+from contextlib import contextmanager
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -25,6 +27,45 @@ def _catalog(settings) -> Catalog:
         return Catalog(settings.catalog)
     except Exception as e:
         raise UserError(f"cannot open the catalog {settings.catalog}: {e}") from e
+
+
+def error_of(r: Result, *, writing: bool = True) -> dict | None:
+    """A photo's error in the one shape the command line and the API share: {"code", "message"}, or None.
+    `writing=False`: a sidecar that could not be written is no error (nothing was asked to be written)."""
+    if r.error:
+        if r.error.startswith("not judged"):
+            code = "not_judged"  # read, but nothing in it could be judged (too small, blank)
+        else:
+            code = "read_error" if os.path.lexists(r.photo.path) else "not_found"
+        return {"code": code, "message": r.error}
+    if r.write_error and writing:
+        return {"code": "write_error", "message": r.write_error}  # judged: the verdict stands, the sidecar is old
+    return None
+
+
+def record(r: Result, *, writing: bool = True) -> dict:
+    """One photo's `--json` record (README: the `--json` contract), as the API's predict and jobs also give it."""
+    return {**r.record(), "error": error_of(r, writing=writing)}
+
+
+class _OncePerFile(logging.Filter):
+    """Each photo's problem is reported once, by the summary or in its --json record: the pipeline's own warning
+    for it (a sidecar it could not write) would be the second copy."""
+
+    def filter(self, rec: logging.LogRecord) -> bool:
+        return rec.levelno != logging.WARNING
+
+
+@contextmanager
+def _reported_by_us(verbose: bool):
+    log = logging.getLogger("keepers.pipeline")
+    f = _OncePerFile()
+    if not verbose:  # -v shows everything, as it happens
+        log.addFilter(f)
+    try:
+        yield
+    finally:
+        log.removeFilter(f)
 
 
 def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Result], dict]:
@@ -54,12 +95,13 @@ def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Resul
 
 
 def cull(args, settings) -> int:
-    results, stats = run_cull(args.paths, settings, dry_run=args.dry_run, quiet=args.json)
+    with _reported_by_us(getattr(args, "verbose", False)):
+        results, stats = run_cull(args.paths, settings, dry_run=args.dry_run, quiet=args.json)
     if args.json:
         for r in results:
-            print(json.dumps(r.record(), ensure_ascii=False), flush=False)
+            print(json.dumps(record(r), ensure_ascii=False), flush=False)
     else:
-        summary(results, stats, dry_run=args.dry_run)
+        summary(results, stats, dry_run=args.dry_run, rejects_only=getattr(args, "rejects", False))
     return 1 if stats["errors"] else 0
 
 
@@ -67,27 +109,40 @@ def _stars(v) -> str:
     return "rejected" if v.stars == -1 else ("★" * v.stars or "–")
 
 
-def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None) -> None:
+FULL_TABLE = 60  # above this many photos the table lists the rejects only (--json lists every photo)
+
+
+def _photo_table(title: str, rows: list[Result]) -> Table:
+    t = Table(title=title, show_lines=False)
+    for col in ("photo", "score", "stars", "verdict", "why"):
+        t.add_column(col, overflow="fold")
+    for r in rows:
+        v = r.verdict
+        why = "; ".join(x.message for x in v.reasons[:2]) or "no flaw found"
+        t.add_row(os.path.basename(r.photo.path), f"{v.score:.1f}", _stars(v), v.verdict, why)
+    return t
+
+
+def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None,
+            rejects_only: bool = False) -> None:
     out = out or Console()
     judged = [r for r in results if r.verdict]
-    if len(judged) <= 60:
-        t = Table(title="Photos", show_lines=False)
-        for col in ("photo", "score", "stars", "verdict", "why"):
-            t.add_column(col, overflow="fold")
-        for r in judged:
-            v = r.verdict
-            why = "; ".join(x.message for x in v.reasons[:2]) or "no flaw found"
-            t.add_row(os.path.basename(r.photo.path), f"{v.score:.1f}", _stars(v), v.verdict, why)
-        out.print(t)
-    keepers = sum(r.verdict.verdict == "good" for r in judged)
-    rejects = sum(r.verdict.stars == -1 for r in judged)
-    reasons = Counter(x.code for r in judged for x in r.verdict.reasons if x.severity >= 0.3)
+    bad = [r for r in judged if r.verdict.verdict != "good"]
+    rejected = [r for r in judged if r.verdict.stars == -1]
+    if rejects_only or len(judged) > FULL_TABLE:
+        if rejected:  # the photos to look at before deleting anything, at any size of shoot
+            out.print(_photo_table(f"Rejects ({len(rejected)} of {len(judged)} photos; --json lists every photo)",
+                                   rejected))
+    elif judged:
+        out.print(_photo_table("Photos", judged))
+    # the reasons the photos judged bad were judged bad for: a keeper's slight flaw is no reason it was not kept
+    reasons = Counter(x.code for r in bad for x in r.verdict.reasons if x.severity >= 0.3)
     t = Table(title="Summary")
     t.add_column("")
     t.add_column("photos", justify="right")
-    t.add_row("keepers (good)", str(keepers))
-    t.add_row("not keepers (bad)", str(len(judged) - keepers))
-    t.add_row("  of which rejects", str(rejects))
+    t.add_row("keepers (good)", str(len(judged) - len(bad)))
+    t.add_row("not keepers (bad)", str(len(bad)))
+    t.add_row("  of which rejects", str(len(rejected)))
     for code, n in reasons.most_common():
         t.add_row(f"  reason: {code}", str(n))
     t.add_row("analysed now / from catalog", f"{stats['analyzed']} / {stats['from_catalog']}")
@@ -114,7 +169,7 @@ def show(args, settings) -> int:
     r.write_error = None  # show writes nothing: a sidecar that could not be written (a read-only card) is no error
     alone = not _as_culled(r, settings)
     if args.json:
-        rec = r.record()
+        rec = record(r, writing=False)  # the one record shape, the error as cull gives it
         rec["judged_alone"] = alone
         rec["meta"] = r.meta.as_dict() if r.meta else {}
         rec["findings"] = {f.analyzer: {"score": f.score, "features": f.features} for f in r.findings}

@@ -127,7 +127,9 @@ def test_bad_files_get_one_clear_error_each_and_the_batch_goes_on(tmp_path, writ
     for name in ("empty.jpg", "truncated.jpg", "notes.jpg"):
         assert recs[name]["error"], name
         assert recs[name]["score"] is None and not (folder / f"{name}.xmp").exists()
-    assert "empty" in recs["empty.jpg"]["error"].lower()
+    assert "empty" in recs["empty.jpg"]["error"]["message"].lower()
+    # the error in the shape the API gives it: a code a script can switch on, and the message
+    assert {recs[n]["error"]["code"] for n in ("empty.jpg", "truncated.jpg", "notes.jpg")} == {"read_error"}
     table = keepers("cull", folder, tmp=tmp_path)  # the human summary lists each failure
     assert "empty.jpg" in table.stdout and "truncated.jpg" in table.stdout and "errors" in table.stdout
 
@@ -161,7 +163,8 @@ def test_show_on_a_read_only_card_gives_the_verdict_without_an_error(demo_run, t
     rec = json.loads(proc.stdout)
     assert rec["error"] is None and rec["score"] == recs["chelsea_blurred.jpg"]["score"]
     assert "cannot write" not in proc.stderr, proc.stderr
-    assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]
+    assert records(dry)["chelsea_blurred.jpg"]["error"]["code"] == "write_error"  # judged, the sidecar not writable
+    assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]["message"]
 
 
 def _cull_until_killed(folder, tmp, ready) -> None:
@@ -211,3 +214,110 @@ def test_killing_a_cull_mid_batch_leaves_no_torn_sidecar_and_a_rerun_finishes_th
     assert again.returncode == 0, again.stderr
     assert len(records(again)) == n and len(list(folder.glob("*.xmp"))) == n
     assert _photos_in(catalog) == n
+
+
+# --- the summary a photographer reads ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def nature(tmp_path_factory, request):
+    """Nine real camera photos, culled once: most are keepers, two of them with visible noise."""
+    shared = request.getfixturevalue("shared_data")
+    tmp = tmp_path_factory.mktemp("nature")
+    folder = tmp / "nature"
+    shutil.copytree(shared / "camera" / "photos" / "nature", folder)
+    for p in [folder, *folder.iterdir()]:
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    proc = keepers("cull", "--json", folder, tmp=tmp)
+    assert proc.returncode == 0, proc.stderr
+    return folder, records(proc), tmp
+
+
+def _summary_rows(stdout: str) -> dict[str, str]:
+    """The Summary table's rows: label -> number."""
+    rows = {}
+    for line in stdout.splitlines():
+        cells = [c.strip() for c in line.strip("│ ").split("│")]
+        if len(cells) == 2 and cells[1].replace(" / ", "").isdigit():
+            rows[cells[0]] = cells[1]
+    return rows
+
+
+def test_the_summary_counts_only_the_reasons_of_photos_not_kept(nature):
+    folder, recs, tmp = nature
+    flawed_keepers = [n for n, r in recs.items() if r["verdict"] == "good" and any(x["severity"] >= 0.3
+                                                                                  for x in r["reasons"])]
+    assert flawed_keepers, "the test needs a keeper with a visible flaw"
+    rows = _summary_rows(keepers("cull", folder, tmp=tmp).stdout)
+    listed = {k.removeprefix("reason: "): int(v) for k, v in rows.items() if k.startswith("reason: ")}
+    not_kept = [r for r in recs.values() if r["verdict"] == "bad"]
+    assert int(rows["not keepers (bad)"]) == len(not_kept)
+    for code, n in listed.items():  # under "not keepers", a reason counts the photos not kept for it
+        assert n == sum(any(x["code"] == code and x["severity"] >= 0.3 for x in r["reasons"]) for r in not_kept), code
+
+
+def _listed(text: str) -> list[str]:
+    """The photos a table lists (its first column)."""
+    cells = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    return [c for c in cells if c.endswith((".jpg", ".png"))]
+
+
+def test_rejects_lists_the_rejected_photos_only(demo_run):
+    folder, _, recs, tmp = demo_run
+    out = subprocess.run([KEEPERS, "cull", "--rejects", str(folder)], capture_output=True, text=True, timeout=300,
+                         env={**isolated_env(tmp), "COLUMNS": "200"}).stdout  # wide: no name folded
+    rejected = sorted(n for n, r in recs.items() if r["stars"] == -1)
+    assert rejected and sorted(_listed(out)) == rejected
+
+
+def test_above_sixty_photos_the_summary_still_lists_every_reject(demo_run):
+    from dataclasses import replace
+
+    from rich.console import Console
+
+    from keepers.core.catalog import Catalog
+    from keepers.core.commands import summary
+    from keepers.core.pipeline import Cull
+    from keepers.core.settings import Settings
+    from keepers.core.types import Photo
+
+    folder, _, _, tmp = demo_run
+    settings = Settings(catalog=tmp / "xdg_data_home" / "keepers" / "catalog.db")
+    cull = Cull(settings, Catalog(settings.catalog), dry_run=True)
+    judged = [r for r in cull.run([str(folder)]) if r.verdict]
+    # a big shoot: the demo's judged photos five times over, each copy under a name of its own
+    shoot = [replace(r, photo=Photo(f"{r.photo.path[:-4]}_{i}.jpg", "jpeg")) for i in range(5) for r in judged]
+    assert len(shoot) > 60
+    out = Console(record=True, width=200)
+    summary(shoot, cull.stats, out=out)
+    rejects = sorted(os.path.basename(r.photo.path) for r in shoot if r.verdict.stars == -1)
+    assert rejects and sorted(_listed(out.export_text())) == rejects
+
+
+def test_a_sidecar_that_cannot_be_written_is_reported_once(tmp_path, write_jpeg):
+    from conftest import sample_rgb
+
+    photo = write_jpeg(sample_rgb("coffee"), "card/coffee.jpg")
+    photo.parent.chmod(0o555)
+    try:
+        proc = keepers("cull", photo.parent, tmp=tmp_path)
+    finally:
+        photo.parent.chmod(0o755)
+    assert proc.returncode == 1
+    said = (proc.stdout + proc.stderr).count("is read-only")
+    assert said == 1 and "read-only" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_no_python_warning_reaches_the_photographers_terminal(tmp_path):
+    from PIL import Image
+
+    folder = tmp_path / "flat"
+    folder.mkdir()
+    Image.new("RGB", (300, 200), (128, 128, 128)).save(folder / "grey.jpg")  # no detail for numpy to measure
+    Image.new("L", (300, 200), 0).save(folder / "black.png")
+    Image.new("RGB", (1, 1)).save(folder / "dot.png")
+    env = {"PYTHONWARNINGS": ""}
+    proc = subprocess.run([KEEPERS, "cull", "--workers", "1", str(folder)], capture_output=True, text=True,
+                          env={**isolated_env(tmp_path), **env}, timeout=300)
+    assert "Warning" not in proc.stderr, proc.stderr
+    assert "dot.png" in proc.stdout  # the photo's problem is still said, as its error
