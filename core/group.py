@@ -1,10 +1,13 @@
 """Bursts, near-duplicates, exposure brackets, panoramas and focus stacks, and the pick of each group.
 
-Photos are linked when (a) they follow each other from one camera within `BURST_GAP` seconds and look alike,
-(b) one has no capture time and they follow each other in file-name order (camera counters: IMG_0041, IMG_0042)
-and look alike, or (c) they are copies (flipped, turned, resized, re-encoded) wherever they are. All cosines come
-from one matrix product of the shoot's embeddings (in row blocks, to bound memory); copies are confirmed on fine
-detail, which tells a copy from a lookalike shot minutes later. Groups are the connected components.
+Photos are linked when (a) they follow each other from one camera within `BURST_GAP` seconds, or (b) one has no
+capture time and they follow each other in file-name order (camera counters: IMG_0041, IMG_0042), and in both
+cases look alike and frame one scene (half of each frame is found again in the other, in its colours, near where
+it was: two faces or two beaches look alike to the embedding whoever and wherever they are); or (c) they are
+copies (flipped, turned, resized, re-encoded) wherever they are, or versions of one capture (IMG_0042.jpg,
+IMG_0042-edit.jpg) that look alike. All cosines come from one matrix product of the shoot's embeddings (in row
+blocks, to bound memory); copies are confirmed on fine detail, which tells a copy from a lookalike shot minutes
+later. Groups are the connected components.
 
 A group whose frames step in exposure is a bracket, one whose frames shift by a large consistent offset is a
 panorama, one with fixed framing whose sharp region moves is a focus stack: those are merged in editing, not
@@ -51,6 +54,14 @@ THUMB = 64  # long side of the grey thumbnail kept for geometry
 GRID = 4  # cells per side of the sharpness grid
 PANO_STEP = 0.2  # shift (fraction of the frame) from which consecutive frames are panorama steps, not a burst
 PIX = 48  # side of the squashed thumbnail whose fine detail tells copies from lookalikes
+COLOUR = 32  # long side of the colour thumbnail kept for telling one scene from another
+# Frames of one scene: half the frame is found again in the other frame, in the same colours, within a tenth of
+# the frame of where it was (the subject or the camera moved a little). Compared on a SCENE_CELLS-square grid of
+# mean colours, each frame's lightness taken from its mean (auto exposure drifts between frames).
+SCENE_CELLS = 10
+# on ../shared/data (tools/group_precision.py): the lead's check's frames 1 s apart in one clip differ by <= 3.2,
+# but for a handheld pan (4.6); 99 % of neighbouring eye photos (different people) differ by more than 5.5
+SCENE_DE = 5.0  # colour difference (CIE76 delta E) from which two frames are two scenes
 
 
 @dataclass
@@ -68,6 +79,7 @@ class GroupInput:
     pixels: int | None = None
     embedding: np.ndarray | None = None
     thumb: np.ndarray | None = None  # grey uint8, long side THUMB
+    colour: np.ndarray | None = None  # CIELAB uint8 (OpenCV's 8-bit encoding), long side COLOUR
     sharp_grid: np.ndarray | None = None  # GRID x GRID log10 Laplacian energy
     quality: float | None = None  # the 1-10 score
     blurred: bool = False
@@ -101,16 +113,28 @@ class Membership(NamedTuple):
 
 
 class GroupFeatures(Analyzer):
-    """Keeps a small grey thumbnail and a grid of local sharpness for panorama and focus-stack detection."""
+    """Keeps a small grey thumbnail and a grid of local sharpness for panorama and focus-stack detection, and a
+    smaller colour one that tells frames of one scene from neighbours that only look alike (same_scene)."""
 
     name = "group"
-    version = "1"
+    version = "2"  # 2: the colour thumbnail
 
     def analyze(self, frame: Frame) -> Finding:
         thumb, grid = frame_features(frame.grey, frame.grey_shrunk)
+        colour = colour_thumb(frame.rgb, frame.shrunk)
         return Finding(self.name, self.version, None, weight=0.0,
                        data={"thumb": base64.b64encode(thumb.tobytes()).decode(), "thumb_shape": list(thumb.shape),
-                             "sharp_grid": np.round(grid, 3).tolist()})
+                             "sharp_grid": np.round(grid, 3).tolist(),
+                             "colour": base64.b64encode(colour.tobytes()).decode(), "colour_shape": list(colour.shape)})
+
+
+def read_features(it: GroupInput, data: dict) -> None:
+    """Fill `it` from a GroupFeatures finding's data (one written by any version)."""
+    if "thumb" in data:
+        it.thumb = np.frombuffer(base64.b64decode(data["thumb"]), np.uint8).reshape(data["thumb_shape"])
+        it.sharp_grid = np.asarray(data["sharp_grid"], np.float32)
+    if "colour" in data:
+        it.colour = np.frombuffer(base64.b64decode(data["colour"]), np.uint8).reshape(data["colour_shape"])
 
 
 @hookimpl
@@ -128,6 +152,16 @@ def frame_features(grey: np.ndarray, shrink=None) -> tuple[np.ndarray, np.ndarra
     lap = cv2.Laplacian(np.asarray(grey, np.float32), cv2.CV_32F, ksize=3)  # no copy of a float32 frame
     e = area_resize(lap * lap, (GRID, GRID))  # the mean over each cell
     return np.clip(thumb * 255 + 0.5, 0, 255).astype(np.uint8), np.log10(e + 1e-7)
+
+
+def colour_thumb(rgb: np.ndarray, shrink=None) -> np.ndarray:
+    """RGB uint8 image -> CIELAB uint8 thumbnail with long side COLOUR (OpenCV's 8-bit Lab: L*x255/100, a*+128,
+    b*+128). `shrink((w, h))`: `rgb` shrunk by area averaging, when the caller has a cheaper way (Frame.shrunk)."""
+    h, w = rgb.shape[:2]
+    s = COLOUR / max(h, w)
+    size = (max(1, round(w * s)), max(1, round(h * s)))
+    small = shrink(size) if shrink is not None else cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    return cv2.cvtColor(np.ascontiguousarray(small, np.uint8), cv2.COLOR_RGB2LAB)
 
 
 # --- grouping ---------------------------------------------------------------------------------------------------
@@ -298,6 +332,7 @@ class _Shoot:
                 self.emb[i], self.have[i] = v / np.linalg.norm(v), True
         self.names = [_name_key(it.key) for it in items]
         self._pix: dict[int, np.ndarray | None] = {}
+        self._cells: dict[tuple[int, bool], np.ndarray] = {}
         self.parent = list(range(n))
 
     def find(self, i: int) -> int:
@@ -318,11 +353,58 @@ class _Shoot:
             self._pix[i] = None if t is None else _dihedral(t)
         return self._pix[i]
 
+    def versions(self, i: int, j: int) -> bool:
+        """Versions of one capture: one folder, one file-name counter (IMG_0042.jpg, IMG_0042-edit.jpg)."""
+        return self.names[i][:3] == self.names[j][:3] and self.names[i][2] >= 0
+
+    def cells(self, i: int, colour: bool) -> np.ndarray:
+        """The photo's mean colours (L* less its mean, a*, b*) on a SCENE_CELLS-square grid, row by row; or its
+        lightness alone (from the grey thumbnail, a* = b* = 0)."""
+        if (i, colour) not in self._cells:
+            it, size = self.items[i], (SCENE_CELLS, SCENE_CELLS)
+            if colour:
+                c = cv2.resize(it.colour.astype(np.float32), size, interpolation=cv2.INTER_AREA)
+                c = (c - np.float32([0, 128, 128])) * np.float32([100 / 255, 1, 1])
+            else:
+                g = cv2.resize(it.thumb.astype(np.float32), size, interpolation=cv2.INTER_AREA) * np.float32(100 / 255)
+                c = np.stack([g, np.zeros_like(g), np.zeros_like(g)], -1)
+            c[..., 0] -= c[..., 0].mean()  # exposure drifts between frames: a scene's light and colours hold
+            self._cells[i, colour] = c.reshape(-1, 3)
+        return self._cells[i, colour]
+
+    def same_scene(self, i: int, j: int) -> bool:
+        """Frames of one scene (see SCENE_DE), in colour where both have it, else in lightness; True when one has
+        no pixels to tell."""
+        a, b = self.items[i], self.items[j]
+        colour = a.colour is not None and b.colour is not None
+        if not colour and (a.thumb is None or b.thumb is None):
+            return True
+        return _scene_gap(self.cells(i, colour), self.cells(j, colour)) < SCENE_DE
+
     def copy_score(self, i: int, j: int) -> float | None:
         """Correlation of fine detail between two photos, allowing flips, quarter turns and aspect changes:
         ~1 for copies of one image; lower for two shots of a scene, however alike (the camera or subject moved)."""
         a, b = self.pixels(i), self.pixels(j)
         return None if a is None or b is None else float((b @ a[0]).max())
+
+
+def _near_cells(n: int) -> np.ndarray:
+    """0 where two cells of an n x n grid (row by row) are at most one cell apart, inf elsewhere."""
+    y, x = np.divmod(np.arange(n * n), n)
+    near = (np.abs(y[:, None] - y) <= 1) & (np.abs(x[:, None] - x) <= 1)
+    return np.where(near, 0.0, np.inf).astype(np.float32)
+
+
+_NEAR = _near_cells(SCENE_CELLS)
+
+
+def _scene_gap(a: np.ndarray, b: np.ndarray) -> float:
+    """How far two photos are from framing one scene: the colour difference (delta E) within which half of each
+    one's cells find a cell of the other at most one cell away; the larger of the two ways. `a`, `b`: cells()."""
+    # squared differences, cell of a x cell of b: |a|^2 + |b|^2 - 2 a.b (one product, not a 100 x 100 x 3 array)
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1) - 2 * a @ b.T + _NEAR
+    half = len(a) // 2
+    return float(np.sqrt(max(np.partition(np.stack([d.min(1), d.min(0)]), half, axis=1)[:, half].max(), 0.0)))
 
 
 def _dihedral(thumb: np.ndarray) -> np.ndarray:
@@ -339,13 +421,16 @@ def group(items: list[GroupInput]) -> list[Group]:
     if len(items) < 2:
         return []
     shoot = _Shoot(items)
-    # 1. neighbours in time (same camera) or in file-name order, when they look alike
+    # 1. neighbours in time (same camera) or in file-name order that look alike and frame one scene (looking
+    # alike is not enough: any two faces, any two beaches look alike to the embedding); versions of one capture
+    # (IMG_0042.jpg, IMG_0042-edit.jpg) may be edited past that
     for i, j, how, dt in _neighbours(items, shoot.names):
         if shoot.find(i) == shoot.find(j):
             continue
         sim = shoot.sim(i, j)
         alike = _alike(items[i], items[j], sim, T_SEQ if how == "name" else T_BURST)
-        if alike if how == "name" else (dt <= BURST_GAP and alike) or _set_link(items[i], items[j], sim):
+        burst = (how == "name" or dt <= BURST_GAP) and alike and (shoot.versions(i, j) or shoot.same_scene(i, j))
+        if burst or (how == "time" and _set_link(items[i], items[j], sim)):
             shoot.union(i, j)
     # 2. copies anywhere: one product over the shoot finds the candidates, fine detail confirms them
     rows, cols, sims = _similarities(shoot.emb, shoot.have, T_CAND)
@@ -493,9 +578,8 @@ def group_input(result) -> GroupInput:
     for f in findings:
         if f.data.get("embedding") is not None and f.analyzer == "embedding":
             it.embedding = np.asarray(f.data["embedding"], np.float32)
-        if f.analyzer == GroupFeatures.name and "thumb" in f.data:
-            it.thumb = np.frombuffer(base64.b64decode(f.data["thumb"]), np.uint8).reshape(f.data["thumb_shape"])
-            it.sharp_grid = np.asarray(f.data["sharp_grid"], np.float32)
+        if f.analyzer == GroupFeatures.name:
+            read_features(it, f.data)
         if f.analyzer == "sharpness" and "blur_best" in f.features:
             it.sharpness = -float(f.features["blur_best"])  # the blur (log px) of the sharpest region: less is sharper
     # only flaws that matter (severity >= 0.3) disqualify a frame from being the pick

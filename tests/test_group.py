@@ -267,6 +267,45 @@ def test_one_scene_shot_again_a_minute_later_is_not_a_burst(analyzers, tmp_path)
     assert set(groups) == {"IMG_0002.JPG", "IMG_0003.JPG"} and groups["IMG_0002.JPG"].kind == "burst"
 
 
+# --- a burst is one scene: neighbouring names (or seconds) and a lookalike are not enough -------------------------
+
+
+def counter_named(folder: Path, sources: list[Path], prefix: str = "IMG_") -> list[Path]:
+    """Copies of `sources` named as a camera counts its frames: IMG_0001.JPG, IMG_0002.JPG..."""
+    folder.mkdir(parents=True, exist_ok=True)
+    return [Path(shutil.copy(src, folder / f"{prefix}{i + 1:04d}.JPG")) for i, src in enumerate(sources)]
+
+
+def test_three_different_people_with_neighbouring_file_names_are_not_a_burst(shared_data, analyzers, tmp_path):
+    # the faces of three people (aligned crops: any two look alike to the embedding, cosine >= 0.51)
+    faces = [shared_data / "eyes/open_assumed" / f"face_{n}.jpg" for n in (1002, 1007, 1011)]
+    assert G.apply_groups(analysed(counter_named(tmp_path, faces), analyzers), SETTINGS) == {}
+
+
+def test_two_different_people_in_red_eye_flash_portraits_are_not_a_burst(shared_data, analyzers, tmp_path):
+    portraits = [shared_data / "redeye" / f"sample_{n}.jpg" for n in (1, 2)]
+    assert G.apply_groups(analysed(counter_named(tmp_path, portraits), analyzers), SETTINGS) == {}
+
+
+def test_different_people_photographed_a_second_apart_by_one_camera_are_not_a_burst(shared_data, analyzers,
+                                                                                      tmp_path):
+    faces = [np.asarray(Image.open(shared_data / "eyes/open_assumed" / f"face_{n}.jpg").convert("RGB"))
+             for n in (1002, 1007)]
+    paths = [save(tmp_path, f"IMG_{i + 1:04d}.JPG", rgb, exif(1.0 * i)) for i, rgb in enumerate(faces)]
+    assert G.apply_groups(analysed(paths, analyzers), SETTINGS) == {}
+
+
+def test_real_bursts_stay_whole_a_handheld_pan_and_a_walk_through_a_room(shared_data, analyzers, tmp_path):
+    clips = shared_data / "bursts/clips"
+    pan = [clips / "realshort/realshort_t000.jpg", clips / "realshort/realshort_t001.jpg"]  # 1 s apart, panning
+    room = [shared_data / "bursts/bedroom" / f"{n:05d}.jpg" for n in (0, 3, 6, 9)]  # every 3rd video frame
+    paths = counter_named(tmp_path, pan, "PAN_") + counter_named(tmp_path, room, "ROOM_")
+    groups = by_name(G.apply_groups(analysed(paths, analyzers), SETTINGS))
+    assert len(groups) == 6 and {m.kind for m in groups.values()} == {"burst"}
+    assert groups["PAN_0001.JPG"].group == groups["PAN_0002.JPG"].group
+    assert len({groups[f"ROOM_{i:04d}.JPG"].group for i in range(1, 5)} - {groups["PAN_0001.JPG"].group}) == 1
+
+
 # --- the grouping itself: order, ids, speed ----------------------------------------------------------------------
 
 
