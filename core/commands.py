@@ -29,23 +29,25 @@ def _catalog(settings) -> Catalog:
         raise UserError(f"cannot open the catalog {settings.catalog}: {e}") from e
 
 
-def error_of(r: Result, *, writing: bool = True) -> dict | None:
-    """A photo's error in the one shape the command line and the API share: {"code", "message"}, or None.
-    `writing=False`: a sidecar that could not be written is no error (nothing was asked to be written)."""
+def error_of(r: Result, *, writing: bool = True) -> tuple[str, str] | None:
+    """(code, message) of a photo's error, or None. `writing=False`: a sidecar that could not be written is no
+    error (nothing was asked to be written)."""
     if r.error:
         if r.error.startswith("not judged"):
-            code = "not_judged"  # read, but nothing in it could be judged (too small, blank)
+            code = "not_judged"  # read, but nothing in it could be judged (too small)
         else:
             code = "read_error" if os.path.lexists(r.photo.path) else "not_found"
-        return {"code": code, "message": r.error}
+        return code, r.error
     if r.write_error and writing:
-        return {"code": "write_error", "message": r.write_error}  # judged: the verdict stands, the sidecar is old
+        return "write_error", r.write_error  # judged: the verdict stands, the sidecar holds what it held
     return None
 
 
 def record(r: Result, *, writing: bool = True) -> dict:
-    """One photo's `--json` record (README: the `--json` contract), as the API's predict and jobs also give it."""
-    return {**r.record(), "error": error_of(r, writing=writing)}
+    """One photo's `--json` record (README: the `--json` contract), as the API's predict and jobs also give it:
+    `error` the message (a string, as scripts have always read it), `error_code` a code to switch on."""
+    err = error_of(r, writing=writing)
+    return {**r.record(), "error": err[1] if err else None, "error_code": err[0] if err else None}
 
 
 class _OncePerFile(logging.Filter):

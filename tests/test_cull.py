@@ -127,9 +127,10 @@ def test_bad_files_get_one_clear_error_each_and_the_batch_goes_on(tmp_path, writ
     for name in ("empty.jpg", "truncated.jpg", "notes.jpg"):
         assert recs[name]["error"], name
         assert recs[name]["score"] is None and not (folder / f"{name}.xmp").exists()
-    assert "empty" in recs["empty.jpg"]["error"]["message"].lower()
-    # the error in the shape the API gives it: a code a script can switch on, and the message
-    assert {recs[n]["error"]["code"] for n in ("empty.jpg", "truncated.jpg", "notes.jpg")} == {"read_error"}
+    assert "empty" in recs["empty.jpg"]["error"].lower()
+    # as the API gives it: the message, and a code a script can switch on
+    assert {recs[n]["error_code"] for n in ("empty.jpg", "truncated.jpg", "notes.jpg")} == {"read_error"}
+    assert recs["chelsea.jpg"]["error_code"] is None
     table = keepers("cull", folder, tmp=tmp_path)  # the human summary lists each failure
     assert "empty.jpg" in table.stdout and "truncated.jpg" in table.stdout and "errors" in table.stdout
 
@@ -163,8 +164,8 @@ def test_show_on_a_read_only_card_gives_the_verdict_without_an_error(demo_run, t
     rec = json.loads(proc.stdout)
     assert rec["error"] is None and rec["score"] == recs["chelsea_blurred.jpg"]["score"]
     assert "cannot write" not in proc.stderr, proc.stderr
-    assert records(dry)["chelsea_blurred.jpg"]["error"]["code"] == "write_error"  # judged, the sidecar not writable
-    assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]["message"]
+    assert records(dry)["chelsea_blurred.jpg"]["error_code"] == "write_error"  # judged, the sidecar not writable
+    assert "read-only" in records(dry)["chelsea_blurred.jpg"]["error"]
 
 
 def _cull_until_killed(folder, tmp, ready) -> None:
