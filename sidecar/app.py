@@ -88,9 +88,10 @@ def _view(r: Route, daemon):
                 raise ApiError(404, "not_found", f"no such {name.removesuffix('_id')}")
         key = None
         if r.scope is not PUBLIC:
-            key = auth.authenticate(daemon.store, request.headers.get("Authorization"))
-            if key is None:
-                raise ApiError(401, "unauthorized", "a valid API key is needed: 'Authorization: Bearer kp_...'")
+            try:
+                key = auth.check(daemon.store, request.headers.get("Authorization"))
+            except auth.Refused as e:
+                raise ApiError(401, e.code, e.message) from None
             if r.scope and r.scope not in key.scopes:
                 raise ApiError(403, "forbidden", f"this key lacks the {r.scope!r} scope")
         body = None

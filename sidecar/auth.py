@@ -63,8 +63,16 @@ def create_app(store: Store, name: str, roots: list[str], note: str = "") -> tup
     return app_id, key_id, token
 
 
-def authenticate(store: Store, header: str | None) -> Key | None:
-    """The live key named by an `Authorization: Bearer kp_...` header, or None."""
+class Refused(Exception):
+    """A request's key is not accepted; `code` says why (`unauthorized`, `key_revoked`), the message what to do."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code, self.message = code, message
+
+
+def _row(store: Store, header: str | None):
+    """The keys row named by an `Authorization: Bearer kp_...` header (revoked or not), or None."""
     if not header or not header.startswith("Bearer "):
         return None
     token = header[7:].strip()
@@ -74,9 +82,27 @@ def authenticate(store: Store, header: str | None) -> Key | None:
     row = store.one("SELECT k.id, k.hash, k.scopes, k.revoked_at, a.id AS app_id, a.name, a.roots FROM keys k "
                     "JOIN applications a ON a.id = k.app_id WHERE k.hash = ?", (h,))
     # the lookup is by hash; the constant-time compare guards the final equality all the same
-    if row is None or row["revoked_at"] is not None or not hmac.compare_digest(row["hash"], h):
-        return None
+    return row if row is not None and hmac.compare_digest(row["hash"], h) else None
+
+
+def check(store: Store, header: str | None) -> Key:
+    """The live key named by the header; raises Refused saying why not (a revoked key is said to be revoked, so
+    a script knows to ask for a new key rather than look for a typo)."""
+    row = _row(store, header)
+    if row is None:
+        raise Refused("unauthorized", "a valid API key is needed: 'Authorization: Bearer kp_...'")
+    if row["revoked_at"] is not None:
+        raise Refused("key_revoked", f"this key was revoked at {row['revoked_at']}; ask for a new one "
+                                     "(`keepers keys create`)")
     return Key(row["id"], row["app_id"], row["name"], json.loads(row["roots"]), tuple(json.loads(row["scopes"])))
+
+
+def authenticate(store: Store, header: str | None) -> Key | None:
+    """The live key named by an `Authorization: Bearer kp_...` header, or None."""
+    try:
+        return check(store, header)
+    except Refused:
+        return None
 
 
 def count_usage(store: Store, key_id: int, operations: int) -> None:

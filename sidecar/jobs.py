@@ -103,14 +103,14 @@ class Jobs:
         catalog.close()
 
     def _run(self, row, catalog: Catalog) -> None:
-        from keepers.sidecar.engine import SharedCull
+        from keepers.sidecar.output import failed
 
         job_id, roots = row["id"], real_roots(json.loads(row["roots"]))
         self.store.run("UPDATE jobs SET state = 'running' WHERE id = ?", (job_id,))
         photos, walk_errors = discover(json.loads(row["paths"]))
         # a folder may hold symlinks to files elsewhere: those are not the application's to read
         allowed = [p for p in photos if all(inside(os.path.realpath(f), roots) for f in p.files)]
-        refused = [{"path": p.path, "error": "outside this application's library roots"}
+        refused = [failed(p.path, p.path, "path_refused", "outside this application's library roots")
                    for p in photos if p not in allowed]
         total = len(allowed)
         self.store.run("UPDATE jobs SET total = ? WHERE id = ?", (total, job_id))
@@ -121,9 +121,8 @@ class Jobs:
             if stage == "analyze" and done:
                 self.store.run("UPDATE jobs SET done = ? WHERE id = ?", (done, job_id))
 
-        # in-process (workers=1): the daemon's loaded models are used, not reloaded in worker processes
-        settings = self.engine.settings.model_copy(update={"workers": 1})
-        cull = SharedCull(settings, catalog, self.engine.analyzers, dry_run=not row["write"], progress=progress)
+        # in-process: the daemon's loaded models are used, not reloaded in worker processes
+        cull = self.engine.cull(catalog, write=bool(row["write"]), progress=progress)
         try:
             results = cull.run([f for p in allowed for f in p.files])
         except Cancelled:
@@ -131,9 +130,13 @@ class Jobs:
             self.store.run("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?",
                            (state, None if state == "queued" else now(), job_id))
             return
-        records = [{**r.record(), "photo_id": r.photo_id} for r in results]
-        records += [{"path": p, "error": e, "photo_id": None} for p, e in walk_errors] + refused
-        errors = sum(1 for r in records if r.get("error"))
-        auth.add_operations(self.store, row["key_id"], total * len(self.engine.analyzers))
+        # the same result as predict gives, for each photo (the application's models and concepts)
+        analyzers, concepts = self.engine.plan(row["app_id"], None)
+        records = [self.engine.record(r, analyzers, concepts, label=r.photo.path, write=bool(row["write"]))
+                   for r in results] + refused
+        records += [failed(p, p, "read_error" if os.path.lexists(p) else "not_found", e) for p, e in walk_errors]
+        errors = sum(1 for r in records if r["error"])
+        # billed like predict: one operation per model output a result holds (a file not read costs nothing)
+        auth.add_operations(self.store, row["key_id"], sum(len(r["models"]) for r in records))
         self.store.run("UPDATE jobs SET state = 'done', done = ?, errors = ?, results = ?, finished_at = ? "
                        "WHERE id = ?", (total, errors, json.dumps(records, default=str), now(), job_id))

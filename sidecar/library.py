@@ -7,7 +7,6 @@ import os
 
 from keepers.core.errors import KeepersError, UserError
 from keepers.sidecar.app import ApiError
-from keepers.sidecar.output import finding_dict, verdict_dict
 from keepers.sidecar.paths import inside, real_roots
 from keepers.sidecar.store import Store, now
 
@@ -43,21 +42,27 @@ def _row(catalog, roots: list[str], photo_id: int | None = None, path: str | Non
 
 
 def photo(engine, key, photo_id: int | None = None, path: str | None = None) -> dict:
-    from keepers.core.types import Photo
-    from keepers.sidecar.models import score_concepts
+    """What the library knows of one photo, as a result: the judgement its sidecar was last given (its group
+    included), or, never written, the judging step's on its stored findings (judged alone); the application's
+    models; and when it was analysed."""
+    from keepers.core.judge import judge
+    from keepers.core.pipeline import Result
+    from keepers.core.types import Meta, Photo
 
     cat = engine.catalog()
     row = _row(cat, key.roots, photo_id, path)
     analyzers, concepts = engine.plan(key.app_id, None)
-    names = {a.name for a in analyzers}
-    found = [f for f in cat.findings(row["id"]) if f.analyzer in names and engine.versions.get(f.analyzer) == f.version]
-    findings = engine.adjust(found, key.app_id) + score_concepts(concepts, found)
     files = [row["path"], *json.loads(row["companions"])]
-    verdict = None
-    if found and row["error"] is None:
-        verdict = verdict_dict(engine.verdict(Photo(row["path"], row["kind"], files[1:]), findings, key.app_id))
-    return {"photo_id": row["id"], "path": row["path"], "files": files, "analyzed_at": row["analyzed_at"],
-            "verdict": verdict, "models": {f.analyzer: finding_dict(f) for f in findings}}
+    current = [f for f in cat.findings(row["id"]) if engine.versions.get(f.analyzer) == f.version]
+    verdict, error = None, row["error"]
+    if error is None and current:
+        verdict = cat.verdict(row["id"]) or judge(current, engine.settings)
+        if not verdict.judged:  # as a cull says it
+            verdict, error = None, f"not judged: {verdict.reasons[0].message}"
+    r = Result(Photo(row["path"], row["kind"], files[1:]), photo_id=row["id"],
+               meta=Meta(**json.loads(row["meta"])) if row["meta"] else None, findings=current,
+               verdict=verdict, error=error)
+    return {**engine.record(r, analyzers, concepts, label=row["path"], write=False), "analyzed_at": row["analyzed_at"]}
 
 
 def _hits(engine, pairs) -> dict:

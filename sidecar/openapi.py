@@ -8,7 +8,7 @@ from keepers import __version__
 from keepers.sidecar import schemas
 
 REF = "#/components/schemas/{model}"
-STATUS_TEXT = {400: "Bad request", 401: "No valid API key", 403: "The key lacks the scope, or the path is outside "
+STATUS_TEXT = {400: "Bad request", 401: "No valid API key (`unauthorized`), or a revoked one (`key_revoked`)", 403: "The key lacks the scope, or the path is outside "
                "the application's library roots", 404: "Not found", 409: "Conflict", 413: "Request too large",
                501: "Not available in this installation"}
 UPLOAD = {"type": "object", "required": ["file"], "properties": {
@@ -58,7 +58,10 @@ def document(routes) -> dict:
         "openapi": "3.1.0",
         "info": {"title": "Keepers daemon API", "version": __version__,
                  "description": "Local photo culling engine. Keys: `keepers keys create`; send them as "
-                                "`Authorization: Bearer kp_...`. Errors: `{\"error\": {\"code\", \"message\"}}`."},
+                                "`Authorization: Bearer kp_...`. A refused request: `{\"error\": {\"code\", \"message\"}}`. "
+                                "Predict, workflows, jobs and photo lookups give one result shape (`Result`): the "
+                                "`keepers cull --json` record (an input that could not be judged says why in "
+                                "`error` and `error_code`, as the command line does) and the models' outputs."},
         "servers": [{"url": "/"}],
         "paths": paths,
         "components": {"schemas": components,

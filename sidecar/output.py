@@ -40,11 +40,36 @@ def verdict_dict(v: Verdict) -> dict:
                      "pick": bool(v.pick), "judged_by": v.judged_by})
 
 
+def class_keyword(wnid: str) -> str:
+    """An ImageNet class as a keyword path with its plain name (n02099601 -> 'animal|dog|golden retriever'): what
+    a DAM files by, not the classifier's code."""
+    from keepers.core.keywords import taxonomy
+
+    entry = taxonomy()["classes"].get(wnid)
+    if entry is None:
+        return wnid
+    paths = entry.get("keywords") or []
+    return f"{paths[0]}|{entry['name']}" if paths else entry["name"]
+
+
 def finding_dict(f: Finding) -> dict:
+    data = f.data
+    if f.analyzer == "tags" and isinstance(data.get("top"), list):
+        # the classes behind the keywords, as keywords too ([wnid, p] stays in the catalog for text search)
+        data = {**data, "top": [[class_keyword(str(w)), p] for w, p in data["top"]]}
     return jsonable({"version": f.version, "score": f.score, "weight": f.weight,
-                     "reasons": [r.as_dict() for r in f.reasons], "features": f.features, "data": f.data,
+                     "reasons": [r.as_dict() for r in f.reasons], "features": f.features, "data": data,
                      "keywords": f.keywords})
 
 
-def input_error(code: str, message: str) -> dict:
-    return {"code": code, "message": message}
+def empty(label: str, path: str) -> dict:
+    """Every field of a result (schemas.Result), nothing known yet."""
+    return {"input": label, "path": path, "files": [path], "score": None, "verdict": None, "confidence": None,
+            "stars": None, "reasons": [], "keywords": [], "group": None, "pick": False, "judged_by": None,
+            "nsfw": None, "sidecars": [], "error": None, "error_code": None, "photo_id": None, "models": {},
+            "meta": None, "video": None}
+
+
+def failed(label: str, path: str, code: str, message: str) -> dict:
+    """The result of an input that could not be judged at all: its error as `keepers cull --json` gives one."""
+    return {**empty(label, path), "error": message, "error_code": code}

@@ -33,3 +33,17 @@ def resolve(path: str, roots: list[str]) -> str:
         # a symlink inside a root that points elsewhere lands here too
         raise PathRefused(f"{path!r} is outside this application's library roots")
     return real
+
+
+def unreadable(path: str) -> tuple[str, str] | None:
+    """(error code, message) when `path` (allowed already) cannot be a file to read, found before anything is
+    analysed or billed; None when it can be read."""
+    try:
+        os.stat(path)
+    except FileNotFoundError:
+        return "not_found", "no such file"
+    except OSError as e:
+        return "read_error", f"cannot read the file: {e.strerror or e}"
+    if not os.path.isfile(path):
+        return "not_a_file", "not a regular file (a folder? use /v1/jobs)"
+    return None

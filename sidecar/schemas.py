@@ -59,8 +59,11 @@ class KeyCreate(Strict):
 
 
 class ModelPatch(Strict):
-    weight: float | None = Field(None, ge=0, le=100, description="this model's weight in the score; 0 = ignore it")
-    enabled: bool | None = Field(None, description="false: the model no longer runs in this application's predict")
+    weight: float | None = Field(None, ge=0, le=100, description="kept and listed for this application; the "
+                                 "verdict is the judging step's, the same for every application (as `keepers cull` "
+                                 "makes it), so a weight no longer changes it")
+    enabled: bool | None = Field(None, description="false: the model's output is left out of this application's "
+                                                   "results (and not billed)")
 
 
 class ConceptCreate(Strict):
@@ -125,20 +128,43 @@ class VideoOut(BaseModel):
     summary: dict[str, Any]
 
 
-class InputResult(BaseModel):
-    input: str
-    photo_id: int | None
-    error: ErrorBody | None
-    verdict: VerdictOut | None
-    models: dict[str, ModelOut]
-    sidecars: list[str]
-    video: VideoOut | None = None
-    meta: dict[str, Any] | None = Field(None, description="capture facts read from EXIF (camera, lens, exposure...)")
+class Result(BaseModel):
+    """One input's result, in one shape wherever the API gives one (predict, workflows, jobs, photo lookups): the
+    `keepers cull --json` record (README: the `--json` contract) plus `input`, `photo_id`, `models`, `meta` and
+    `video`. The verdict is always the judging step's over every analyzer, as `keepers cull` makes it; a workflow
+    or `models` list chooses which models' outputs `models` shows."""
+
+    input: str = Field(description="the path or upload name as given (a job: the photo's path)")
+    path: str = Field(description="the photo (the RAW of a RAW+JPEG pair); an upload: its name")
+    files: list[str]
+    score: float | None = Field(description="1-10; null when the input could not be judged")
+    verdict: Literal["good", "bad"] | None
+    confidence: float | None
+    stars: int | None = Field(description="0-5, or -1 for a reject")
+    reasons: list[ReasonOut] = Field(description="worst first; `cost` is the points of the score it took")
+    keywords: list[str] = Field(description="hierarchical keywords (`animal|dog`), this application's concepts "
+                                            "(`concept|name`) included")
+    group: str | None
+    pick: bool
+    judged_by: str | None
+    nsfw: float | None
+    sidecars: list[str] = Field(description="the sidecar file(s) written, or that a write would write")
+    error: str | None = Field(description="null, or why this input could not be judged, or why its sidecar was "
+                                          "not written (as `keepers cull --json` says it)")
+    error_code: Literal["not_found", "not_a_file", "read_error", "not_judged", "path_refused",
+                        "write_error"] | None = Field(description="the error's kind, null without one; "
+                                                                   "`write_error`: judged, the verdict stands")
+    photo_id: int | None = Field(description="the photo's id in the library; null for an upload or an error")
+    models: dict[str, ModelOut] = Field(description="the chosen models' outputs; the `tags` model's `data.top` "
+                                                    "lists the classifier's classes as keywords")
+    meta: dict[str, Any] | None = Field(description="capture facts read from EXIF (camera, lens, exposure...)")
+    video: VideoOut | None = Field(description="a video's seconds and summary; null for a photo")
 
 
 class PredictResponse(BaseModel):
-    results: list[InputResult]
-    operations: int = Field(description="inputs x models, as counted against the key")
+    results: list[Result]
+    operations: int = Field(description="model outputs returned (inputs x models; an input that could not be "
+                                        "read costs nothing), as counted against the key")
 
 
 class Job(BaseModel):
@@ -148,7 +174,7 @@ class Job(BaseModel):
     done: int
     errors: int
     write: bool
-    error: str | None
+    error: str | None = Field(description="why the job failed as a whole; null otherwise")
     created_at: str
     finished_at: str | None
 
@@ -160,7 +186,7 @@ class JobList(BaseModel):
 class JobResults(BaseModel):
     id: str
     state: str
-    results: list[dict[str, Any]] = Field(description="one `keepers cull --json` record per photo, plus photo_id")
+    results: list[Result] = Field(description="one result per photo, the same as predict gives")
 
 
 class Workflow(BaseModel):
@@ -183,13 +209,8 @@ class SearchResponse(BaseModel):
     results: list[Hit]
 
 
-class PhotoResult(BaseModel):
-    photo_id: int
-    path: str
-    files: list[str]
+class PhotoResult(Result):
     analyzed_at: str | None
-    verdict: VerdictOut | None
-    models: dict[str, ModelOut]
 
 
 class Model(BaseModel):

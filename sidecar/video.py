@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from collections import Counter
 from typing import Iterator
 
@@ -14,7 +13,8 @@ import numpy as np
 from keepers.core.analyzers import run_all
 from keepers.core.types import Frame, Meta, Photo, Reason, Verdict
 from keepers.sidecar.models import score_concepts
-from keepers.sidecar.output import finding_dict, input_error, verdict_dict
+from keepers.sidecar.output import empty, failed, finding_dict, verdict_dict
+from keepers.sidecar.paths import unreadable
 
 log = logging.getLogger("keepers.sidecar.video")
 SHARE = 1 / 3  # a keyword or reason speaks for the clip when at least this share of its seconds have it
@@ -58,22 +58,26 @@ def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, 
             log.warning("%s: decoding stopped early: %s", path, e)  # a truncated clip keeps the seconds it has
 
 
-def judge(engine, path: str, analyzers, concepts=(), app_id: int | None = None) -> dict:
-    """Every sampled second's findings and verdict, and the clip's summary verdict."""
+def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = None) -> dict:
+    """Every sampled second's findings and judgement, and the clip's summary judgement. `shown`: the models whose
+    outputs each second lists (None: all); the judgement is made from every analyzer's, as a photo's is."""
     photo = Photo(path, "video")
     seconds, verdicts, duration = [], [], 0.0
     for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
         frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
         findings = run_all(frame, analyzers)  # one analyzer's bug costs that second this analyzer's opinion only
-        findings = engine.adjust(findings, app_id) + score_concepts(list(concepts), findings)
-        v = engine.verdict(photo, findings, app_id)
+        findings += score_concepts(list(concepts), findings)
+        v = engine.judge_frame(photo, findings)  # the judging step a photo gets
+        duration = second + 1.0
+        if not v.judged:  # a black second (a fade): nothing to judge, and it says nothing about the clip
+            continue
         verdicts.append(v)
-        seconds.append({"t": second, "verdict": verdict_dict(v), "models": {f.analyzer: finding_dict(f) for f in findings}})
+        seconds.append({"t": second, "verdict": verdict_dict(v), "models": {
+            f.analyzer: finding_dict(f) for f in findings if shown is None or f.analyzer in shown}})
         nsfw = next((f for f in findings if f.analyzer == "nsfw"), None)
         seconds[-1]["nsfw"] = nsfw.data.get("nsfw") if nsfw else None  # p(porn) this second
-        duration = second + 1.0
     if not seconds:
-        raise VideoError("the video has no decodable frame")
+        raise VideoError("the video has no frame that could be judged")
     clip = summarise(verdicts, engine.settings)
     return {"duration": duration, "seconds": seconds, "verdict": clip,
             "summary": {"seconds": len(seconds), "score": clip.score,
@@ -117,25 +121,42 @@ def summarise(verdicts: list[Verdict], settings) -> Verdict:
 
 
 def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | None]:
-    timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]  # keepers:Timeline, per second
-    return engine.write(Photo(path, "video"), judged["verdict"], None, extra={"Timeline": timeline})
+    """The clip's judgement into its sidecar, with the score of each second (keepers:Timeline); (sidecar paths,
+    error or None)."""
+    from keepers.core.errors import WriteError
+    from keepers.core.hosts import adapter_for
+    from keepers.core.xmp import SidecarWriter
 
-
-def predict(engine, path: str, app_id: int, analyzers, concepts, result: dict, write: bool = False):
-    """The API's predict for a video input: one prediction list per second, and the clip's summary."""
-    ops_per_second = len(analyzers) + len(concepts)
-    if not os.path.isfile(path):
-        result["error"] = input_error("not_found", "no such file")
-        return result, ops_per_second
+    host = adapter_for(engine.settings)  # the same host conventions as `keepers cull --host`
+    timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]
+    sidecars = [str(host.sidecar(path))]
     try:
-        judged = judge(engine, path, analyzers, concepts, app_id)
+        with SidecarWriter() as w:
+            w.write(path, judged["verdict"], analyzers=engine.versions,
+                    overwrite_ratings=engine.settings.overwrite_ratings, extra={"Timeline": timeline}, host=host)
+    except WriteError as e:
+        return sidecars, f"sidecar not written: {e.message}"
+    return sidecars, None
+
+
+def predict(engine, path: str, label: str, analyzers, concepts, *, write: bool = False) -> tuple[dict, int]:
+    """The API's predict for a video: the clip's result (the same fields as a photo's, judged by its seconds),
+    with one prediction list per second under `video`; it costs one operation per model per second."""
+    bad = unreadable(path)
+    if bad:
+        return failed(label, path, *bad), 0
+    try:
+        shown = {a.name for a in analyzers} | {c["name"] for c in concepts}
+        judged = judge(engine, path, engine.analyzers, concepts, shown)
     except VideoError as e:
-        result["error"] = input_error("read_error", str(e))
-        return result, ops_per_second
-    result["verdict"] = verdict_dict(judged["verdict"])
-    result["video"] = {k: judged[k] for k in ("duration", "seconds", "summary")}
+        return failed(label, path, "read_error", str(e)), 0
+    v = judged["verdict"]
+    nsfw = [s["nsfw"] for s in judged["seconds"] if s["nsfw"] is not None]
+    rec = {**empty(label, path), **verdict_dict(v),
+           "nsfw": max(nsfw) if nsfw else None,  # the clip's most explicit second
+           "video": {k: judged[k] for k in ("duration", "seconds", "summary")}}
     if write:
-        result["sidecars"], err = write_sidecar(engine, path, judged)
+        rec["sidecars"], err = write_sidecar(engine, path, judged)
         if err:
-            result["error"] = input_error("write_error", err)
-    return result, ops_per_second * len(judged["seconds"])
+            rec["error"], rec["error_code"] = err, "write_error"
+    return rec, (len(analyzers) + len(concepts)) * len(judged["seconds"])

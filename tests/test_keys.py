@@ -84,7 +84,7 @@ def test_a_key_revoked_from_the_command_line_is_refused_by_the_running_daemon(en
     revoked = keepers(env, "keys", "revoke", key_id)
     assert revoked.returncode == 0, revoked.stderr
     r = c.get("/v1/models")
-    assert r.status == 401 and r.json()["error"]["code"] == "unauthorized"
+    assert r.status == 401 and r.json()["error"]["code"] == "key_revoked"  # not a generic 401: said as such
     assert keepers(env, "keys", "revoke", key_id).returncode == 2  # already revoked: nothing to do, said plainly
 
 

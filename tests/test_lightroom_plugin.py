@@ -148,7 +148,7 @@ def test_analyze_selected_writes_the_daemons_verdicts_through_the_sdk(daemon, tm
     assert {(h["method"], h["url"].split("/v1/")[1], h["status"]) for h in out["http"]} == {("POST", "predict", 200)}
     status, answer = api(daemon, "POST", "/v1/predict", {"paths": paths})
     assert status == 200
-    verdicts = {r["input"]: r["verdict"] for r in answer["results"]}
+    verdicts = {r["input"]: r for r in answer["results"]}
     roles = set()
     for path in paths:
         expect(out["by_path"][path][0], verdicts[path])
@@ -163,7 +163,7 @@ def test_the_photographers_rating_flag_label_and_keywords_stay_theirs(daemon, tm
     earlier = {"path": str(daemon.photos / "coffee_dark.jpg"), "rating": 2, "pickStatus": 1, "label": "green",
                "properties": {"ratingSet": "2", "pickSet": "1", "labelSet": "green"}}  # all three set by Keepers
     out = plugin(daemon, tmp_path, "AnalyzeSelected.lua", [mine, earlier])
-    v = {r["input"]: r["verdict"] for r in api(daemon, "POST", "/v1/predict", {"paths": [p, earlier["path"]]})[1]
+    v = {r["input"]: r for r in api(daemon, "POST", "/v1/predict", {"paths": [p, earlier["path"]]})[1]
          ["results"]}
     got = out["by_path"][p][0]
     assert (got.get("rating"), got["pickStatus"], got["label"]) == (4, 1, "blue")

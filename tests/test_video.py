@@ -120,7 +120,7 @@ def test_a_broken_video_fails_its_input_only(env):
     (lib / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 500)
     r = c.post("/v1/predict", {"paths": [str(lib / "broken.mp4"), str(lib / "whole.mp4")]})
     broken, whole = r.json()["results"]
-    assert broken["error"]["code"] == "read_error" and broken["video"] is None
+    assert broken["error_code"] == "read_error" and broken["video"] is None
     assert whole["error"] is None and len(whole["video"]["seconds"]) == 2
 
 

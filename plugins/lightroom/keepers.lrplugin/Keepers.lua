@@ -50,10 +50,10 @@ function Keepers.analyze(context, catalog)
   local items, errors = {}, {}
   for _, path in ipairs(paths) do
     local r = results[path]
-    if r and r.verdict then
-      for _, photo in ipairs(byPath[path]) do items[#items + 1] = { photo = photo, verdict = r.verdict } end
+    if r and r.verdict then  -- a result is the `keepers cull --json` record: score, stars, keywords... at its top
+      for _, photo in ipairs(byPath[path]) do items[#items + 1] = { photo = photo, verdict = r } end
     else
-      errors[#errors + 1] = path .. ": " .. ((r and r.error and r.error.message) or "no answer")
+      errors[#errors + 1] = path .. ": " .. tostring((r and r.error) or "no answer")
     end
   end
   local counts = Apply.apply(catalog, items)
