@@ -275,8 +275,9 @@ class QualityAnalyzer(Analyzer):
     # 2: the second face search uses the short-range detector; 3: the red-eye and eye-sharpness checks read the decode
     # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
     # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading;
-    # 6: measures only (the score, the guess and the costs are the judging step's): data["flaw_p"], no score
-    version = "6"
+    # 6: measures only (the score, the guess and the costs are the judging step's): data["flaw_p"], no score;
+    # 7: the blank check reads grey levels of 255 (6 compared the 0-1 luma's spread with 1.5: every photo was blank)
+    version = "7"
     requires = ("sharpness", "noise", "exposure", "lens", "faces")
 
     def __init__(self, providers: list[str] | None = None):
@@ -297,7 +298,7 @@ class QualityAnalyzer(Analyzer):
             return Finding(self.name, self.version, None, [Reason(
                 "too_small", f"Too small to judge: {what} {w}x{h} px (Keepers needs {MIN_SIDE} px or more)", 1.0)],
                 weight=0.0)
-        if float(frame.grey.std()) < BLANK_STD:  # one flat tone: a lens cap, a shot into a wall, a dead preview
+        if float(frame.grey8.std()) < BLANK_STD:  # one flat tone: a lens cap, a shot into a wall, a dead preview
             return Finding(self.name, self.version, None, [Reason(
                 "blank", "Blank frame: one flat tone, no picture (a lens cap, a misfire, an empty preview)", 1.0)],
                 weight=0.0)
