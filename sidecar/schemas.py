@@ -116,7 +116,7 @@ class ModelOut(BaseModel):
 
 class VideoSecond(BaseModel):
     t: int = Field(description="second of the clip this frame was sampled at")
-    verdict: VerdictOut
+    verdict: VerdictOut | None = Field(description="this second's judgement; null where nothing could judge it")
     models: dict[str, ModelOut]
     nsfw: float | None = Field(None, description="probability this second is pornographic, when the NSFW analyzer "
                                                  "is on (`nsfw = true`), else null")

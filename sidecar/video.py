@@ -69,22 +69,25 @@ def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = No
         findings += score_concepts(list(concepts), findings)
         v = engine.judge_frame(photo, findings)  # the judging step a photo gets
         duration = second + 1.0
-        if not v.judged:  # a black second (a fade): nothing to judge, and it says nothing about the clip
-            continue
-        verdicts.append(v)
-        seconds.append({"t": second, "verdict": verdict_dict(v), "models": {
+        # a second nothing could judge (analyzers that give no score) still has its outputs; it has no say in the
+        # clip's judgement
+        seconds.append({"t": second, "verdict": verdict_dict(v) if v.judged else None, "models": {
             f.analyzer: finding_dict(f) for f in findings if shown is None or f.analyzer in shown}})
         nsfw = next((f for f in findings if f.analyzer == "nsfw"), None)
         seconds[-1]["nsfw"] = nsfw.data.get("nsfw") if nsfw else None  # p(porn) this second
+        if v.judged:
+            verdicts.append((second, v))
     if not seconds:
-        raise VideoError("the video has no frame that could be judged")
-    clip = summarise(verdicts, engine.settings)
+        raise VideoError("the video has no decodable frame")
+    clip = summarise([v for _, v in verdicts], engine.settings) if verdicts else None
+    scores = [v.score for _, v in verdicts]
     return {"duration": duration, "seconds": seconds, "verdict": clip,
-            "summary": {"seconds": len(seconds), "score": clip.score,
-                        "min_score": min(v.score for v in verdicts), "max_score": max(v.score for v in verdicts),
-                        "best_second": seconds[int(np.argmax([v.score for v in verdicts]))]["t"],
-                        "verdict": clip.verdict, "stars": clip.stars, "keywords": clip.keywords,
-                        "reasons": dict(Counter(r.code for v in verdicts for r in v.reasons if r.severity >= 0.3)),
+            "summary": {"seconds": len(seconds), "score": clip and clip.score,
+                        "min_score": min(scores, default=None), "max_score": max(scores, default=None),
+                        "best_second": verdicts[int(np.argmax(scores))][0] if verdicts else None,
+                        "verdict": clip and clip.verdict, "stars": clip and clip.stars,
+                        "keywords": clip.keywords if clip else [],
+                        "reasons": dict(Counter(r.code for _, v in verdicts for r in v.reasons if r.severity >= 0.3)),
                         "labels": labels(seconds)}}
 
 
@@ -128,8 +131,10 @@ def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | Non
     from keepers.core.xmp import SidecarWriter
 
     host = adapter_for(engine.settings)  # the same host conventions as `keepers cull --host`
-    timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"]]
+    timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"] if s["verdict"]]
     sidecars = [str(host.sidecar(path))]
+    if judged["verdict"] is None:  # nothing to write that a DAM could go by
+        return sidecars, "not judged: no second of the clip could be judged"
     try:
         with SidecarWriter() as w:
             w.write(path, judged["verdict"], analyzers=engine.versions,
@@ -151,6 +156,8 @@ def predict(engine, path: str, label: str, analyzers, concepts, *, write: bool =
     except VideoError as e:
         return failed(label, path, "read_error", str(e)), 0
     v = judged["verdict"]
+    if v is None:
+        return failed(label, path, "not_judged", "not judged: no second of the clip could be judged"), 0
     nsfw = [s["nsfw"] for s in judged["seconds"] if s["nsfw"] is not None]
     rec = {**empty(label, path), **verdict_dict(v),
            "nsfw": max(nsfw) if nsfw else None,  # the clip's most explicit second
