@@ -429,12 +429,3 @@ class SidecarWriter:
         if here is not None:
             here.add(target.name)  # the batch's later photos see the sidecar just made
         return result
-
-
-def try_write(writer: SidecarWriter, photo_file, verdict: Verdict, **kw) -> WriteResult | None:
-    """writer.write, but a WriteError is logged and gives None, so a batch goes on with the next photo."""
-    try:
-        return writer.write(photo_file, verdict, **kw)
-    except WriteError as e:
-        log.warning("%s", e)
-        return None
