@@ -28,7 +28,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 # modules that add sub-commands: each has `register(subparsers, common)` and sets `func(args, settings) -> int`
-COMMAND_MODULES = ("keepers.sidecar.cli", "keepers.core.models_cli", "keepers.core.similar_cli", "keepers.core.eval", "keepers.plugins.cli")
+COMMAND_MODULES = ("keepers.sidecar.cli", "keepers.core.commands.models", "keepers.core.commands.similar", "keepers.core.lab.eval", "keepers.plugins.cli")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
         _quiet_warnings()
     func = getattr(args, "func", None)
     if func is None:  # the built-in commands; imported only when used, they pull in the whole pipeline
-        from keepers.core import commands
+        from keepers.core.commands import cull as commands
 
         func = getattr(commands, args.command)
     try:

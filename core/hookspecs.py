@@ -1,5 +1,5 @@
 """Every hook Keepers calls, as documented empty functions. Built-in features implement them the same way a
-third-party plugin does (registered in keepers.core.plugins), so one path serves both."""
+third-party plugin does (registered in keepers.core.pm), so one path serves both."""
 
 from __future__ import annotations
 

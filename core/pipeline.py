@@ -18,15 +18,15 @@ from typing import Any, Callable, Iterable
 
 import xxhash
 
-from keepers.core import exiftool as et_proc
-from keepers.core import plugins
+from keepers.core.io import exiftool as et_proc
+from keepers.core import pm
 from keepers.core.analyzers import run_all
-from keepers.core.catalog import Catalog, dumps
-from keepers.core.judge import judge
-from keepers.core.discover import discover
+from keepers.core.io.catalog import Catalog, dumps
+from keepers.core.judge.judgement import judge
+from keepers.core.io.discover import discover
 from keepers.core.errors import KeepersError
-from keepers.core.hosts import adapter_for
-from keepers.core.loader import load
+from keepers.core.io.hosts import adapter_for
+from keepers.core.io.loader import load
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Judgement, Meta, Photo
 from keepers.core.workers import prepare_worker
@@ -87,7 +87,7 @@ def _init_worker(settings_json: str) -> None:
     prepare_worker()  # one thread per library, freed memory reused (keepers.core.workers)
     settings = Settings.model_validate_json(settings_json)
     _worker["settings"] = settings
-    _worker["analyzers"] = plugins.analyzers(settings)
+    _worker["analyzers"] = pm.analyzers(settings)
 
 
 def analyze_photo(photo: Photo, settings: Settings | None = None, analyzers=None) -> dict[str, Any]:
@@ -123,7 +123,7 @@ class Cull:
         self.dry_run = dry_run
         self.progress = progress or (lambda stage, done, total: None)
         self.host = adapter_for(settings)  # an unknown host fails here, before any analysis
-        self.analyzers = plugins.analyzers(settings)
+        self.analyzers = pm.analyzers(settings)
         self.versions = {a.name: a.version for a in self.analyzers}
         self.groups: dict = {}  # path -> Membership, filled by group()
         self._stats_lock = threading.Lock()
@@ -139,7 +139,7 @@ class Cull:
             if not self._from_catalog(r):
                 todo.append(p)
         self.stats["from_catalog"] = len(photos) - len(todo)
-        # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.exiftool),
+        # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.io.exiftool),
         # so threads use every core. Their processes start, ready to write, while the analysis workers start: at
         # the end of a 64-photo batch on 2 cores that took 0.3-0.4 s (docs/benchmarks.md)
         n_writers = max(1, self.settings.workers)
@@ -170,7 +170,7 @@ class Cull:
         file (same size and mtime, or same hash), a photo moved here (its row follows it, with the record of what
         its sidecars hold) or copied here (its findings are copied). A file whose content could not be read is not
         tried again until it changes: `r` gets the error it had."""
-        from keepers.core.catalog import LASTING_ERRORS
+        from keepers.core.io.catalog import LASTING_ERRORS
 
         path = r.photo.path
         checked = self.__dict__.setdefault("_folders_checked", set())
@@ -231,7 +231,7 @@ class Cull:
             self.progress("analyze", done, total)
 
     def _judge(self, r: Result) -> None:
-        """The judging step, once per photo (keepers.core.judge). A photo nothing could judge is listed with why."""
+        """The judging step, once per photo (keepers.core.judge.judgement). A photo nothing could judge is listed with why."""
         if r.error:
             return
         j = judge(r.findings, self.settings)
@@ -241,9 +241,9 @@ class Cull:
         r.verdict = j
 
     def group(self, results: list[Result]) -> None:
-        """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/group.py), from the
+        """Bursts, near-duplicates, brackets, panoramas, focus stacks and their picks (core/judge/group.py), from the
         judged photos; grouping marks picks and alternates, it does not judge again."""
-        from keepers.core.group import apply_groups
+        from keepers.core.judge.group import apply_groups
 
         self.groups = apply_groups([r for r in results if r.verdict is not None], self.settings)
 
@@ -251,21 +251,21 @@ class Cull:
         """The photo's group into its judgement, the plugins' say, then the catalog."""
         if r.verdict is None:
             return
-        from keepers.core.group import annotate
+        from keepers.core.judge.group import annotate
 
         annotate(r.verdict, self.groups.get(r.photo.path))
-        plugins.pm.hook.keepers_photo_decided(photo=r.photo, verdict=r.verdict, findings=r.findings)  # may edit it
+        pm.manager.hook.keepers_photo_decided(photo=r.photo, verdict=r.verdict, findings=r.findings)  # may edit it
         if r.photo_id is not None and not self.dry_run:  # the catalog's is the judgement the sidecar got: `show`
             self.catalog.save_verdict(r.photo_id, r.verdict)  # reads it, and a dry run (or `show`) writes none
 
     def _write_back(self, results: list[Result], pool: ThreadPoolExecutor) -> None:
-        from keepers.core.xmp import SidecarWriter
+        from keepers.core.io.xmp import SidecarWriter
 
         todo = [r for r in results if r.verdict is not None]
         self.progress("write", 0, len(todo))
         # written serially, sidecars took a fifth of a 24 MP cull on 2 cores. Not `with SidecarWriter()`, which
         # starts this thread's exiftool: only the pool's threads write; each folder is listed once for the batch
-        # (keepers.core.naming)
+        # (keepers.core.io.naming)
         writer = SidecarWriter(cache_folders=True)
         for done, _ in enumerate(pool.map(lambda r: self._write_one(writer, r), todo), 1):
             self.progress("write", done, len(todo))

@@ -242,7 +242,7 @@ class Finding:
 
 @dataclass
 class Judgement:
-    """The judging step's decision for one photo (keepers.core.judge): the fields of the `--json` contract.
+    """The judging step's decision for one photo (keepers.core.judge.judgement): the fields of the `--json` contract.
 
     A photo nothing could judge (too small, blank preview) has no score, verdict, confidence or stars, and says
     why in its reasons. Grouping fills `group` and `pick` afterwards, and may add an `alternate` reason."""

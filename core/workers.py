@@ -4,7 +4,7 @@ A run starts one worker process per core (keepers.core.pipeline), so each proces
 
 - OpenCV sizes its thread pool to the machine. Two workers with two OpenCV threads each on a 2-core machine
   fought over the cores; one thread each made the decode 6 % and the analysis 5 % faster (docs/benchmarks.md).
-  onnxruntime's sessions are single-threaded for the same reason (keepers.core.runtime).
+  onnxruntime's sessions are single-threaded for the same reason (keepers.core.inference.runtime).
 - glibc's malloc serves a large block (above a threshold that starts at 128 KiB and adapts) straight from the
   system with mmap and unmaps it on free, and it trims the top of its heap once enough is free there. An analysis
   makes dozens of 1-6 MB temporaries per photo (float copies of a 1024 px image, filter outputs), so each photo

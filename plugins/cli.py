@@ -11,8 +11,8 @@ from keepers.core.errors import UserError
 
 
 def import_ratings(args, settings) -> int:
-    from keepers.core import exiftool
-    from keepers.core.catalog import Catalog
+    from keepers.core.io import exiftool
+    from keepers.core.io.catalog import Catalog
     from keepers.plugins import importer
 
     if not args.paths and not args.digikam_db:
@@ -47,7 +47,7 @@ def import_ratings(args, settings) -> int:
 
 
 def hosts(args, settings) -> int:
-    from keepers.core.hosts import adapters
+    from keepers.core.io.hosts import adapters
     from keepers.plugins import darktable, lightroom
 
     found = adapters(settings)

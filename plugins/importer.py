@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from keepers.core import exiftool as et_proc
-from keepers.core.discover import discover
+from keepers.core.io import exiftool as et_proc
+from keepers.core.io.discover import discover
 from keepers.core.errors import ReadError
-from keepers.core.hosts import COLOURS, DIGIKAM_LABEL, DarktableAdapter
-from keepers.core.naming import sidecar_for
-from keepers.core.xmp import read_sidecar
+from keepers.core.io.hosts import COLOURS, DIGIKAM_LABEL, DarktableAdapter
+from keepers.core.io.naming import sidecar_for
+from keepers.core.io.xmp import read_sidecar
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS user_ratings (

@@ -72,7 +72,7 @@ def _uploads(ctx: Ctx, names: list[str] | None) -> tuple[list, int]:
 
 @route("GET", "/health", scope=PUBLIC, summary="Models, execution providers and queue depth", response=s.Health)
 def health(ctx: Ctx):
-    from keepers.core.runtime import choose_providers
+    from keepers.core.inference.runtime import choose_providers
 
     d = ctx.daemon
     queue = {"jobs": d.jobs.pending(), "watch": d.store.queue_counts().get("queued", 0)

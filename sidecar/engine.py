@@ -12,10 +12,10 @@ import zlib
 
 import numpy as np
 
-from keepers.core import plugins
-from keepers.core.catalog import Catalog
-from keepers.core.commands import record as cull_record
-from keepers.core.judge import judge
+from keepers.core import pm
+from keepers.core.io.catalog import Catalog
+from keepers.core.commands.cull import record as cull_record
+from keepers.core.judge.judgement import judge
 from keepers.core.pipeline import Cull, Result
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Frame, Judgement, Meta, Photo
@@ -64,7 +64,7 @@ class Engine:
     def __init__(self, settings: Settings, store: Store):
         self.settings = settings
         self.store = store
-        self.analyzers = plugins.analyzers(settings)
+        self.analyzers = pm.analyzers(settings)
         self.by_name = {a.name: a for a in self.analyzers}
         self.versions = {a.name: a.version for a in self.analyzers}
         self._local = threading.local()
@@ -106,7 +106,7 @@ class Engine:
     def judge_frame(self, photo: Photo, findings: list[Finding]) -> Judgement:
         """The judging step for a frame that is not a photo file (a second of a video), with the plugins' say."""
         v = judge(findings, self.settings)
-        plugins.pm.hook.keepers_photo_decided(photo=photo, verdict=v, findings=findings)
+        pm.manager.hook.keepers_photo_decided(photo=photo, verdict=v, findings=findings)
         return v
 
     # --- predict ------------------------------------------------------------------------------------------------

@@ -10,8 +10,8 @@ import os
 import secrets
 import threading
 
-from keepers.core.catalog import Catalog
-from keepers.core.discover import discover
+from keepers.core.io.catalog import Catalog
+from keepers.core.io.discover import discover
 from keepers.sidecar import auth
 from keepers.sidecar.paths import inside, real_roots
 from keepers.sidecar.store import now

@@ -45,7 +45,7 @@ def photo(engine, key, photo_id: int | None = None, path: str | None = None) -> 
     """What the library knows of one photo, as a result: the judgement its sidecar was last given (its group
     included), or, never written, the judging step's on its stored findings (judged alone); the application's
     models; and when it was analysed."""
-    from keepers.core.judge import judge
+    from keepers.core.judge.judgement import judge
     from keepers.core.pipeline import Result
     from keepers.core.types import Meta, Photo
 
@@ -77,7 +77,7 @@ def _hits(engine, pairs) -> dict:
 
 def _similarity():
     try:
-        from keepers.core import similarity
+        from keepers.core.search import similarity
     except ImportError:
         raise ApiError(501, "not_available", "search is not available in this installation yet") from None
     return similarity

@@ -43,7 +43,7 @@ def verdict_dict(v: Verdict) -> dict:
 def class_keyword(wnid: str) -> str:
     """An ImageNet class as a keyword path with its plain name (n02099601 -> 'animal|dog|golden retriever'): what
     a DAM files by, not the classifier's code."""
-    from keepers.core.keywords import taxonomy
+    from keepers.core.analyzers.keywords import taxonomy
 
     entry = taxonomy()["classes"].get(wnid)
     if entry is None:

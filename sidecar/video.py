@@ -127,8 +127,8 @@ def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | Non
     """The clip's judgement into its sidecar, with the score of each second (keepers:Timeline); (sidecar paths,
     error or None)."""
     from keepers.core.errors import WriteError
-    from keepers.core.hosts import adapter_for
-    from keepers.core.xmp import SidecarWriter
+    from keepers.core.io.hosts import adapter_for
+    from keepers.core.io.xmp import SidecarWriter
 
     host = adapter_for(engine.settings)  # the same host conventions as `keepers cull --host`
     timeline = [f"{s['t']}s={s['verdict']['score']}" for s in judged["seconds"] if s["verdict"]]

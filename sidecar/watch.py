@@ -17,8 +17,8 @@ import time
 from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
-from keepers.core.catalog import Catalog
-from keepers.core.discover import SKIP_DIRS, kind_of
+from keepers.core.io.catalog import Catalog
+from keepers.core.io.discover import SKIP_DIRS, kind_of
 from keepers.sidecar.engine import SharedCull, is_video
 
 log = logging.getLogger("keepers.sidecar.watch")

@@ -26,7 +26,7 @@ def shared_data() -> Path:
 
 def sample_rgb(name: str) -> np.ndarray:
     """A real photo from scikit-image's bundled data, e.g. 'astronaut', 'chelsea', 'coffee', 'rocket', 'motorcycle'."""
-    from keepers.core.demo import sample_photo
+    from keepers.core.lab.demo import sample_photo
 
     return sample_photo(name)
 

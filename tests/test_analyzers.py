@@ -1,4 +1,4 @@
-"""The classical analyzers on real photos and graded distortions of them (core/analyzers/distort.py)."""
+"""The classical analyzers on real photos and graded distortions of them (core/lab/distort.py)."""
 
 from __future__ import annotations
 
@@ -11,13 +11,13 @@ import numpy as np
 import pytest
 
 from conftest import sample_rgb
-from keepers.core import plugins
-from keepers.core.analyzers import distort
+from keepers.core import pm
+from keepers.core.lab import distort
 from keepers.core.analyzers.exposure import ExposureAnalyzer
 from keepers.core.analyzers.lens import LensAnalyzer
 from keepers.core.analyzers.noise import NoiseAnalyzer
 from keepers.core.analyzers.sharpness import SharpnessAnalyzer
-from keepers.core.eval import saved
+from keepers.core.lab.eval import saved
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
 
@@ -51,7 +51,7 @@ def sharpness_score(rgb: np.ndarray) -> float:
 
 
 def test_the_builtin_plugin_registers_the_four_classical_analyzers():
-    names = {a.name for a in plugins.analyzers(Settings())}
+    names = {a.name for a in pm.analyzers(Settings())}
     assert {"sharpness", "noise", "exposure", "lens"} <= names
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from keepers.core.catalog import MIGRATIONS, Catalog
+from keepers.core.io.catalog import MIGRATIONS, Catalog
 from keepers.core.types import Finding, Meta, Photo, Reason, Verdict
 
 

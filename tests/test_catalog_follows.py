@@ -14,7 +14,7 @@ import pytest
 
 from conftest import sample_rgb
 from helpers import keepers, records
-from keepers.core import exiftool
+from keepers.core.io import exiftool
 
 pytestmark = pytest.mark.skipif(not exiftool.available(), reason="needs exiftool on PATH")
 
@@ -64,7 +64,7 @@ def test_a_culled_folder_moved_and_culled_again_is_not_analysed_and_its_sidecars
 
 
 def test_a_copied_folder_is_not_analysed_and_gets_the_sidecars_it_lacks(shoot, tmp_path):
-    from keepers.core.commands import run_cull
+    from keepers.core.commands.cull import run_cull
 
     settings = settings_for(tmp_path)
     original, _ = run_cull([str(shoot)], settings, quiet=True)
@@ -83,7 +83,7 @@ def test_a_copied_folder_is_not_analysed_and_gets_the_sidecars_it_lacks(shoot, t
 
 def test_search_and_similar_never_return_a_photo_that_was_moved_or_deleted(shoot, tmp_path, capsys):
     from keepers import cli
-    from keepers.core.commands import run_cull
+    from keepers.core.commands.cull import run_cull
 
     settings = settings_for(tmp_path)
     run_cull([str(shoot)], settings, quiet=True)
@@ -117,7 +117,7 @@ def test_search_and_similar_never_return_a_photo_that_was_moved_or_deleted(shoot
 
 
 def test_an_unreadable_file_is_not_tried_again_until_it_changes(tmp_path, write_jpeg):
-    from keepers.core.commands import run_cull
+    from keepers.core.commands.cull import run_cull
 
     settings = settings_for(tmp_path)
     good = write_jpeg(sample_rgb("coffee"), "photos/coffee.jpg")
@@ -136,8 +136,8 @@ def test_an_unreadable_file_is_not_tried_again_until_it_changes(tmp_path, write_
 
 
 def test_a_photo_deleted_from_a_culled_folder_is_marked_gone_by_the_next_cull_of_that_folder(shoot, tmp_path):
-    from keepers.core.catalog import Catalog
-    from keepers.core.commands import run_cull
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.commands.cull import run_cull
 
     settings = settings_for(tmp_path)
     run_cull([str(shoot)], settings, quiet=True)

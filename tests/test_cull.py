@@ -12,7 +12,7 @@ import time
 import pytest
 
 from helpers import KEEPERS, exiftool_json, isolated_env, keepers, records
-from keepers.core import demo
+from keepers.core.lab import demo
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_a_bursts_sidecars_carry_its_group_and_pick(demo_run):
 
 
 def test_a_second_run_over_the_same_folder_analyses_nothing(demo_run):
-    from keepers.core.catalog import Catalog
+    from keepers.core.io.catalog import Catalog
     from keepers.core.pipeline import Cull
     from keepers.core.settings import Settings
 
@@ -181,7 +181,7 @@ def _cull_until_killed(folder, tmp, ready) -> None:
 
 
 def _photos_in(catalog) -> int:
-    from keepers.core.catalog import Catalog
+    from keepers.core.io.catalog import Catalog
 
     try:
         return Catalog(catalog).counts()["photos"]
@@ -276,8 +276,8 @@ def test_above_sixty_photos_the_summary_still_lists_every_reject(demo_run):
 
     from rich.console import Console
 
-    from keepers.core.catalog import Catalog
-    from keepers.core.commands import summary
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.commands.cull import summary
     from keepers.core.pipeline import Cull
     from keepers.core.settings import Settings
     from keepers.core.types import Photo

@@ -19,10 +19,10 @@ from types import SimpleNamespace
 import pytest
 from PIL import Image
 
-from keepers.core.demo import sample_photo as sample_rgb
-from keepers.core.hosts import adapter_for
+from keepers.core.lab.demo import sample_photo as sample_rgb
+from keepers.core.io.hosts import adapter_for
 from keepers.core.types import Verdict
-from keepers.core.xmp import SidecarWriter, read_sidecar
+from keepers.core.io.xmp import SidecarWriter, read_sidecar
 
 from helpers import isolated_env
 

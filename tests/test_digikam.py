@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from keepers.core.demo import sample_photo
-from keepers.core.hosts import adapter_for
+from keepers.core.lab.demo import sample_photo
+from keepers.core.io.hosts import adapter_for
 from keepers.core.types import Verdict
-from keepers.core.xmp import SidecarWriter
+from keepers.core.io.xmp import SidecarWriter
 from keepers.plugins.digikam.db import read
 
 FIXTURES = Path(__file__).parent / "fixtures"

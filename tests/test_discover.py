@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from keepers.core.discover import discover
+from keepers.core.io.discover import discover
 
 NOBODY = 65534
 

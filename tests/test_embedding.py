@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 from PIL import Image, ImageOps
 
-from keepers.core.embedding import (EfficientNetLite0, EfficientNetLite0Int8, EmbeddingAnalyzer, classes,
+from keepers.core.inference.embedding import (EfficientNetLite0, EfficientNetLite0Int8, EmbeddingAnalyzer, classes,
                                     keepers_analyzers, preprocess, top_labels)
 from keepers.core.errors import ModelError
-from keepers.core import runtime
-from keepers.core.runtime import MODELS_DIR, manifest, sha256
+from keepers.core.inference import runtime
+from keepers.core.inference.runtime import MODELS_DIR, manifest, sha256
 from keepers.core.types import Frame, Meta, Photo
 
 VARIANTS = [EfficientNetLite0, EfficientNetLite0Int8]
@@ -111,8 +111,8 @@ def test_int8_variant_agrees_with_fp32_on_sample_photos():
 INT8_NUMBERS = """
 import json
 from skimage import data
-from keepers.core import runtime, textenc
-from keepers.core.embedding import EfficientNetLite0Int8
+from keepers.core.inference import runtime, textenc
+from keepers.core.inference.embedding import EfficientNetLite0Int8
 model, text = EfficientNetLite0Int8(), textenc.MiniLM(providers=["CPUExecutionProvider"])
 out = {"saturates": runtime.int8_saturates(), "text": text.encode(["dog", "red sports car"]).tolist()}
 for name in ("chelsea", "astronaut"):

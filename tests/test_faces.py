@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 import pytest
 
-from keepers.core import faces as facelib
+from keepers.core.inference import faces as facelib
 from keepers.core.analyzers import faces as analyzer
 from keepers.core.types import Frame, Meta, Photo
 

@@ -20,10 +20,10 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
-from keepers.core import group as G
-from keepers.core.analyzers import distort
+from keepers.core.judge import group as G
+from keepers.core.lab import distort
 from keepers.core.pipeline import Result, analyze_photo
-from keepers.core.runtime import manifest
+from keepers.core.inference.runtime import manifest
 from keepers.core.settings import Settings
 from keepers.core.types import Photo
 
@@ -42,7 +42,7 @@ def analyzers():
         pytest.skip("grouping compares embeddings: the efficientnet_lite0 model is not shipped")
     from keepers.core.analyzers.faces import FacesAnalyzer
     from keepers.core.analyzers.sharpness import SharpnessAnalyzer
-    from keepers.core.embedding import EmbeddingAnalyzer
+    from keepers.core.inference.embedding import EmbeddingAnalyzer
 
     return {"embedding": EmbeddingAnalyzer(), "sharpness": SharpnessAnalyzer(), "faces": FacesAnalyzer(),
             "group": G.GroupFeatures()}
@@ -231,7 +231,7 @@ def test_blurred_frame_of_a_burst_is_never_the_pick(analyzers, clean_pick, tmp_p
 
 def close_eyes(rgb: np.ndarray) -> np.ndarray:
     """Paint the lids shut: skin from below each eye over the lid opening, and a lash line."""
-    from keepers.core import faces
+    from keepers.core.inference import faces
 
     face, out = faces.detect_faces(rgb)[0], rgb.astype(np.float32)
     for eye in (face.right_eye, face.left_eye):

@@ -1,4 +1,4 @@
-"""Host adapters (core/hosts.py) through the real XMP writer: sidecar names, ratings, rejects, colour labels and
+"""Host adapters (core/io/hosts.py) through the real XMP writer: sidecar names, ratings, rejects, colour labels and
 keyword lists per host; exiftool, exiv2 and exempi read the same values; sidecars the hosts wrote keep the rest."""
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from keepers.core import plugins
+from keepers.core import pm
 from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
-from keepers.core.hosts import BUILTIN, HostAdapter, adapter_for, adapters, role
+from keepers.core.io.hosts import BUILTIN, HostAdapter, adapter_for, adapters, role
 from keepers.core.types import Reason, Verdict
-from keepers.core.xmp import SidecarWriter, read_sidecar
+from keepers.core.io.xmp import SidecarWriter, read_sidecar
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 HOSTS = ("generic", "lightroom", "darktable", "digikam")
@@ -238,22 +238,22 @@ class _ThirdParty:
 
 
 def test_a_plugin_adds_or_replaces_a_host_adapter_through_the_hook():
-    from keepers.core import hosts
+    from keepers.core.io import hosts
 
-    builtin_registered = plugins.pm.is_registered(hosts)
+    builtin_registered = pm.manager.is_registered(hosts)
     if not builtin_registered:  # as in DEFAULT_PLUGINS
-        plugins.pm.register(hosts, name="keepers.core.hosts")
+        pm.manager.register(hosts, name="keepers.core.io.hosts")
     plugin = _ThirdParty()
-    plugins.pm.register(plugin, name="test-photoprism")
+    pm.manager.register(plugin, name="test-photoprism")
     try:
         found = adapters(SimpleNamespace(host="photoprism"))
         assert set(HOSTS) | {"photoprism"} <= set(found)
         assert adapter_for(SimpleNamespace(host="photoprism")).naming == "lightroom"
         assert isinstance(adapter_for(None, "darktable"), _MyDarktable)  # the plugin's wins over the built-in
     finally:
-        plugins.pm.unregister(plugin)
+        pm.manager.unregister(plugin)
         if not builtin_registered:
-            plugins.pm.unregister(hosts)
+            pm.manager.unregister(hosts)
     with pytest.raises(UserError, match="unknown host 'photoprism'"):
         adapter_for(SimpleNamespace(host="photoprism"))
     assert [c.name for c in BUILTIN] == list(HOSTS)

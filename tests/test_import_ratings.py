@@ -14,9 +14,9 @@ from pathlib import Path
 from PIL import Image
 from skimage import data as skdata
 
-from keepers.core.hosts import adapter_for
+from keepers.core.io.hosts import adapter_for
 from keepers.core.types import Verdict
-from keepers.core.xmp import SidecarWriter
+from keepers.core.io.xmp import SidecarWriter
 from keepers.plugins.importer import from_sidecar
 
 from helpers import keepers
@@ -58,7 +58,7 @@ def library(tmp: Path) -> Path:
     exiftool("-overwrite_original", "-XMP-xmp:Rating=5", "-XMP-dc:Subject=holiday", "-IPTC:Keywords=beach",
              jpeg(d, "embedded.jpg", 7))  # as Lightroom saves metadata into a JPEG
     placeholder = jpeg(d, "dt_import.jpg")
-    config = Path(__file__).parents[1] / "core" / "exiftool_config.pl"  # darktable's namespace; -config comes first
+    config = Path(__file__).parents[1] / "core" / "io" / "exiftool_config.pl"  # darktable's namespace; -config comes first
     subprocess.run(["exiftool", "-config", str(config), "-q", "-o", f"{placeholder}.xmp", "-XMP-xmp:Rating=1",
                     "-XMP-darktable:DarktableXmpVersion=5"], check=True)  # what darktable writes on import
     return d

@@ -3,7 +3,7 @@
 import pytest
 from pydantic import ValidationError
 
-from keepers.core.judge import judge
+from keepers.core.judge.judgement import judge
 from keepers.core.settings import Settings, StarMap
 from keepers.core.types import Finding, Reason
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, sample_rgb
 
-from keepers.core import keywords
+from keepers.core.analyzers import keywords
 from keepers.core.errors import UserError
 
 WNID = re.compile(r"\bn\d{8}\b")
@@ -16,7 +16,7 @@ WNID = re.compile(r"\bn\d{8}\b")
 
 @pytest.fixture(scope="module")
 def model():
-    from keepers.core.embedding import EfficientNetLite0
+    from keepers.core.inference.embedding import EfficientNetLite0
 
     return EfficientNetLite0(providers=["CPUExecutionProvider"])
 
@@ -24,7 +24,7 @@ def model():
 @pytest.fixture(scope="module")
 def imagenet(model):
     """(wnid, probabilities) of every ImageNet sample photo (file name = wnid_class)."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     folder = SHARED_DATA / "clean" / "imagenet"
@@ -113,7 +113,7 @@ def test_the_wedding_vocabulary_names_the_groom_and_the_suit(imagenet):
 
 
 def test_the_travel_vocabulary_files_scenes_and_not_household_objects(model):
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     scenes = SHARED_DATA / "clean" / "CSun_Hays80"

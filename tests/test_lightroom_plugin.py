@@ -16,8 +16,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from keepers.core.demo import build
-from keepers.core.hosts import role
+from keepers.core.lab.demo import build
+from keepers.core.io.hosts import role
 
 from helpers import KEEPERS, isolated_env
 

@@ -18,10 +18,10 @@ import pytest
 from PIL import Image, ImageOps
 from PIL.TiffImagePlugin import IFDRational
 
-from keepers.core import exiftool, loader
-from keepers.core.discover import discover, kind_of
+from keepers.core.io import exiftool, loader
+from keepers.core.io.discover import discover, kind_of
 from keepers.core.errors import ReadError
-from keepers.core.loader import load
+from keepers.core.io.loader import load
 from keepers.core.types import Photo
 
 NOBODY = 65534

@@ -4,7 +4,8 @@ import shutil
 
 from helpers import keepers
 
-from keepers.core import models_cli, runtime
+from keepers.core.commands import models as models_cli
+from keepers.core.inference import runtime
 
 
 def test_every_bundled_model_is_listed_and_intact(tmp_path):

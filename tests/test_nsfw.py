@@ -14,7 +14,7 @@ import pytest
 
 from conftest import sample_rgb
 from helpers import keepers, records
-from keepers.core import nsfw, runtime
+from keepers.core.inference import nsfw, runtime
 from keepers.core.analyzers.nsfw import NsfwAnalyzer
 from keepers.core.types import Frame, Meta, Photo
 
@@ -75,11 +75,11 @@ def test_the_analyzer_stores_the_score_and_judges_nothing(model):
 
 
 def test_the_analyzer_is_a_built_in_plugin_that_runs_only_when_asked():
-    from keepers.core import plugins
+    from keepers.core import pm
     from keepers.core.settings import Settings
 
-    assert "nsfw" not in [a.name for a in plugins.analyzers(Settings())]
-    assert "nsfw" in [a.name for a in plugins.analyzers(Settings(nsfw=True))]
+    assert "nsfw" not in [a.name for a in pm.analyzers(Settings())]
+    assert "nsfw" in [a.name for a in pm.analyzers(Settings(nsfw=True))]
 
 
 def test_a_cull_and_a_show_put_the_nsfw_score_in_their_json_records(tmp_path, write_jpeg):

@@ -10,9 +10,9 @@ from conftest import sample_rgb
 from PIL import Image
 from test_faces import paint_eyes_shut
 
-from keepers.core import faces as facelib
-from keepers.core import portrait, quality
-from keepers.core.judge import judge
+from keepers.core.inference import faces as facelib
+from keepers.core.analyzers import portrait, quality
+from keepers.core.judge.judgement import judge
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
 
@@ -152,7 +152,7 @@ def test_in_a_24_mp_photo_red_eye_is_found_in_the_decode_the_loader_keeps(analyz
     """A face too large for the faces analyzer's second look (~180 px at the analysis size) has its pupils and
     eye sharpness read from the 1/4-scale decode the analysis image came from: each fresh decode of a 24 MP JPEG
     costs 40-60 ms, and one was made for each eye and one for the eye check."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     src = shared_data / "redeye" / "sample_3.jpg"
     if not src.is_file():

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, sample_rgb
 
-from keepers.core import landscape, quality
-from keepers.core.judge import judge
-from keepers.core.eval import KINDS, NAMES, distorted
-from keepers.core.runtime import MODELS_DIR, sha256
+from keepers.core.analyzers import landscape, quality
+from keepers.core.judge.judgement import judge
+from keepers.core.lab.eval import KINDS, NAMES, distorted
+from keepers.core.inference.runtime import MODELS_DIR, sha256
 from keepers.core.settings import Settings
 from keepers.core.types import Frame, Meta, Photo
 

@@ -13,7 +13,7 @@ def codes_in_source() -> set[str]:
     for path in list((ROOT / "core").rglob("*.py")) + list((ROOT / "sidecar").rglob("*.py")):
         text = path.read_text()
         found |= set(re.findall(r'Reason\(\s*"([a-z_]+)"', text))
-    from keepers.core.judge import FLAW_REASONS  # the head's guesses, given by variable
+    from keepers.core.judge.judgement import FLAW_REASONS  # the head's guesses, given by variable
 
     return found | {code for code, _ in FLAW_REASONS.values()}
 

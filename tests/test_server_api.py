@@ -24,7 +24,7 @@ from keepers.sidecar.client import Client
 from keepers.sidecar.config import DaemonSettings
 from keepers.sidecar.server import Server
 
-HAVE_SIMILARITY = importlib.util.find_spec("keepers.core.similarity") is not None
+HAVE_SIMILARITY = importlib.util.find_spec("keepers.core.search.similarity") is not None
 MAX_UPLOAD = 1_500_000
 MAX_PIXELS = 1_000_000
 
@@ -376,7 +376,7 @@ def test_predict_returns_each_models_output_and_the_verdict(ns):
 
 
 def test_predict_can_write_the_sidecar(ns):
-    from keepers.core.xmp import read_sidecar
+    from keepers.core.io.xmp import read_sidecar
 
     r = client(ns, ns.full_a).post("/v1/predict", {"paths": [str(ns.photos["coffee"])], "write": True})
     [res] = r.json()["results"]
@@ -458,8 +458,8 @@ def test_photo_results_are_served_by_id_and_by_path(ns):
 
 def cull_record(path: Path, tmp: Path) -> dict:
     """The `keepers cull --json` record of `path`, through the command line's own Cull and a catalog of its own."""
-    from keepers.core.catalog import Catalog
-    from keepers.core.commands import record
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.commands.cull import record
     from keepers.core.pipeline import Cull
 
     catalog = Catalog(tmp / f"cli-{time.monotonic_ns()}.db")
@@ -525,7 +525,7 @@ def test_tags_come_back_as_keywords_not_classifier_codes(ns):
 
 
 def test_a_photo_lookup_gives_the_judgement_its_sidecar_holds_group_included(ns):
-    from keepers.core.xmp import read_sidecar
+    from keepers.core.io.xmp import read_sidecar
 
     c = client(ns, ns.full_a)
     folder = ns.a / "burst"
@@ -544,7 +544,7 @@ def test_a_photo_lookup_gives_the_judgement_its_sidecar_holds_group_included(ns)
 
 # --- search -----------------------------------------------------------------------------------------------------
 
-needs_search = pytest.mark.skipif(not HAVE_SIMILARITY, reason="keepers.core.similarity (issue 6) is not installed")
+needs_search = pytest.mark.skipif(not HAVE_SIMILARITY, reason="keepers.core.search.similarity (issue 6) is not installed")
 
 
 @needs_search

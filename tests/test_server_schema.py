@@ -54,7 +54,7 @@ def daemon(tmp_path_factory):
 def test_schemathesis_finds_no_server_error_and_no_divergence_from_the_document(daemon):
     url, token, lib = daemon
     exclude = []
-    if importlib.util.find_spec("keepers.core.similarity") is None:
+    if importlib.util.find_spec("keepers.core.search.similarity") is None:
         exclude += ["--exclude-path-regex", "^/v1/search/"]  # answers 501 by design until the search module exists
     models = json.load(urlopen(f"{url}/health"))["models"]
     if not any(m["name"] == "embedding" for m in models):

@@ -10,7 +10,7 @@ import json
 import pytest
 
 from helpers import exiftool_json, keepers, records
-from keepers.core import demo
+from keepers.core.lab import demo
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,8 @@ def test_show_on_a_photo_never_culled_says_it_was_judged_alone(culled, tmp_path)
 def test_each_photo_is_judged_once_per_cull(tmp_path, monkeypatch):
     """The judging step runs once per photo, before grouping; grouping picks by those judgements and never judges
     again (a burst's frames were once decided twice: once to find the pick, once for the sidecar)."""
-    from keepers.core import catalog, pipeline
+    from keepers.core.io import catalog
+    from keepers.core import pipeline
     from keepers.core.settings import Settings
 
     folder = tmp_path / "photos"

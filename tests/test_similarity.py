@@ -13,10 +13,11 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, sample_rgb
 
-from keepers.core import keywords, similarity
+from keepers.core.analyzers import keywords
+from keepers.core.search import similarity
 from keepers.core.analyzers.tags import TagsAnalyzer
-from keepers.core.embedding import FRAME_CACHE
-from keepers.core.catalog import Catalog
+from keepers.core.inference.embedding import FRAME_CACHE
+from keepers.core.io.catalog import Catalog
 from keepers.core.types import Finding, Frame, Meta, Photo
 
 SAMPLES = ["chelsea", "coffee", "astronaut", "rocket", "camera", "horse", "brick", "grass", "gravel", "page"]
@@ -63,7 +64,7 @@ def labelled_photos() -> list[Path]:
 @pytest.fixture(scope="module")
 def labelled(tmp_path_factory, tags):
     """ImageNet samples (file name = class) and SUN scenes (file name = scene), analysed into one catalog."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     if not (SHARED_DATA / "clean" / "imagenet").is_dir():
         pytest.skip(f"needs {SHARED_DATA}/clean (absent on this machine)")
@@ -188,7 +189,7 @@ def test_bench_finds_the_true_neighbours_quickly():
 
 if __name__ == "__main__":  # the table of docs/eval.md
     sys.path.insert(0, str(Path(__file__).parent))
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     tag = TagsAnalyzer(providers=["CPUExecutionProvider"])
     cat = Catalog(":memory:")

@@ -11,7 +11,7 @@ import pytest
 
 from conftest import sample_rgb
 from helpers import keepers
-from keepers.core.analyzers import distort
+from keepers.core.lab import distort
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -76,7 +76,7 @@ def test_planning_the_sort_of_a_3000_photo_folder_takes_a_moment_not_minutes(tmp
     import time
     from types import SimpleNamespace as NS
 
-    from keepers.core.sort import plan
+    from keepers.core.commands.sort import plan
 
     results = []
     for i in range(3000):
@@ -92,7 +92,7 @@ def test_planning_the_sort_of_a_3000_photo_folder_takes_a_moment_not_minutes(tmp
 
 
 def catalog_paths(tmp_path: Path) -> list[str]:
-    from keepers.core.catalog import Catalog
+    from keepers.core.io.catalog import Catalog
 
     cat = Catalog(tmp_path / "xdg_data_home" / "keepers" / "catalog.db")
     try:

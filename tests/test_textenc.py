@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from keepers.core import textenc
-from keepers.core.runtime import MODELS_DIR, manifest, sha256
+from keepers.core.inference import textenc
+from keepers.core.inference.runtime import MODELS_DIR, manifest, sha256
 
 ENTRY = manifest().get("minilm")
 pytestmark = pytest.mark.skipif(ENTRY is None, reason="models/manifest/minilm.json absent")

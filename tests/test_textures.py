@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from conftest import ROOT, SHARED_DATA, sample_rgb
 
-from keepers.core import textures
+from keepers.core.inference import textures
 from keepers.core.analyzers.tags import TagsAnalyzer
-from keepers.core.runtime import MODELS_DIR, manifest, sha256
+from keepers.core.inference.runtime import MODELS_DIR, manifest, sha256
 from keepers.core.types import Frame, Meta, Photo
 
 
@@ -24,7 +24,7 @@ def recipe():
 
 @pytest.fixture(scope="module")
 def model():
-    from keepers.core.embedding import EfficientNetLite0
+    from keepers.core.inference.embedding import EfficientNetLite0
 
     return EfficientNetLite0(providers=["CPUExecutionProvider"])
 
@@ -32,7 +32,7 @@ def model():
 @pytest.fixture(scope="module")
 def held_out(model):
     """(path, label, embedding) of the photos the training recipe held out (same seed, same split)."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     if not (SHARED_DATA / "textures" / "labels.csv").is_file():
         pytest.skip(f"needs {SHARED_DATA}/textures (absent on this machine)")
@@ -68,7 +68,7 @@ def test_ordinary_photos_are_rarely_tagged_as_textures(held_out, model):
 @pytest.fixture(scope="module")
 def tagged(held_out):
     """(label, embedding, tags Finding) of the held-out texture photos, as a cull analyses them."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     analyzer = TagsAnalyzer(providers=["CPUExecutionProvider"])
     return [(lab, emb, analyzer.analyze(Frame(Photo(str(p), "jpeg"), load(Photo(str(p), "jpeg"), 1024).rgb, Meta())))
@@ -83,8 +83,8 @@ def test_tags_analyzer_puts_the_true_term_among_few_keywords(tagged):
 
 
 def test_text_search_finds_textures_by_their_term_or_a_plain_word(tagged, tmp_path):
-    from keepers.core import similarity
-    from keepers.core.catalog import Catalog
+    from keepers.core.search import similarity
+    from keepers.core.io.catalog import Catalog
     from keepers.core.types import Finding
 
     cat = Catalog(tmp_path / "catalog.db")
@@ -101,7 +101,7 @@ def test_text_search_finds_textures_by_their_term_or_a_plain_word(tagged, tmp_pa
 
 
 def test_a_vocabulary_without_textures_adds_no_texture_tag(held_out):
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
 
     path = next(p for p, lab, _ in held_out if lab == "chequered")
     rgb = load(Photo(str(path), "jpeg"), 1024).rgb

@@ -83,7 +83,7 @@ def test_a_five_second_clip_gives_five_prediction_lists_and_a_summary(env):
 
 
 def test_the_clip_summary_is_written_to_the_videos_sidecar(env):
-    from keepers.core.xmp import read_sidecar
+    from keepers.core.io.xmp import read_sidecar
 
     lib, daemon, _ = env
     make_clip(lib / "side.mp4", seconds=3)
@@ -95,7 +95,7 @@ def test_the_clip_summary_is_written_to_the_videos_sidecar(env):
     assert side["judged_by"] == "video" and side["stars"] == judged["verdict"].stars
     import subprocess
 
-    from keepers.core.exiftool import CONFIG
+    from keepers.core.io.exiftool import CONFIG
 
     timeline = subprocess.run(["exiftool", "-config", str(CONFIG), "-s3", "-sep", "|", "-XMP-keepers:Timeline",
                                sidecars[0]], capture_output=True, text=True).stdout.strip().split("|")

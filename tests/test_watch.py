@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keepers.core.catalog import Catalog
+from keepers.core.io.catalog import Catalog
 from keepers.core.settings import Settings
 from keepers.sidecar.client import Client
 from keepers.sidecar.engine import Engine
@@ -77,7 +77,7 @@ def wait_for(cond, timeout: float, what: str):
 
 
 def sidecars_whole(folder: Path, names: list[str]) -> None:
-    from keepers.core.xmp import read_sidecar
+    from keepers.core.io.xmp import read_sidecar
 
     for n in names:
         side = read_sidecar(folder / f"{n}.xmp")
@@ -222,7 +222,7 @@ def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
         proc.send_signal(signal.SIGINT)
         out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err
-    from keepers.core.xmp import read_sidecar
+    from keepers.core.io.xmp import read_sidecar
 
     assert read_sidecar(folder / "clip.mp4.xmp")["judged_by"] == "video"
     sidecars_whole(folder, [f"new_{i}.jpg" for i in range(3)])

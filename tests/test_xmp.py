@@ -14,11 +14,11 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
-from keepers.core import exiftool as et_proc
+from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
-from keepers.core.naming import sidecar_for
-from keepers.core.xmp import SidecarWriter, _embedded_rating, read_sidecar
+from keepers.core.io.naming import sidecar_for
+from keepers.core.io.xmp import SidecarWriter, _embedded_rating, read_sidecar
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 ANALYZERS = {"sharpness": "1.2", "exposure": "0.4"}
@@ -361,7 +361,7 @@ def test_odd_unicode_photo_names_work(tmp_path, writer):
 @pytest.mark.parametrize("tag,value", [("-XMP-xmp:Rating=4", 4.0), ("-IFD0:Rating=3", 3.0), (None, 0.0)])
 def test_the_loader_reads_the_photos_own_rating_as_exiftool_does(tmp_path, tag, value):
     """The pipeline hands the loader's reading to the writer instead of a second exiftool call per new sidecar."""
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     img = photo(tmp_path, "rated.jpg")
@@ -372,7 +372,7 @@ def test_the_loader_reads_the_photos_own_rating_as_exiftool_does(tmp_path, tag, 
 
 
 def test_a_rating_handed_over_by_the_loader_is_kept_like_one_exiftool_found(tmp_path, writer):
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     img = photo(tmp_path, "rated.jpg")

@@ -38,7 +38,7 @@ def make_photos(n: int, folder: Path) -> list[Path]:
     import cv2
     from PIL import Image
 
-    from keepers.core.demo import sample_photo
+    from keepers.core.lab.demo import sample_photo
 
     folder.mkdir(parents=True, exist_ok=True)
     tiles = []
@@ -75,7 +75,7 @@ def make_portraits(n: int, folder: Path, sides: tuple[int, int] = (1200, 2200), 
     import cv2
     from PIL import Image
 
-    from keepers.core.demo import sample_photo
+    from keepers.core.lab.demo import sample_photo
 
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -100,7 +100,7 @@ def make_portraits(n: int, folder: Path, sides: tuple[int, int] = (1200, 2200), 
 
 
 def _decode(path: str, size: int) -> tuple[int, int]:
-    from keepers.core.loader import load
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     return load(Photo(path, "jpeg"), size).rgb.shape[:2]
@@ -127,7 +127,7 @@ def decode_only(paths: list[Path], workers: int, size: int) -> tuple[float, floa
 
 
 def pipeline(paths: list[Path], workers: int, work: Path) -> tuple[tuple[float, float], float, dict]:
-    from keepers.core.catalog import Catalog
+    from keepers.core.io.catalog import Catalog
     from keepers.core.pipeline import Cull
     from keepers.core.settings import Settings
 
@@ -168,7 +168,7 @@ def one_round(paths: list[Path], workers: int, size: int, before: tuple[float, f
 def sidecar_naming(files: int = 7500, photos: int = 200) -> tuple[float, float]:
     """ms a photo to choose its sidecar in a folder of `files` entries (a day's shoot with its sidecars): listing
     the folder for each photo, as a single write does, and from one FolderNames, as a run's write-back does."""
-    from keepers.core.naming import FolderNames, sidecar_for
+    from keepers.core.io.naming import FolderNames, sidecar_for
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -2,7 +2,7 @@
 (the way the pipeline runs them on CPU), and on CUDA when onnxruntime offers it.
 
 An int8 model (`int8` in its file name) is also timed in onnxruntime's exact int8 mode (session.x64quantprecision:
-uint8 x uint8 products), which keepers.core.runtime turns on where this CPU's uint8 x int8 products saturate (x86-64
+uint8 x uint8 products), which keepers.core.inference.runtime turns on where this CPU's uint8 x int8 products saturate (x86-64
 with AVX2 or AVX-512 but no VNNI): the `exact` column is what such a CPU runs, the `CPU` column what this one runs.
 
 Inputs are shaped from each model's own input spec; speed does not depend on the values, so they are random.
@@ -15,7 +15,7 @@ import time
 import numpy as np
 import onnxruntime as ort
 
-from keepers.core.runtime import MODELS_DIR, PRECISE_INT8, int8_saturates, manifest
+from keepers.core.inference.runtime import MODELS_DIR, PRECISE_INT8, int8_saturates, manifest
 
 
 def feeds(session: ort.InferenceSession, rng: np.random.Generator) -> dict[str, np.ndarray]:

@@ -1,6 +1,6 @@
 """Closed eyes on large photos: does judging a small face's eyes again at full resolution pay for its decode?
 
-The labelled eye photos (../shared/data/eyes, the held-out half of keepers.core.eval.eye_split) are face crops of
+The labelled eye photos (../shared/data/eyes, the held-out half of keepers.core.lab.eval.eye_split) are face crops of
 at most ~200 px, so `keepers eval` analyses them at their own size and never reaches the faces analyzer's second,
 full-resolution look (REFINE_BELOW). Here each one is pasted into a 6000x4000 scene (an enlarged sample photo,
 with grain) at a size that makes the face `--face` px wide at the 1024 px analysis size, saved as a quality-92
@@ -35,7 +35,7 @@ def build(files: list[str], folder: Path, face_px: int) -> list[Path]:
     import cv2
     from PIL import Image
 
-    from keepers.core.demo import sample_photo
+    from keepers.core.lab.demo import sample_photo
 
     back = cv2.resize(sample_photo("coffee"), (6000, 4000), interpolation=cv2.INTER_CUBIC).astype(np.float32)
     rng = np.random.default_rng(0)
@@ -66,13 +66,13 @@ def _init(variant: str) -> None:
         fa.REFINE_ENOUGH = float("inf")
     elif variant == "full":
         fa.MAX_REFINE_GAIN = fa.REFINE_ENOUGH = float("inf")
-    from keepers.core import eval as ev
+    from keepers.core.lab import eval as ev
 
     ev._init(5.0)  # keepers eval's default
 
 
 def _closed(path: str) -> tuple[bool, float]:
-    from keepers.core import eval as ev
+    from keepers.core.lab import eval as ev
 
     t = time.perf_counter()
     return ev.closed_eye_photo(path), time.perf_counter() - t
@@ -88,7 +88,7 @@ def main() -> int:
     if not (DATA / "eyes" / "labels.csv").is_file():
         print(f"needs {DATA / 'eyes'}", file=sys.stderr)
         return 2
-    from keepers.core.eval import eye_split
+    from keepers.core.lab.eval import eye_split
 
     _, test = eye_split(DATA)
     closed = [f for f, c in test if c][: args.per_class]

@@ -83,10 +83,10 @@ def photo_set(name: str) -> list[tuple[str, Path, str]]:
 def analyse(paths: list[Path], cache_file: Path | None) -> dict[Path, object]:
     """Source file -> pipeline Result (findings of the analyzers grouping reads), from the cache where the file
     and the analyzer versions are unchanged."""
-    from keepers.core import group as G
+    from keepers.core.judge import group as G
     from keepers.core.analyzers.faces import FacesAnalyzer
     from keepers.core.analyzers.sharpness import SharpnessAnalyzer
-    from keepers.core.embedding import EmbeddingAnalyzer
+    from keepers.core.inference.embedding import EmbeddingAnalyzer
     from keepers.core.pipeline import Result, analyze_photo
     from keepers.core.settings import Settings
     from keepers.core.types import Photo
@@ -122,7 +122,7 @@ def analyse(paths: list[Path], cache_file: Path | None) -> dict[Path, object]:
 
 def measure(rows: list[tuple[str, Path, str]], results: dict[Path, object], show_false: int = 0) -> dict:
     """Group the set as one shoot and count true, false and missed pairs."""
-    from keepers.core import group as G
+    from keepers.core.judge import group as G
 
     items, truth = [], {}
     for key, src, label in rows:
@@ -171,7 +171,7 @@ def main(argv=None) -> int:
         print(f"needs the development data in {DATA}", file=sys.stderr)
         return 2
     if a.scene_de is not None:
-        from keepers.core import group as G
+        from keepers.core.judge import group as G
 
         G.SCENE_DE = a.scene_de
     sets = {s: photo_set(s) for s in (a.sets or SETS)}

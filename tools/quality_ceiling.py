@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "models" / "train"))
 import flaws as F  # noqa: E402  (models/train/flaws.py: the per-flaw scorers' training)
 import quality as Q  # noqa: E402  (models/train/quality.py: the head's training script)
 
-from keepers.core.eval import KINDS, clean_split, defects_split  # noqa: E402
+from keepers.core.lab.eval import KINDS, clean_split, defects_split  # noqa: E402
 
 
 def main() -> int:

@@ -27,7 +27,7 @@ class Analyzer(ABC):
     @abstractmethod
     def analyze(self, frame: Frame) -> Finding:
         """Measure one photo (an analyzer with `requires` also takes `inputs`). Judging is not its job: the
-        judging step (keepers.core.judge) makes the score from every finding."""
+        judging step (keepers.core.judge.judgement) makes the score from every finding."""
 
 
 def run_all(frame: Frame, analyzers, given: list[Finding] = ()) -> list[Finding]:

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 
 from keepers.core.analyzers import Analyzer
-from keepers.core.analyzers.distort import TO_LINEAR
+from keepers.core.lab.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
 MIN_SIDE = 32

@@ -1,4 +1,4 @@
-"""Faces analyzer: finds faces (keepers.core.faces) and flags closed eyes on faces large enough to judge.
+"""Faces analyzer: finds faces (keepers.core.inference.faces) and flags closed eyes on faces large enough to judge.
 
 Closed = both eyes: the mean openness of the two eyes (lid gap / eye width) is below
 CLOSED - SMILE * p(happy) + SHADE * (shade - SHADE_MID). One closed eye alone is not flagged: a wink is usually meant,
@@ -117,7 +117,7 @@ class FacesAnalyzer(Analyzer):
         self._models = None
 
     def analyze(self, frame: Frame) -> Finding:
-        from keepers.core import faces as facelib  # imports cv2/onnxruntime in the worker, not at plugin load
+        from keepers.core.inference import faces as facelib  # imports cv2/onnxruntime in the worker, not at plugin load
 
         if self._models is None:
             self._models = facelib.load_models(self._providers)

@@ -1,15 +1,15 @@
-"""NSFW analyzer: stores open_nsfw's probability that the photo is pornographic (keepers.core.nsfw).
+"""NSFW analyzer: stores open_nsfw's probability that the photo is pornographic (keepers.core.inference.nsfw).
 
 It judges nothing (score None, weight 0) and adds no keyword: nudity is not a flaw of a photo, and the model is a
 prefilter that also fires on skin-toned textures. The score is there for the user and for scripts to filter on
-(`nsfw` in the `--json` records). A reader can use keepers.core.nsfw.UNSAFE (0.8, Yahoo's guidance) as a cut.
+(`nsfw` in the `--json` records). A reader can use keepers.core.inference.nsfw.UNSAFE (0.8, Yahoo's guidance) as a cut.
 """
 
 from __future__ import annotations
 
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
-from keepers.core.nsfw import OpenNsfw, shared_model
+from keepers.core.inference.nsfw import OpenNsfw, shared_model
 from keepers.core.types import Finding, Frame
 
 

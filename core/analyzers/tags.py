@@ -1,7 +1,7 @@
-"""Tags analyzer: keywords from ImageNet classes (keepers.core.keywords) and texture tags (keepers.core.textures).
+"""Tags analyzer: keywords from ImageNet classes (keepers.core.analyzers.keywords) and texture tags (keepers.core.inference.textures).
 
 It judges nothing (score None, weight 0). It stores the photo's top ImageNet probabilities as data["top"]
-([wnid, p] pairs), which text search (keepers.core.similarity) reads. The vocabulary comes from the setting
+([wnid, p] pairs), which text search (keepers.core.search.similarity) reads. The vocabulary comes from the setting
 `keyword_vocabulary` (general, food, apparel, travel, wedding; default general).
 """
 
@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from keepers.core import keywords, textures
+from keepers.core.analyzers import keywords
+from keepers.core.inference import textures
 from keepers.core.analyzers import Analyzer
-from keepers.core.embedding import frame_embedding, shared_model
+from keepers.core.inference.embedding import frame_embedding, shared_model
 from keepers.core.hookspecs import hookimpl
 from keepers.core.types import Finding, Frame
 

@@ -50,9 +50,9 @@ def run_in_venv(py: Path, script: str, **env: str) -> int:
 
 
 def exact_int8(opts):
-    """onnxruntime session options as keepers.core.runtime sets them: exact int8 products where this CPU's would
+    """onnxruntime session options as keepers.core.inference.runtime sets them: exact int8 products where this CPU's would
     saturate (x86-64 with AVX2 or AVX-512 but no VNNI), so a recipe's parity figures hold on any build machine."""
-    from keepers.core.runtime import PRECISE_INT8, int8_saturates
+    from keepers.core.inference.runtime import PRECISE_INT8, int8_saturates
 
     if int8_saturates():
         opts.add_session_config_entry(PRECISE_INT8, "1")

@@ -167,7 +167,7 @@ def session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # as the runtime runs it (core/runtime.py)
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # as the runtime runs it (core/inference/runtime.py)
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), _build.exact_int8(opts), providers=["CPUExecutionProvider"])
 
@@ -182,7 +182,7 @@ def run_all(sess, x, batch: int = 25):
 def imagenet_set():
     """(inputs, true class index) for the 200 sample photos (file name = wnid_class), or None when absent."""
     import numpy as np
-    from keepers.core.embedding import classes, preprocess
+    from keepers.core.inference.embedding import classes, preprocess
 
     files = sorted((SHARED / "clean" / "imagenet").glob("*.JPEG"))
     if not files:
@@ -220,8 +220,8 @@ def speed(paths: list[Path], rounds: int = 15, reps: int = 10) -> list[float]:
 
 
 def manifest_entry(path: Path, **extra) -> dict:
-    from keepers.core.embedding import INPUT_SIZE, PIXEL_MEAN, PIXEL_SCALE
-    from keepers.core.runtime import sha256
+    from keepers.core.inference.embedding import INPUT_SIZE, PIXEL_MEAN, PIXEL_SCALE
+    from keepers.core.inference.runtime import sha256
 
     return {
         "name": path.name.removesuffix(".onnx"), "file": path.name, "sha256": sha256(path), "bytes": path.stat().st_size,
@@ -234,7 +234,7 @@ def manifest_entry(path: Path, **extra) -> dict:
         "preprocessing": {"summary": f"short side resized to {INPUT_SIZE} (OpenCV area filter to shrink, bicubic "
                           f"to enlarge), centre crop "
                           f"{INPUT_SIZE}x{INPUT_SIZE}, (x - {PIXEL_MEAN:g}) / {PIXEL_SCALE:g} on uint8 values",
-                          "code": "keepers.core.embedding.preprocess"},
+                          "code": "keepers.core.inference.embedding.preprocess"},
         "outputs": [{"name": "logits", "shape": ["batch", 1000], "meaning": "ImageNet-1k logits in the order of "
                      "imagenet_classes.txt (softmax gives probabilities)"},
                     {"name": "features", "shape": ["batch", 1280], "meaning": "global average pool after the head "
@@ -251,7 +251,7 @@ def write_manifest(entry: dict) -> None:
 
 def calibration_inputs(n: int = 50) -> list:
     """Clean photos that are not in the ImageNet evaluation set, picked by sorted name: deterministic."""
-    from keepers.core.embedding import preprocess
+    from keepers.core.inference.embedding import preprocess
 
     clean = SHARED / "clean"
     files = (sorted((clean / "CBSD68").glob("*"))[::2][:20] + sorted((clean / "CSun_Hays80").glob("*"))[::3][:20]
@@ -320,7 +320,7 @@ def finish(model, target: Path, reproducible: bool, int8: bool) -> int:
     """Parity torch vs onnxruntime, ImageNet sample accuracy, manifest, then the int8 attempt."""
     import numpy as np
     import torch
-    from keepers.core.embedding import preprocess
+    from keepers.core.inference.embedding import preprocess
 
     photos = parity_photos()
     x = np.concatenate([preprocess(rgb) for _, rgb in photos])
@@ -361,7 +361,7 @@ def main() -> int:
 
     torch.manual_seed(0)
     model = build_model()
-    write_classes()  # before anything reads keepers.core.embedding.classes()
+    write_classes()  # before anything reads keepers.core.inference.embedding.classes()
     with tempfile.TemporaryDirectory() as tmp:
         first, second = Path(tmp, "a.onnx"), Path(tmp, "b.onnx")
         export(model, first)

@@ -7,7 +7,7 @@ Two steps, each in its own environment (neither is a run-time dependency of Keep
       /tmp/build-tf/bin/python models/export/human_faces.py convert [--only NAME --package FOLDER]
   parity   (project venv; needs node + npm: installs @tensorflow/tfjs-* 4.22.0 into a temp folder)
       .venv/bin/python models/export/human_faces.py parity
-      feeds the exact tensors keepers.core.faces builds from real photos to the TF.js graph (CPU backend, the
+      feeds the exact tensors keepers.core.inference.faces builds from real photos to the TF.js graph (CPU backend, the
       reference) and to onnxruntime, and prints the largest absolute difference per output.
 """
 
@@ -164,7 +164,7 @@ def parity(args) -> None:
     import numpy as np
     from skimage import data
 
-    from keepers.core import faces
+    from keepers.core.inference import faces
 
     photos = [data.astronaut(), np.ascontiguousarray(data.astronaut()[:, ::-1])]
     eyes = MODELS.parent.parent / "shared" / "data" / "eyes"  # real face crops, closed and open eyes, if present
@@ -198,7 +198,7 @@ def parity(args) -> None:
                 for tfjs_name, ours in outputs.items():
                     ref = np.fromfile(work / f"out.{tfjs_name.split(':')[0]}.bin", np.float32).reshape(got[ours].shape)
                     diffs[ours] = max(diffs.get(ours, 0.0), float(np.abs(ref - got[ours]).max()))
-            report[name] = {"inputs": f"{len(feeds[name])} input tensor(s) that keepers.core.faces built from real "
+            report[name] = {"inputs": f"{len(feeds[name])} input tensor(s) that keepers.core.inference.faces built from real "
                             f"photos: skimage astronaut, its mirror image and {len(photos) - 2} face crops of "
                             "../shared/data/eyes", "max_abs_diff_vs_tfjs_4.22_cpu": diffs}
             print(name, diffs)

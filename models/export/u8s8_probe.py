@@ -9,7 +9,7 @@ int8 graph then computes other numbers there than on a VNNI CPU, an ARM CPU or a
 sums are exact (issue 19: EfficientNet-Lite0 int8 features at cosine 0.90 to the VNNI CPU's). onnxruntime's
 session option `session.x64quantprecision` turns the int8 weights into uint8 at load time and multiplies
 exactly, but on every AVX2/AVX-512 CPU, VNNI ones included, where it halves the int8 speed; so
-keepers.core.runtime sets it only where this probe sees the saturation.
+keepers.core.inference.runtime sets it only where this probe sees the saturation.
 
 The probe feeds 255s through the two kernels the bundled int8 graphs use, each with every weight 127:
 MatMulInteger (the int8 GEMM: MiniLM, EfficientNet's classifier) and QLinearConv 1x1 with symmetric int8

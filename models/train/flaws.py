@@ -2,7 +2,7 @@
 
 Run `.venv/bin/python models/train/flaws.py` (needs ../shared/data; about 1 min with the features cached by
 models/train/quality.py, whose splits, features and RankNet fitting it shares). One scorer per synthetic flaw of
-keepers.core.eval (hidden 32, L2 3e-3: the quality head's shape), each ranking the clean training photos above that
+keepers.core.lab.eval (hidden 32, L2 3e-3: the quality head's shape), each ranking the clean training photos above that
 flaw's copies of other photos. tools/quality_ceiling.py showed why: a single score for every flaw loses much of
 what the features tell about each one (3-fold CV, noise: 0.93 for its own scorer, 0.76 in the quality head). The
 scorers say which flaw a photo shows and how strongly; the head's overall score stays as it is. Each scorer's
@@ -32,7 +32,7 @@ PAIRS = 30_000  # random (clean, flawed) pairs per scorer
 
 def fit_scorers(rows: Q.Rows, train: np.ndarray, seed: int = Q.SEED) -> tuple[dict, dict, dict]:
     """One scorer per flaw on the rows marked `train`: (standardisation, kind -> model, kind -> (centre, unit))."""
-    from keepers.core.eval import KINDS
+    from keepers.core.lab.eval import KINDS
 
     sel = np.flatnonzero(train)
     stats = Q.standardise(rows.blocks(sel), ["features"])
@@ -62,15 +62,15 @@ def flawness(rows: Q.Rows, stats: dict, models: dict, calib: dict) -> dict[str, 
 def own_aucs(rows: Q.Rows, f: dict[str, np.ndarray], photos: np.ndarray) -> dict[str, list[float]]:
     """kind -> its scorer's AUC at levels 1-4: the flawed copies among the rows `photos` marks against the clean
     originals among them."""
-    from keepers.core.eval import LEVELS, auc
+    from keepers.core.lab.eval import LEVELS, auc
 
     ref = photos & (rows.kind == "orig") & (rows.real == "")
     return {k: [auc(v[photos & (rows.kind == k) & (rows.level == lv)], v[ref]) for lv in LEVELS] for k, v in f.items()}
 
 
 def main() -> int:
-    from keepers.core.eval import KINDS, auc, clean_split, defects_split
-    from keepers.core.runtime import sha256
+    from keepers.core.lab.eval import KINDS, auc, clean_split, defects_split
+    from keepers.core.inference.runtime import sha256
 
     t0 = time.time()
     tr, te = clean_split()
@@ -97,9 +97,9 @@ def main() -> int:
         "source": "trained here: one RankNet scorer per synthetic flaw over the quality head's features "
                   "(models/train/flaws.py)",
         "data": f"../shared/data/clean ({n_tr} train / {len(te)} test photos) with the flaws of "
-                "keepers.core.eval.distorted at 4 levels, read back from a q92 JPEG",
+                "keepers.core.lab.eval.distorted at 4 levels, read back from a q92 JPEG",
         "licence": "Apache-2.0 (weights trained by Keepers); the photos' own terms are in ../shared/data/README.md",
-        "inputs": {"features": "keepers.core.quality.head_inputs, standardised by features_mean / features_scale, "
+        "inputs": {"features": "keepers.core.analyzers.quality.head_inputs, standardised by features_mean / features_scale, "
                                "clipped to +-6"},
         "outputs": f"per kind in {list(KINDS)}: ReLU MLP (W1, b1, w2) -> s; flaw score = -(s - calib[0]) / calib[1]: "
                    "0 = the median clean training photo, + = more of that flaw",

@@ -1,8 +1,8 @@
 """Train the general-quality head -> models/quality_head.npz and its manifest entry.
 
 Run `.venv/bin/python models/train/quality.py` (needs ../shared/data). Deterministic: fixed seeds, splits from
-keepers.core.eval (made once; the test parts are scored once, at the end, and never used to choose anything).
-Features (keepers.core.quality.head_inputs) of every clean photo, each of its graded synthetic distortions and
+keepers.core.lab.eval (made once; the test parts are scored once, at the end, and never used to choose anything).
+Features (keepers.core.analyzers.quality.head_inputs) of every clean photo, each of its graded synthetic distortions and
 every real-defect photo are cached in /tmp/keepers-build/quality (the slow part: ~5 min on 2 cores, once).
 The head is the mean of a few RankNet (pairwise logistic) scorers (ENSEMBLE), linear or a small MLP, chosen with
 its L2 strength by cross-validation on the training photos; scipy's L-BFGS fits them (a build-time tool; the
@@ -30,7 +30,7 @@ SEED = 0
 
 
 def variant_names() -> list[str]:
-    from keepers.core.eval import KINDS, LEVELS
+    from keepers.core.lab.eval import KINDS, LEVELS
 
     return ["orig"] + [f"{k}-{lv}" for k in KINDS for lv in LEVELS]
 
@@ -43,10 +43,10 @@ def _cache_file(path: Path, synthetic: bool | str) -> Path:
 def extract_one(path: str, synthetic: bool | str) -> str:
     """Head inputs of one photo (and of its distortions when `synthetic` is True; of its greyscale copy alone when
     it is "grey"), written to the cache; returns the file."""
-    from keepers.core import quality
-    from keepers.core.embedding import shared_model
-    from keepers.core.eval import distorted, variant_frame
-    from keepers.core.loader import load
+    from keepers.core.analyzers import quality
+    from keepers.core.inference.embedding import shared_model
+    from keepers.core.lab.eval import distorted, variant_frame
+    from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
     path_ = Path(path)
@@ -297,7 +297,7 @@ GOOD_SHARE = 0.9  # of clean reference photos judged good (scored 5 or more): se
 
 def metrics(rows: Rows, s: np.ndarray, photos: set[int]) -> dict[str, float]:
     """Ranking numbers on the rows of `photos`: within-photo pairs, clean vs real defects, clean vs each flaw."""
-    from keepers.core.eval import auc
+    from keepers.core.lab.eval import auc
 
     sel = np.array([p in photos for p in rows.photo])
     orig = sel & (rows.kind == "orig") & (rows.real == "")
@@ -372,7 +372,7 @@ def knots(rows: Rows, u: np.ndarray, photos: set[int]) -> tuple[list[float], lis
 
 
 def main(explore: bool = False) -> int:
-    from keepers.core.eval import clean_split, defects_split
+    from keepers.core.lab.eval import clean_split, defects_split
 
     t0 = time.time()
     tr, te = clean_split()
@@ -454,7 +454,7 @@ def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, dtr, dte) -> None:
-    from keepers.core.runtime import sha256
+    from keepers.core.inference.runtime import sha256
 
     arrays = {k: np.asarray(v, np.float32) for k, v in model.items()}
     for b in blocks:
@@ -474,14 +474,14 @@ def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, d
                   "statistics; the efficientnet_lite0 embedding is offered to model selection, `inputs` says what "
                   "won (models/train/quality.py)",
         "data": f"../shared/data/clean ({ntr} train / {nte} test photos, each with 10 synthetic flaws x 4 levels "
-                f"from keepers.core.eval.distorted, read back from a q92 JPEG) and ../shared/data/real_defects ({dtr} train / {dte} test)",
+                f"from keepers.core.lab.eval.distorted, read back from a q92 JPEG) and ../shared/data/real_defects ({dtr} train / {dte} test)",
         "licence": "Apache-2.0 (weights trained by Keepers); the photos' own terms are in ../shared/data/README.md",
-        "inputs": {"blocks": blocks, "features": "keepers.core.quality.head_inputs"},
+        "inputs": {"blocks": blocks, "features": "keepers.core.analyzers.quality.head_inputs"},
         "preprocessing": "embeddings L2-normalised; every input standardised by `<block>_mean` / `<block>_scale`, "
                          "clipped to +-6",
         "outputs": "raw quality (higher = better) -> 1-10 through knots_x/knots_y; flaw_W/flaw_b: softmax over "
                    f"{FLAW_CLASSES}",
-        "training": {"seed": SEED, "split": "keepers.core.eval.clean_split / defects_split (seeded, once)",
+        "training": {"seed": SEED, "split": "keepers.core.lab.eval.clean_split / defects_split (seeded, once)",
                      "pairs": "original > distorted and level k > k+1 of the same photo (weight 1); clean > real "
                               f"defect (weight {W_REAL}); clean > level 3-4 flaw of another photo (weight {W_CROSS})",
                      "loss": "RankNet (pairwise logistic) + L2; the mean of `members` scorers, each from its own "
@@ -501,7 +501,7 @@ def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, d
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["extract"]:
-        from keepers.core.eval import clean_split, defects_split
+        from keepers.core.lab.eval import clean_split, defects_split
 
         tr, te = clean_split()
         dtr, dte = defects_split()

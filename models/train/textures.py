@@ -4,7 +4,7 @@ Run `.venv/bin/python models/train/textures.py` (needs ../shared/data: textures/
 ordinary photos, the `none` class). A fixed-seed split holds out a third of each class; the L2 strength and the
 tagging threshold are chosen by 5-fold cross-validation on the training part only, then the held-out part is
 scored once. Training images are used twice, as is and mirrored. scipy (L-BFGS) is a build-time tool here; the
-runtime (keepers.core.textures) needs numpy only.
+runtime (keepers.core.inference.textures) needs numpy only.
 """
 
 from __future__ import annotations
@@ -53,9 +53,9 @@ def encode_labels(labels: list[str]) -> tuple[list[str], np.ndarray]:
 
 def embed_all(paths: list[Path]) -> tuple[np.ndarray, np.ndarray]:
     """(embeddings, embeddings of the mirrored photo), decoded as a cull decodes them; cached between runs."""
-    from keepers.core.embedding import EfficientNetLite0
-    from keepers.core.loader import load
-    from keepers.core.runtime import sha256
+    from keepers.core.inference.embedding import EfficientNetLite0
+    from keepers.core.io.loader import load
+    from keepers.core.inference.runtime import sha256
     from keepers.core.settings import Settings
     from keepers.core.types import Photo
 

@@ -11,7 +11,7 @@ Apply.ROOT = "Keepers"
 Apply.PICK = { reject = -1, pick = 1, keeper = 1, alternate = 0, other = 0 }
 local TIMEOUT = { timeout = 60 }
 
--- a verdict's role, as core/hosts.py role(): reject beats everything; a burst's alternate is not a keeper
+-- a verdict's role, as core/io/hosts.py role(): reject beats everything; a burst's alternate is not a keeper
 function Apply.role(v)
   if v.stars == -1 then return "reject" end
   for _, k in ipairs(v.keywords or {}) do

@@ -1,5 +1,5 @@
 --[[ The plug-in's settings (LrPrefs), with defaults. Colour labels follow a photo's role, as in Keepers' XMP
-(core/hosts.py): reject, pick (best of a burst), alternate (another frame of it), keeper (good), other. ]]
+(core/io/hosts.py): reject, pick (best of a burst), alternate (another frame of it), keeper (good), other. ]]
 
 local LrPrefs = import "LrPrefs"
 

@@ -7,7 +7,7 @@ import json
 from rich.console import Console
 from rich.table import Table
 
-from keepers.core.runtime import MODELS_DIR, choose_providers, manifest, sha256
+from keepers.core.inference.runtime import MODELS_DIR, choose_providers, manifest, sha256
 
 
 def check_all() -> list[dict]:

@@ -13,7 +13,7 @@ import io
 import numpy as np
 from PIL import Image
 
-from keepers.core.runtime import OnnxModel, cpu_variant
+from keepers.core.inference.runtime import OnnxModel, cpu_variant
 
 RESIZE = 256  # the whole photo is squashed to RESIZE x RESIZE (aspect ratio NOT kept), as the training data was
 INPUT_SIZE = 224  # then the centre INPUT_SIZE square

@@ -16,7 +16,7 @@ from functools import lru_cache
 import numpy as np
 
 from keepers.core.errors import UserError
-from keepers.core.runtime import MODELS_DIR
+from keepers.core.inference.runtime import MODELS_DIR
 
 TAXONOMY_FILE = MODELS_DIR / "taxonomy.json"
 CLASSES_FILE = MODELS_DIR / "imagenet_classes.txt"

@@ -250,7 +250,8 @@ def _present(catalog, rank, check_files: bool) -> list[tuple[int, float]]:
 def concepts() -> list[tuple[str, str]]:
     """What a photo's probabilities are over, as (key, text to embed): the ImageNet classes (key = wnid; text =
     plain name, then the words of its keyword paths, most specific first) and the texture head's terms."""
-    from keepers.core import keywords, textures
+    from keepers.core.analyzers import keywords
+    from keepers.core.inference import textures
 
     tax, out = keywords.taxonomy(), []
     for wnid in keywords.class_order():
@@ -265,7 +266,7 @@ def concepts() -> list[tuple[str, str]]:
 
 def class_embeddings(catalog=None) -> np.ndarray:
     """MiniLM embeddings of the `concepts()` texts [C, 384], cached in the catalog (about 2 s to compute)."""
-    from keepers.core import textenc
+    from keepers.core.inference import textenc
 
     texts = [t for _, t in concepts()]
     key = "class_text:" + hashlib.sha256("\n".join(texts).encode() + textenc.MiniLM().entry["sha256"].encode()).hexdigest()[:16]
@@ -313,7 +314,7 @@ def search_text(catalog, query: str, k: int = 10, within: Iterable[int] | None =
                 check_files: bool = False) -> list[tuple[int, float]]:
     """Photos best matching `query` as (photo_id, cosine distance in MiniLM space), best first; never a photo the
     catalog knows to be gone. `check_files`: as for `similar`."""
-    from keepers.core import textenc
+    from keepers.core.inference import textenc
 
     if not query.strip():
         raise UserError("the search text is empty")

@@ -17,31 +17,31 @@ log = logging.getLogger("keepers.plugins")
 # modules that implement hooks; each is registered as a plugin
 DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.analyzers.builtin",
-    "keepers.core.embedding",
-    "keepers.core.group",
+    "keepers.core.inference.embedding",
+    "keepers.core.judge.group",
     "keepers.core.analyzers.faces",
     "keepers.core.analyzers.tags",
     "keepers.core.analyzers.nsfw",
-    "keepers.core.quality",
-    "keepers.core.hosts",
+    "keepers.core.analyzers.quality",
+    "keepers.core.io.hosts",
 )
 
-pm = pluggy.PluginManager("keepers")
-pm.add_hookspecs(hookspecs)
+manager = pluggy.PluginManager("keepers")
+manager.add_hookspecs(hookspecs)
 
 for _name in DEFAULT_PLUGINS:
     try:
-        pm.register(importlib.import_module(_name), name=_name)
+        manager.register(importlib.import_module(_name), name=_name)
     except ImportError:  # a built-in whose optional dependency is missing is skipped, not fatal
         log.warning("built-in plugin %s could not be loaded", _name, exc_info=True)
 
 if os.environ.get("KEEPERS_LOAD_PLUGINS", "1") != "0" and not getattr(sys, "_called_from_test", False):
     try:
-        pm.load_setuptools_entrypoints("keepers")
+        manager.load_setuptools_entrypoints("keepers")
     except Exception:  # a broken third-party plugin must not stop a cull
         log.warning("error loading third-party plugins", exc_info=True)
-pm.check_pending()  # a misspelled hook name fails here, not silently
+manager.check_pending()  # a misspelled hook name fails here, not silently
 
 
 def analyzers(settings):
-    return [a for group in pm.hook.keepers_analyzers(settings=settings) for a in (group or [])]
+    return [a for group in manager.hook.keepers_analyzers(settings=settings) for a in (group or [])]

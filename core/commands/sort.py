@@ -17,7 +17,7 @@ from pathlib import Path
 from rich.console import Console
 
 from keepers.core.errors import UserError
-from keepers.core.naming import FolderNames, sidecar_for
+from keepers.core.io.naming import FolderNames, sidecar_for
 
 JOURNAL = ".keepers-sort.json"
 OUTS = ("good", "bad")
@@ -86,7 +86,7 @@ def command(args, settings) -> int:
     out = Console(soft_wrap=True)  # a long path or reason stays on one line, for a reader's grep too
     if args.undo:
         return undo(root, out, dry_run=args.dry_run, catalog=settings.catalog)
-    from keepers.core.commands import run_cull
+    from keepers.core.commands.cull import run_cull
 
     # each problem is said once, in the list below, not also as a warning while the cull runs
     quiet = logging.getLogger("keepers.pipeline")
@@ -118,7 +118,7 @@ def command(args, settings) -> int:
                 _write_journal(journal, done)
                 failed.append((src, f"not {'moved' if mode == 'move' else 'filed'}: {e.strerror or e}"))
         if mode == "move" and os.path.exists(settings.catalog):
-            from keepers.core.catalog import Catalog
+            from keepers.core.io.catalog import Catalog
 
             cat = Catalog(settings.catalog)  # the moved photos' rows follow them: search and a re-cull find them
             for s in done:
@@ -187,7 +187,7 @@ def undo(root: Path, out: Console, dry_run: bool = False, catalog: str | os.Path
             dst.unlink()  # a copy or link: the original is still in place
             removed.append(s["dst"])
     if (restored or removed) and catalog is not None and os.path.exists(catalog):
-        from keepers.core.catalog import Catalog
+        from keepers.core.io.catalog import Catalog
 
         cat = Catalog(catalog)  # the rows follow the photos back; a removed copy's row goes with it
         for old, new in restored:

@@ -21,8 +21,8 @@ import cv2
 import numpy as np
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from keepers.core import exiftool
-from keepers.core.discover import COMPANION_KINDS, RAW_EXTS, kind_of
+from keepers.core.io import exiftool
+from keepers.core.io.discover import COMPANION_KINDS, RAW_EXTS, kind_of
 from keepers.core.errors import ReadError, UserError
 from keepers.core.types import Decoded, Frame, Meta, Photo
 

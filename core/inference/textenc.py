@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from keepers.core.runtime import MODELS_DIR, OnnxModel
+from keepers.core.inference.runtime import MODELS_DIR, OnnxModel
 
 VOCAB_FILE = MODELS_DIR / "minilm_vocab.txt"
 MAX_TOKENS = 256  # the sentence-transformers max_seq_length of all-MiniLM-L6-v2 (longer text is truncated)

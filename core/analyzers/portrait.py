@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from keepers.core.analyzers import noise, sharpness
-from keepers.core.analyzers.distort import TO_LINEAR
+from keepers.core.lab.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
 MIN_FACE = 40  # px (analysis image): smaller faces are not judged here
@@ -202,7 +202,7 @@ def look_again(frame: Frame) -> tuple[list[dict], Reason | None]:
     Before, the full-range detector looked again at the copy with a grey border of half its long side. On the eye
     and red-eye photos the short-range one finds the same faces, it fires on a third as many photos without a face,
     and it costs 3.4 ms instead of 10.3 (median, 40 photos without faces)."""
-    from keepers.core import faces as facelib
+    from keepers.core.inference import faces as facelib
     from keepers.core.analyzers import faces as fan
 
     h, w = frame.rgb.shape[:2]

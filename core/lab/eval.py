@@ -21,7 +21,7 @@ import numpy as np
 
 SEED = 0
 TEST_SHARE = 0.3  # of each clean set
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CLEAN_SETS = ("imagenet", "CBSD68", "CSet14", "CSet5", "CSun_Hays80", "CUrban100", "McMaster")
 LEVELS = (1, 2, 3, 4)
 
@@ -84,7 +84,7 @@ KINDS = ("gaussian_blur", "motion_blur", "noise", "jpeg", "underexpose", "overex
 def distorted(rgb: np.ndarray, kind: str, level: int, key: str) -> np.ndarray:
     """`rgb` with one graded synthetic flaw; `key` (the photo's name) seeds the noise and the smear direction.
     `lowlight` is what a dim scene gives: underexposed, then the sensor's noise on top."""
-    from keepers.core.analyzers import distort
+    from keepers.core.lab import distort
 
     seed = zlib.crc32(key.encode())
     if kind == "noise":
@@ -131,12 +131,12 @@ def _pool_init(good_threshold: float) -> None:
 
 
 def _init(good_threshold: float) -> None:
-    from keepers.core import plugins
-    from keepers.core.quality import QualityAnalyzer
+    from keepers.core import pm
+    from keepers.core.analyzers.quality import QualityAnalyzer
     from keepers.core.settings import Settings
 
     _state["settings"] = Settings(good_threshold=good_threshold)
-    _state["analyzers"] = plugins.analyzers(_state["settings"])
+    _state["analyzers"] = pm.analyzers(_state["settings"])
     _state["quality"] = next(a for a in _state["analyzers"] if isinstance(a, QualityAnalyzer))  # alone: eye photos
 
 
@@ -152,9 +152,9 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
     """variant ("orig", "<kind>-<level>") -> (1-10 score, flaw scores, reason codes in the order a cull gives
     them) of one test photo (and its distortions)."""
     from keepers.core.analyzers import run_all
-    from keepers.core.judge import judge
-    from keepers.core.loader import load
-    from keepers.core.quality import flaw_scores
+    from keepers.core.judge.judgement import judge
+    from keepers.core.io.loader import load
+    from keepers.core.analyzers.quality import flaw_scores
     from keepers.core.types import Photo
 
     frame = load(Photo(path, "jpeg"), 1024)
@@ -173,8 +173,8 @@ def score_photo(path: str, synthetic: bool, levels: tuple[int, ...] = LEVELS) ->
 def closed_eye_photo(path: str) -> bool:
     """Whether a cull would give this photo a closed-eye reason (the faces analyzer's, or the quality analyzer's
     second look at a face that fills the frame)."""
-    from keepers.core.loader import load
-    from keepers.core.quality import analyze_alone
+    from keepers.core.io.loader import load
+    from keepers.core.analyzers.quality import analyze_alone
     from keepers.core.types import Photo
 
     frame = load(Photo(path, "jpeg"), 1024)

@@ -21,7 +21,7 @@ from keepers.core.errors import ModelError
 
 log = logging.getLogger("keepers.runtime")
 
-MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+MODELS_DIR = Path(__file__).resolve().parents[2] / "models"
 # best first; the first one onnxruntime offers wins
 DEFAULT_PROVIDERS = ["CUDAExecutionProvider", "CPUExecutionProvider"]
 # x86-64 CPUs with AVX2 or AVX-512 but no VNNI add two uint8 x int8 products in 16 bits, which saturates: an int8

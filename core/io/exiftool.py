@@ -73,7 +73,7 @@ def reap() -> None:
 
 
 def restart() -> exiftool.ExifToolHelper:
-    """Replace this thread's exiftool with a fresh process (see keepers.core.xmp for when)."""
+    """Replace this thread's exiftool with a fresh process (see keepers.core.io.xmp for when)."""
     et = getattr(_local, "et", None)
     if et is not None and getattr(_local, "pid", None) == os.getpid():
         try:

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from keepers.core.runtime import OnnxModel
+from keepers.core.inference.runtime import OnnxModel
 
 EMOTIONS = ("angry", "disgust", "fear", "happy", "sad", "surprise", "neutral")
 # iris-model contour indices: lower lid 0..8 (corners 0 and 8), upper lid 9..15 (above lower 1..7); iris 71..75

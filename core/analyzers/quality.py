@@ -6,7 +6,7 @@ classical analyzers' `features` plus a few statistics of our own, and optionally
 of the photo and of one 224 px detail crop (training chooses the inputs; the manifest says which). Its raw output
 goes to 1-10 through fixed knots measured on reference photos, so a score means the same in every shoot. The
 analyzer measures: the head's 1-10 reading, its flaw classes and the checks' reasons; the judging step
-(keepers.core.judge) makes the photo's score from them. It declares the findings it reads (`requires`); run
+(keepers.core.judge.judgement) makes the photo's score from them. It declares the findings it reads (`requires`); run
 alone (`analyze_alone`), it computes them itself.
 """
 
@@ -21,7 +21,7 @@ import numpy as np
 from keepers.core.analyzers import Analyzer, run_all
 from keepers.core.errors import ModelError
 from keepers.core.hookspecs import hookimpl
-from keepers.core.runtime import MODELS_DIR
+from keepers.core.inference.runtime import MODELS_DIR
 from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "quality_head.npz"
@@ -99,7 +99,7 @@ def head_inputs(frame: Frame, model=None, crop: bool = True, found: dict[str, Fi
                 ) -> dict[str, np.ndarray | dict]:
     """Everything the head reads: {"embedding", "crop_embedding", "features"} (features: name -> value); the crop's
     embedding (one more network run) only when `crop`. `found`: the classical findings made already."""
-    from keepers.core.embedding import frame_embedding, shared_model
+    from keepers.core.inference.embedding import frame_embedding, shared_model
 
     model = model or shared_model()
     found = classical_findings(frame, found)
@@ -260,7 +260,7 @@ def route(frame: Frame, faces: Finding | None, probs: np.ndarray) -> str:
 
 @lru_cache(maxsize=1)
 def _scenery_index(n: int) -> tuple[int, ...]:
-    from keepers.core.embedding import classes
+    from keepers.core.inference.embedding import classes
 
     ids = [w for w, _ in classes()]
     return tuple(ids.index(w) for w in SCENERY if w in ids)
@@ -281,7 +281,7 @@ class QualityAnalyzer(Analyzer):
     requires = ("sharpness", "noise", "exposure", "lens", "faces")
 
     def __init__(self, providers: list[str] | None = None):
-        from keepers.core.runtime import manifest
+        from keepers.core.inference.runtime import manifest
 
         # a retrained head or flaw scorer changes what is stored: the catalog must analyse again
         shas = [manifest().get(m, {}).get("sha256", "")[:8] for m in ("quality_head", "flaw_scorers")]
@@ -289,8 +289,8 @@ class QualityAnalyzer(Analyzer):
         self._providers = providers
 
     def analyze(self, frame: Frame, inputs: dict[str, Finding] | None = None) -> Finding:
-        from keepers.core import landscape, portrait
-        from keepers.core.embedding import frame_embedding, shared_model
+        from keepers.core.analyzers import landscape, portrait
+        from keepers.core.inference.embedding import frame_embedding, shared_model
 
         if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
             h, w = frame.rgb.shape[:2]

@@ -2,7 +2,7 @@
 
 A folder's names are read once into a FolderNames index. Looking them up by scanning the listing cost 4 ms a
 photo in a 7,500-file folder (a day's shoot with its sidecars), three scans a written sidecar: a minute of
-write-back for 5,000 photos. A batch of writes (keepers.core.xmp.SidecarWriter(cache_folders=True)) keeps one
+write-back for 5,000 photos. A batch of writes (keepers.core.io.xmp.SidecarWriter(cache_folders=True)) keeps one
 index per folder for its duration.
 """
 

@@ -4,7 +4,7 @@ The head (models/textures_head.npz, trained by models/train/textures.py) scores 
 plus a `none` class (ordinary photos), so an ordinary photo is not tagged with its least unlikely texture. Other
 terms of the vocabulary come from ImageNet classes through models/taxonomy.json (`texture|...` keywords, e.g.
 honeycomb -> honeycombed, feather boa -> feathers). No source predicts the fresh concepts yet (no labelled photos,
-no ImageNet class): they are listed so a future head knows its target words. Text search (keepers.core.similarity)
+no ImageNet class): they are listed so a future head knows its target words. Text search (keepers.core.search.similarity)
 also matches words against the head's terms.
 """
 
@@ -15,7 +15,7 @@ from functools import lru_cache
 import numpy as np
 
 from keepers.core.errors import ModelError
-from keepers.core.runtime import MODELS_DIR
+from keepers.core.inference.runtime import MODELS_DIR
 
 HEAD_FILE = MODELS_DIR / "textures_head.npz"
 NONE = "none"

@@ -13,7 +13,7 @@ import numpy as np
 
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
-from keepers.core.runtime import MODELS_DIR, OnnxModel, cpu_variant
+from keepers.core.inference.runtime import MODELS_DIR, OnnxModel, cpu_variant
 from keepers.core.types import Finding, Frame
 
 INPUT_SIZE = 224  # the network's fixed input: short side resized to this, then a centre crop of this square

@@ -1,6 +1,6 @@
 """XMP sidecars: find the one sidecar of a photo and write Keepers' verdict into it without losing anything.
 
-Which properties a host reads is its adapter's business (keepers.core.hosts: sidecar name, rating value, colour
+Which properties a host reads is its adapter's business (keepers.core.io.hosts: sidecar name, rating value, colour
 labels, extra keyword lists); this module applies the ownership rules to whatever the adapter asks for.
 
 Rules (../shared/research/hosts-xmp.md A.1-A.5): everything in a sidecar that Keepers did not write stays as it was
@@ -29,9 +29,9 @@ from xml.etree import ElementTree
 from exiftool.exceptions import ExifToolException
 
 from keepers import __version__
-from keepers.core import exiftool as et_proc
+from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import ReadError, WriteError
-from keepers.core.naming import TMP, FolderNames
+from keepers.core.io.naming import TMP, FolderNames
 from keepers.core.types import Verdict
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,7 @@ class SidecarWriter:
               host=None, embedded_rating: float | None = None) -> WriteResult:
         """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
 
-        `host`: a keepers.core.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
+        `host`: a keepers.core.io.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
         (default: the generic adapter with `naming`).
 
         xmp:Rating = the host's value for verdict.stars (-1 = reject; digiKam 0) only where no rating is set (in the
@@ -355,7 +355,7 @@ class SidecarWriter:
         write nothing (a write that would fail still raises).
         """
         if host is None:
-            from keepers.core.hosts import GenericAdapter
+            from keepers.core.io.hosts import GenericAdapter
 
             host = GenericAdapter(naming=naming)
         photo, sidecar, names = self.sidecar(photo_file, host)

@@ -9,7 +9,7 @@ from keepers.core.errors import UserError
 
 
 def _open(settings):
-    from keepers.core.catalog import Catalog
+    from keepers.core.io.catalog import Catalog
 
     if not os.path.exists(settings.catalog):
         raise UserError(f"no catalog at {settings.catalog}; run `keepers cull` on a folder first")
@@ -62,7 +62,7 @@ def _print(catalog, hits: list[tuple[int, float, list[str]]], as_json: bool, lab
 
 
 def similar(args, settings) -> int:
-    from keepers.core import similarity
+    from keepers.core.search import similarity
 
     catalog = _open(settings)
     try:
@@ -77,7 +77,7 @@ def similar(args, settings) -> int:
 
 
 def search(args, settings) -> int:
-    from keepers.core import similarity
+    from keepers.core.search import similarity
 
     catalog = _open(settings)
     try:

@@ -12,9 +12,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from keepers.core import exiftool
-from keepers.core.catalog import Catalog
-from keepers.core.discover import VIDEO_SKIPPED, is_video
+from keepers.core.io import exiftool
+from keepers.core.io.catalog import Catalog
+from keepers.core.io.discover import VIDEO_SKIPPED, is_video
 from keepers.core.errors import UserError
 from keepers.core.pipeline import Cull, Result
 
@@ -227,12 +227,12 @@ def _as_culled(r: Result, settings) -> bool:
 
 
 def sort(args, settings) -> int:
-    from keepers.core import sort as sorting
+    from keepers.core.commands import sort as sorting
 
     return sorting.command(args, settings)
 
 
 def demo(args, settings) -> int:
-    from keepers.core import demo as demo_mod
+    from keepers.core.lab import demo as demo_mod
 
     return demo_mod.command(args, settings)

@@ -45,7 +45,7 @@ def _save(rgb: np.ndarray, path: Path, when: datetime, iso: int) -> None:
 
 
 def build(folder: Path) -> list[Path]:
-    from keepers.core.analyzers import distort
+    from keepers.core.lab import distort
 
     if folder.exists():
         shutil.rmtree(folder)
@@ -73,7 +73,7 @@ def build(folder: Path) -> list[Path]:
 def command(args, settings) -> int:
     from rich.console import Console
 
-    from keepers.core import commands
+    from keepers.core.commands import cull as commands
 
     folder = Path(args.folder)
     files = build(folder)

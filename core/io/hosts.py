@@ -84,7 +84,7 @@ class HostAdapter(ABC):
     """The conventions of one photo program. Subclass and return instances from `keepers_host_adapters`."""
 
     name = "generic"
-    naming = "auto"  # keepers.core.naming.sidecar_for naming
+    naming = "auto"  # keepers.core.io.naming.sidecar_for naming
     description = "any XMP reader: xmp:Rating (-1 reject), xmp:Label, dc:subject, lr:hierarchicalSubject"
 
     def __init__(self, labels: Mapping[str, str | None] | None = None, naming: str | None = None):
@@ -107,7 +107,7 @@ class HostAdapter(ABC):
 
     def sidecar(self, photo_file: str | os.PathLike, names=None) -> Path:
         """The photo's one sidecar under this host's naming; `names`: its folder's FolderNames, if kept."""
-        from keepers.core.naming import sidecar_for
+        from keepers.core.io.naming import sidecar_for
 
         return sidecar_for(photo_file, self.naming, names)
 
@@ -239,10 +239,10 @@ def keepers_host_adapters(settings):
 
 def adapters(settings=None) -> dict[str, HostAdapter]:
     """Every adapter by name: the built-ins, then those of plugins (which may replace a built-in)."""
-    from keepers.core import plugins
+    from keepers.core import pm
 
     found = {a.name: a for a in keepers_host_adapters(settings)}
-    for impl in plugins.pm.hook.keepers_host_adapters.get_hookimpls():  # registration order: the later one wins
+    for impl in pm.manager.hook.keepers_host_adapters.get_hookimpls():  # registration order: the later one wins
         if impl.plugin is not sys.modules[__name__]:  # the built-ins are in already
             found.update({a.name: a for a in impl.function(settings=settings) or []})
     return found
