@@ -20,6 +20,7 @@ import pytest
 from PIL import Image
 from PIL.TiffImagePlugin import IFDRational
 
+from keepers.core.lab import bench
 from keepers.core.judge import group as G
 from keepers.core.lab import distort
 from keepers.core.pipeline import Result, analyze_photo
@@ -310,7 +311,7 @@ def test_real_bursts_stay_whole_a_handheld_pan_and_a_walk_through_a_room(shared_
 
 
 def test_group_ids_and_picks_do_not_depend_on_the_order_photos_come_in():
-    items, _ = G.synthetic_shoot(400, seed=3)
+    items, _ = bench.synthetic_shoot(400, seed=3)
     first = {(g.id, g.pick, g.kind) for g in G.group(items)}
     shuffled = [items[i] for i in np.random.default_rng(1).permutation(len(items))]
     assert first and {(g.id, g.pick, g.kind) for g in G.group(shuffled)} == first
@@ -320,7 +321,7 @@ def test_group_ids_stay_the_same_when_the_folder_of_the_photos_is_moved():
     """A DAM collection built on a group id must survive the photos' folder being moved or renamed."""
     import dataclasses
 
-    items, _ = G.synthetic_shoot(200, seed=5)
+    items, _ = bench.synthetic_shoot(200, seed=5)
     first = {g.id: [os.path.basename(k) for k in g.members] for g in G.group(items)}
     moved = [dataclasses.replace(it, key="/archive/2024" + it.key) for it in items]
     assert first and {g.id: [os.path.basename(k) for k in g.members] for g in G.group(moved)} == first
@@ -332,7 +333,7 @@ def test_placeholder_capture_dates_of_cameras_with_unset_clocks_are_no_capture_t
 
 
 def test_grouping_5000_photos_takes_under_3_seconds_and_finds_their_scenes():
-    items, truth = G.synthetic_shoot(5000)  # what bench_group (make bench) times
+    items, truth = bench.synthetic_shoot(5000)  # what bench_group (make bench) times
     start = time.perf_counter()
     groups = G.group(items)
     seconds = time.perf_counter() - start

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import SHARED_DATA, sample_rgb
 
+from keepers.core.lab import bench
 from keepers.core.analyzers import keywords
 from keepers.core.search import similarity
 from keepers.core.analyzers.tags import TagsAnalyzer
@@ -182,7 +183,7 @@ def test_text_search_ranks_matching_photos_first(labelled, query, least):
 
 
 def test_bench_finds_the_true_neighbours_quickly():
-    result = similarity.bench_knn(n=5_000, queries=20)
+    result = bench.bench_knn(n=5_000, queries=20)
     assert result["recall_at_10"] >= 0.9
     assert result["query_ms_median"] < 10
 

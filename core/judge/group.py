@@ -23,7 +23,6 @@ import hashlib
 import math
 import os
 import re
-import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -626,41 +625,3 @@ def _why_not(g: Group, it: GroupInput) -> str:
     own = [w for flag, w in ((it.blurred, "blurred"), (it.eyes_closed, "eyes closed"),
                              (it.badly_exposed, "badly exposed")) if flag]
     return f"alternate in a {n}-frame {g.kind}" + (f" ({', '.join(own)})" if own else "") + f"; the pick is {pick}"
-
-
-# --- timing -----------------------------------------------------------------------------------------------------
-
-def synthetic_shoot(n: int = 5000, dim: int = 1280, seed: int = 0) -> tuple[list[GroupInput], list[int]]:
-    """A shoot of clustered embeddings with capture times: scenes of 1-10 frames, bursts 0.1-1 s apart, scenes
-    5-120 s apart; a tenth of the scenes without capture time. Returns the inputs and each one's true scene."""
-    rng = np.random.default_rng(seed)
-    items, truth, t, scene = [], [], 1.6e9, 0
-    while len(items) < n:
-        size = min(n - len(items), int(rng.integers(1, 11)))
-        centre = rng.standard_normal(dim).astype(np.float32)
-        scene_thumb = cv2.GaussianBlur(rng.random((48, 64), np.float32), (0, 0), 2) * 255
-        scene_grid = rng.uniform(-4, -1, (GRID, GRID))
-        timed = rng.random() > 0.1
-        for _ in range(size):
-            e = centre + 0.45 * rng.standard_normal(dim).astype(np.float32)  # cosine ~0.8 within a scene
-            thumb = np.clip(scene_thumb + rng.normal(0, 2, (48, 64)), 0, 255).astype(np.uint8)
-            items.append(GroupInput(key=f"/shoot/IMG_{len(items):05d}.JPG", time=t if timed else None,
-                                    camera="Cam", embedding=e, thumb=thumb,
-                                    sharp_grid=scene_grid + rng.normal(0, 0.05, (GRID, GRID)),
-                                    quality=float(rng.uniform(1, 10))))
-            truth.append(scene)
-            t += float(rng.uniform(0.1, 1.0))
-        t += float(rng.uniform(5, 120))
-        scene += 1
-    return items, truth
-
-
-def bench_group(n: int = 5000, repeat: int = 3) -> float:
-    """Seconds to group `n` photos from stored embeddings (the best of `repeat` runs)."""
-    items, _ = synthetic_shoot(n)
-    best = math.inf
-    for _ in range(repeat):
-        t0 = _time.perf_counter()
-        group(items)
-        best = min(best, _time.perf_counter() - t0)
-    return best

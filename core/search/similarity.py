@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import time
 from typing import Iterable
 
 import numpy as np
@@ -340,40 +339,3 @@ def search_text(catalog, query: str, k: int = 10, within: Iterable[int] | None =
         return [(int(ids[j]), round(float(1.0 - sims[j]), 6)) for j in order]
 
     return _present(catalog, rank, check_files)
-
-
-# --- benchmark -------------------------------------------------------------------------------------------------
-
-
-def bench_knn(n: int = 100_000, queries: int = 50, dim: int = 1280, seed: int = 0) -> dict[str, float]:
-    """Time `Index.shortlist` + exact re-rank (full vectors read from SQLite, as `similar` does) over n synthetic
-    clustered embeddings; recall@10 against an exhaustive search."""
-    from types import SimpleNamespace
-
-    try:
-        import pysqlite3.dbapi2 as sqlite3
-    except ImportError:  # pragma: no cover
-        import sqlite3
-    rng = np.random.default_rng(seed)
-    centres = rng.gamma(0.5, 1.0, (max(n // 50, 1), dim)).astype(np.float32)  # sparse, non-negative like ReLU6
-    x = np.maximum(centres[rng.integers(0, len(centres), n)] + rng.normal(0, 0.3, (n, dim)).astype(np.float32), 0)
-    t0 = time.perf_counter()
-    index = Index.fit(x)
-    codes, reduced = index.encode(x)
-    index.add(np.arange(n), codes, reduced)
-    build = time.perf_counter() - t0
-    db = sqlite3.connect(":memory:")
-    db.execute("CREATE TABLE embeddings (photo_id INTEGER, model TEXT, vector BLOB, PRIMARY KEY (photo_id, model))")
-    db.executemany("INSERT INTO embeddings VALUES (?, ?, ?)", ((i, MODEL, x[i].tobytes()) for i in range(n)))
-    store = SimpleNamespace(db=db)
-    unit = _unit(x)
-    times, recall = [], []
-    for q in rng.choice(n, queries, replace=False):
-        t = time.perf_counter()
-        ids = index.shortlist(x[q], max(RERANK, 30) + 1)
-        got = _rerank(x[q], ids, lambda ids: _vectors(store, ids), 10, int(q))
-        times.append(time.perf_counter() - t)
-        exact = np.argsort(-(unit @ unit[q]))[:11]
-        recall.append(len({i for i, _ in got} & (set(exact.tolist()) - {int(q)})) / 10)
-    return {"n": n, "build_s": round(build, 2), "query_ms_median": round(1000 * float(np.median(times)), 2),
-            "query_ms_p95": round(1000 * float(np.percentile(times, 95)), 2), "recall_at_10": round(float(np.mean(recall)), 3)}
