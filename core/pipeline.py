@@ -127,6 +127,7 @@ class Cull:
         self.versions = {a.name: a.version for a in self.analyzers}
         self.groups: dict = {}  # path -> Membership, filled by group()
         self._stats_lock = threading.Lock()
+        self._folders_checked: set[str] = set()  # folders whose gone photos were looked for in this run
         self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
 
     def run(self, paths: Iterable[str]) -> list[Result]:
@@ -145,7 +146,9 @@ class Cull:
         n_writers = max(1, self.settings.workers)
         writers = ThreadPoolExecutor(n_writers, thread_name_prefix="keepers-write")
         try:
-            if todo and not self.dry_run:  # an unchanged folder writes nothing: no process to start
+            # an unchanged folder writes nothing: no process to start; nor does one photo (the daemon's predict
+            # writes it in the request's own thread, whose exiftool lives on: warming the pool's cost it 0.2 s)
+            if len(todo) > 1 and not self.dry_run:
                 for _ in range(n_writers):
                     writers.submit(et_proc.warm)
             self._analyze(todo, results)
@@ -173,7 +176,7 @@ class Cull:
         from keepers.core.io.catalog import LASTING_ERRORS
 
         path = r.photo.path
-        checked = self.__dict__.setdefault("_folders_checked", set())
+        checked = self._folders_checked
         if os.path.dirname(path) not in checked:  # once per folder: its rows whose files are gone are marked
             checked.add(os.path.dirname(path))
             self.catalog.check_folder(os.path.dirname(path))
