@@ -24,6 +24,9 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.analyzers.nsfw",
     "keepers.core.analyzers.quality",
     "keepers.core.io.hosts",
+    "keepers.plugins.lightroom.adapter",
+    "keepers.plugins.darktable.adapter",
+    "keepers.plugins.digikam.adapter",
 )
 
 manager = pluggy.PluginManager("keepers")

@@ -1,5 +1,7 @@
-"""One typed settings object. Values come from (lowest to highest): defaults here, the config file
-(`<config dir>/keepers/config.toml`), environment variables `KEEPERS_<NAME>` and command-line options."""
+"""One typed settings object, owning everything config.toml holds. Values come from (lowest to highest): defaults
+here, the config file (`--config FILE`, else KEEPERS_CONFIG, else `<config dir>/keepers/config.toml`), environment
+variables `KEEPERS_<NAME>` (the daemon's: `KEEPERS_DAEMON_<NAME>`) and command-line options. The file is read here,
+once, by `Settings.load`; the host adapters take `settings.labels`, the daemon `settings.daemon`."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ import tomllib
 from pathlib import Path
 
 import platformdirs
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from keepers.core.errors import UserError
 
 
 def data_dir() -> Path:
@@ -41,6 +45,46 @@ class StarMap(BaseModel):
         return sum(score >= t for t in self.thresholds)
 
 
+class DaemonSettings(BaseSettings):
+    """The `[daemon]` table: how `keepers serve` / `keepers watch` run."""
+
+    model_config = SettingsConfigDict(env_prefix="KEEPERS_DAEMON_", extra="ignore")
+
+    # loopback only by default: the API reads files on this machine
+    host: str = "127.0.0.1"
+    port: int = Field(8765, ge=0, le=65535)
+    threads: int = Field(8, ge=1, le=64)  # waitress worker threads
+    store: Path | None = None  # keys, applications, jobs, watch queue; default: daemon.db beside the catalog
+    watch: list[Path] = Field(default_factory=list)  # folders whose new photos are analysed as they arrive
+    max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
+    max_inputs: int = Field(1000, ge=1)  # paths or files in one predict request or job
+    settle_s: float = Field(1.0, ge=0.0)  # a watched file must keep its size this long before it is read
+    watch_batch: int = Field(64, ge=1)  # queued files handed to one Cull run
+    # 1: watched photos are analysed in the daemon with its loaded models; more: in that many worker processes
+    watch_workers: int = Field(1, ge=1)
+    warm_up: bool = True  # run every model once at start, so the first request does not pay for loading
+
+    def store_path(self, catalog: Path) -> Path:
+        return self.store or Path(catalog).with_name("daemon.db")
+
+    def updated(self, **overrides) -> "DaemonSettings":
+        """A copy with command-line options applied (None means unset), validated like the file's values."""
+        # model_validate, not the constructor: the environment was read already and must not beat an option
+        try:
+            return type(self).model_validate({**self.model_dump(), **{k: v for k, v in overrides.items()
+                                                                       if v is not None}})
+        except ValidationError as e:
+            raise UserError(f"bad daemon option: {e}") from None
+
+
+def _layered(cls, table: dict, overrides: dict):
+    """Defaults <- `table` (the config file's) <- environment <- `overrides` (None means unset)."""
+    env = cls()  # defaults + environment
+    merged = {**table, **{k: getattr(env, k) for k in env.model_fields_set}}
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    return cls(**merged)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KEEPERS_", env_nested_delimiter="__", extra="ignore")
 
@@ -62,13 +106,24 @@ class Settings(BaseSettings):
     max_pixels: int = 250_000_000
     # which execution providers to try, best first; filtered by what onnxruntime offers
     providers: list[str] = Field(default_factory=lambda: ["CUDAExecutionProvider", "CPUExecutionProvider"])
+    # the `[labels]` table: colour label per role (reject, pick, alternate, keeper, other; "" for none), over the
+    # defaults of keepers.core.io.hosts; the host adapters check the names
+    labels: dict[str, str] = Field(default_factory=dict)
+    daemon: DaemonSettings = Field(default_factory=DaemonSettings)
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides) -> "Settings":
         """Defaults <- config file <- environment <- `overrides` (command-line options; None means unset)."""
-        path = config_file or Path(os.environ.get("KEEPERS_CONFIG", config_path()))
-        from_file = tomllib.loads(path.read_text()) if path.is_file() else {}
-        env = cls()  # defaults + environment
-        merged = {**from_file, **{k: getattr(env, k) for k in env.model_fields_set}}
-        merged.update({k: v for k, v in overrides.items() if v is not None})
-        return cls(**merged)
+        path = Path(config_file or os.environ.get("KEEPERS_CONFIG") or config_path())
+        if config_file is not None and not path.is_file():  # a file named on the command line must be there
+            raise UserError(f"config file {path} not found")
+        try:
+            from_file = tomllib.loads(path.read_text()) if path.is_file() else {}
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise UserError(f"cannot read the config file {path}: {e}") from None
+        try:
+            # the nested table is layered on its own: passed as a dict it would skip KEEPERS_DAEMON_<NAME>
+            daemon = _layered(DaemonSettings, from_file.pop("daemon", {}), {})
+            return _layered(cls, {**from_file, "daemon": daemon}, overrides)
+        except ValidationError as e:  # said as the user's mistake, without a traceback
+            raise UserError(f"bad setting (config file {path} or KEEPERS_* variables): {e}") from None

@@ -18,9 +18,11 @@ from pathlib import Path
 from keepers.core.io import exiftool as et_proc
 from keepers.core.io.discover import discover
 from keepers.core.errors import ReadError
-from keepers.core.io.hosts import COLOURS, DIGIKAM_LABEL, DarktableAdapter
+from keepers.core.io.hosts import COLOURS
 from keepers.core.io.naming import sidecar_for
 from keepers.core.io.xmp import read_sidecar
+from keepers.plugins.darktable.adapter import DarktableAdapter
+from keepers.plugins.digikam.adapter import DIGIKAM_LABEL
 
 TABLE = """
 CREATE TABLE IF NOT EXISTS user_ratings (

@@ -13,9 +13,8 @@ from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from keepers.core.errors import UserError
-from keepers.core.settings import Settings
+from keepers.core.settings import DaemonSettings, Settings
 from keepers.sidecar import auth
-from keepers.sidecar.config import DaemonSettings
 from keepers.sidecar.store import Store
 
 log = logging.getLogger("keepers.sidecar")

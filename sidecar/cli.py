@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 from keepers.core.errors import UserError
-from keepers.sidecar import auth, config
+from keepers.sidecar import auth
 from keepers.sidecar.store import Store
 
 
 def _store(args, settings) -> Store:
-    return Store(config.load(args.config).store_path(settings.catalog))
+    return Store(settings.daemon.store_path(settings.catalog))
 
 
 def _app(store: Store, name: str | None) -> dict:
@@ -112,7 +112,7 @@ def serve(args, settings) -> int:
     from keepers.sidecar.app import Daemon
     from keepers.sidecar.server import Server
 
-    ds = config.load(args.config, host=args.bind_host, port=args.port)
+    ds = settings.daemon.updated(host=args.bind_host, port=args.port)
     if ds.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {ds.host}: anyone who can reach it and holds a key can read your library",
               file=sys.stderr)
@@ -132,7 +132,7 @@ def watch(args, settings) -> int:
     from keepers.sidecar.engine import Engine
     from keepers.sidecar.watch import Watcher
 
-    ds = config.load(args.config)
+    ds = settings.daemon
     store = Store(ds.store_path(settings.catalog))
     engine = Engine(settings, store)
 

@@ -1,4 +1,4 @@
-"""Host adapters (core/io/hosts.py) through the real XMP writer: sidecar names, ratings, rejects, colour labels and
+"""Host adapters (core/io/hosts.py, plugins/<host>/adapter.py) through the real XMP writer: sidecar names, ratings, rejects, colour labels and
 keyword lists per host; exiftool, exiv2 and exempi read the same values; sidecars the hosts wrote keep the rest."""
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from skimage import data as skdata
 from keepers.core import pm
 from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
-from keepers.core.io.hosts import BUILTIN, HostAdapter, adapter_for, adapters, role
+from keepers.core.io.hosts import HostAdapter, adapter_for, adapters, role
 from keepers.core.types import Reason, Verdict
 from keepers.core.io.xmp import SidecarWriter, read_sidecar
 
@@ -238,13 +238,8 @@ class _ThirdParty:
 
 
 def test_a_plugin_adds_or_replaces_a_host_adapter_through_the_hook():
-    from keepers.core.io import hosts
-
-    builtin_registered = pm.manager.is_registered(hosts)
-    if not builtin_registered:  # as in DEFAULT_PLUGINS
-        pm.manager.register(hosts, name="keepers.core.io.hosts")
     plugin = _ThirdParty()
-    pm.manager.register(plugin, name="test-photoprism")
+    pm.manager.register(plugin, name="test-photoprism")  # after the built-ins, as an installed plugin would be
     try:
         found = adapters(SimpleNamespace(host="photoprism"))
         assert set(HOSTS) | {"photoprism"} <= set(found)
@@ -252,11 +247,26 @@ def test_a_plugin_adds_or_replaces_a_host_adapter_through_the_hook():
         assert isinstance(adapter_for(None, "darktable"), _MyDarktable)  # the plugin's wins over the built-in
     finally:
         pm.manager.unregister(plugin)
-        if not builtin_registered:
-            pm.manager.unregister(hosts)
     with pytest.raises(UserError, match="unknown host 'photoprism'"):
         adapter_for(SimpleNamespace(host="photoprism"))
-    assert [c.name for c in BUILTIN] == list(HOSTS)
+    assert not isinstance(adapter_for(None, "darktable"), _MyDarktable)
+
+
+def test_each_hosts_adapter_is_a_plugin_of_its_own_in_plugins_host(tmp_path):
+    found = adapters()
+    assert {n: type(a).__module__ for n, a in found.items()} == {
+        "generic": "keepers.core.io.hosts", "lightroom": "keepers.plugins.lightroom.adapter",
+        "darktable": "keepers.plugins.darktable.adapter", "digikam": "keepers.plugins.digikam.adapter"}
+    # registered like any plugin: without its module the host is unknown, and the others work on
+    name = "keepers.plugins.digikam.adapter"
+    module = pm.manager.unregister(name=name)
+    try:
+        with pytest.raises(UserError, match="unknown host 'digikam'"):
+            adapter_for(None, "digikam")
+        assert write(photo(tmp_path, "a.NEF"), verdict(), "lightroom").sidecar == tmp_path / "a.xmp"
+    finally:
+        pm.manager.register(module, name=name)
+    assert adapter_for(None, "digikam").sidecar(tmp_path / "b.NEF").name == "b.NEF.xmp"
 
 
 def test_keepers_cull_with_host_digikam_writes_digikams_sidecar(tmp_path):

@@ -3,14 +3,13 @@
 An adapter decides the sidecar name, the xmp:Rating value (darktable and Lightroom: -1 for a reject; digiKam: 0..5
 with digiKam:PickLabel = 1 for a reject), the colour-label properties and the extra keyword lists. Labels follow a
 photo's role: reject, pick (best of its group), alternate (another frame of a culled group), keeper (good), other.
-Built-ins are registered through `keepers_host_adapters`, like a third-party adapter; `adapter_for` picks one.
+The generic adapter is here; each host's is a plugin in plugins/<host>/adapter.py, registered through
+`keepers_host_adapters` like a third-party adapter (keepers.core.pm.DEFAULT_PLUGINS); `adapter_for` picks one.
 """
 
 from __future__ import annotations
 
 import os
-import sys
-import tomllib
 from abc import ABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,9 +23,6 @@ COLOURS = ("red", "yellow", "green", "blue", "purple")  # the five every host ha
 ROLES = ("reject", "pick", "alternate", "keeper", "other")
 DEFAULT_LABELS: dict[str, str | None] = {"reject": "red", "pick": "green", "alternate": None, "keeper": None,
                                          "other": None}
-DARKTABLE_LABEL = {c: i for i, c in enumerate(COLOURS)}  # darktable:colorlabels: 0 red .. 4 purple
-DIGIKAM_LABEL = {"red": 1, "yellow": 3, "green": 4, "blue": 5, "purple": 6}  # 2 orange, 6 magenta, 7 gray ...
-DIGIKAM_PICK = {"reject": 1, "alternate": 2, "pick": 3, "keeper": 3}  # 0 none, 1 rejected, 2 pending, 3 accepted
 
 
 def role(v: Verdict) -> str:
@@ -65,18 +61,20 @@ class KeywordList:
     mine: object = None  # Callable[[str], bool]
 
 
-def _flat(v) -> list[str]:
+def values(v) -> list[str]:
+    """A property as exiftool read it (absent, one value or a list) as a list of strings."""
     return [] if v is None or v == "" else [str(x) for x in (v if isinstance(v, list) else [v])]
 
 
-def _num(v) -> float | None:
+def number(v) -> float | None:
     try:
         return float(v[0] if isinstance(v, list) else v)
     except (TypeError, ValueError):
         return None
 
 
-def _components(paths: list[str]) -> set[str]:
+def components(paths: list[str]) -> set[str]:
+    """Every name in hierarchical keywords (`a|b` -> a, b), casefolded."""
     return {c.casefold() for p in paths for c in p.split("|")}
 
 
@@ -118,7 +116,7 @@ class HostAdapter(ABC):
     def rating_unset(self, old: dict) -> bool:
         """Whether the sidecar's rating is a placeholder rather than the photographer's: 0 means unrated (XMP
         spec), but only in a sidecar Keepers never wrote; after that keepers:RatingSet decides."""
-        return old.get("Version") is None and _num(old.get("Rating")) == 0
+        return old.get("Version") is None and number(old.get("Rating")) == 0
 
     def props(self, v: Verdict) -> list[Prop]:
         c = self.colour(v)
@@ -136,115 +134,24 @@ class GenericAdapter(HostAdapter):
     pass
 
 
-class LightroomAdapter(HostAdapter):
-    """Lightroom Classic reads `IMG.xmp` beside proprietary raws only (JPEG/TIFF/DNG: embedded XMP, which Keepers
-    does not touch) after Metadata > Read Metadata from Files. Its pick flag is catalog-only: the plugin sets it.
-    xmp:Rating -1 (the XMP spec's reject) is written for rejects; whether LrC shows it as rejected is unverified,
-    so the reject colour label is the visible sign."""
-
-    name = "lightroom"
-    naming = "lightroom"
-    description = "Lightroom Classic: IMG.xmp for raws, xmp:Rating, xmp:Label (label text), keywords"
-
-
-class DarktableAdapter(HostAdapter):
-    """darktable: `IMG.CR2.xmp`, xmp:Rating -1 = rejected, darktable:colorlabels (it reads xmp:Label only from
-    other programs, and then ignores its own labels, so Keepers writes darktable's), and every keyword also in
-    lr:hierarchicalSubject (darktable reads dc:subject only when there is no hierarchical list)."""
-
-    name = "darktable"
-    naming = "darktable"
-    description = "darktable: IMG.ext.xmp, xmp:Rating (-1 reject), darktable:colorlabels, lr:hierarchicalSubject"
-
-    def __init__(self, labels=None, naming=None, import_rating: int | None = 1):
-        super().__init__(labels, naming)
-        # darktable writes ui_last/import_initial_rating (default 1) into every sidecar it creates
-        self.import_rating = import_rating
-
-    def rating_unset(self, old: dict) -> bool:
-        if super().rating_unset(old):
-            return True
-        return (old.get("Version") is None and old.get("DarktableXmpVersion") is not None
-                and self.import_rating is not None and _num(old.get("Rating")) == self.import_rating)
-
-    def props(self, v: Verdict) -> list[Prop]:
-        c = self.colour(v)
-        return [Prop("XMP-darktable:DarktableColorLabels", "DarktableColorLabels", "darktable:colorlabels",
-                     None if c is None else str(DARKTABLE_LABEL[c]), member=True)]
-
-    def keyword_lists(self, paths, old, ours_before):
-        lists = super().keyword_lists(paths, old, ours_before)
-        theirs_h = [h for h in _flat(old.get("HierarchicalSubject")) if h not in ours_before]
-        if paths and not theirs_h:  # Keepers creates the hierarchical list: the flat keywords go in it too
-            lists[0].seed = [s for s in _flat(old.get("Subject")) if s not in ours_before]
-        return lists
-
-
-def _digikam_path(p: str) -> str:
-    """`Keepers|animal|bird` -> `Keepers/animal/bird`; a `/` inside a name would split it, so it becomes `-`."""
-    return "/".join(c.replace("/", "-") for c in p.split("|"))
-
-
-class DigikamAdapter(HostAdapter):
-    """digiKam: `IMG.CR2.xmp`, xmp:Rating 0..5 (no -1), digiKam:PickLabel (1 rejected, 2 pending, 3 accepted),
-    digiKam:ColorLabel, digiKam:TagsList with `/` (read before any other keyword list)."""
-
-    name = "digikam"
-    naming = "digikam"
-    description = "digiKam: IMG.ext.xmp, xmp:Rating 0-5, digiKam:PickLabel/ColorLabel/TagsList"
-
-    def rating(self, v: Verdict) -> int:
-        return max(0, int(v.stars))
-
-    def props(self, v: Verdict) -> list[Prop]:
-        c, pick = self.colour(v), DIGIKAM_PICK.get(role(v))
-        return [Prop("XMP-digiKam:PickLabel", "PickLabel", "digiKam:PickLabel", None if pick is None else str(pick)),
-                Prop("XMP-digiKam:ColorLabel", "ColorLabel", "digiKam:ColorLabel",
-                     None if c is None else str(DIGIKAM_LABEL[c]))]
-
-    def keyword_lists(self, paths, old, ours_before):
-        lists = super().keyword_lists(paths, old, ours_before)
-        seed: list[str] = []
-        if paths and not _flat(old.get("TagsList")):  # Keepers creates TagsList: keep what digiKam showed
-            theirs_h = [h for h in _flat(old.get("HierarchicalSubject")) if h not in ours_before]
-            known = _components(theirs_h)
-            seed = [_digikam_path(h) for h in theirs_h]
-            seed += [s for s in _flat(old.get("Subject")) if s not in ours_before and s.casefold() not in known]
-        lists.append(KeywordList("XMP-digiKam:TagsList", "TagsList", [_digikam_path(p) for p in paths],
-                                 seed=list(dict.fromkeys(seed)), mine=lambda k: k.startswith("Keepers/")))
-        return lists
-
-
-BUILTIN = (GenericAdapter, LightroomAdapter, DarktableAdapter, DigikamAdapter)
-
-
-def label_settings(settings=None) -> dict[str, str | None]:
-    """Colour per role: the `[labels]` table of config.toml (KEEPERS_CONFIG or the default path), updated by
-    `settings.host_labels` where Settings has that field."""
-    from keepers.core.settings import config_path
-
-    path = Path(os.environ.get("KEEPERS_CONFIG", config_path()))
-    try:
-        labels = dict(tomllib.loads(path.read_text()).get("labels", {})) if path.is_file() else {}
-    except (OSError, tomllib.TOMLDecodeError) as e:
-        raise UserError(f"cannot read colour labels from {path}: {e}") from e
-    return {**labels, **dict(getattr(settings, "host_labels", None) or {})}
+def labels_of(settings) -> dict[str, str]:
+    """The `[labels]` table as Settings holds it (none for no settings, e.g. a test's adapter_for(None, host))."""
+    return dict(getattr(settings, "labels", None) or {})
 
 
 @hookimpl
 def keepers_host_adapters(settings):
-    labels = label_settings(settings)
-    return [cls(labels) for cls in BUILTIN]
+    return [GenericAdapter(labels_of(settings))]
 
 
 def adapters(settings=None) -> dict[str, HostAdapter]:
-    """Every adapter by name: the built-ins, then those of plugins (which may replace a built-in)."""
+    """Every adapter by name, from every plugin: the generic one here, the hosts' in plugins/<host>/adapter.py and
+    third-party ones. A plugin registered later replaces an adapter of the same name."""
     from keepers.core import pm
 
-    found = {a.name: a for a in keepers_host_adapters(settings)}
-    for impl in pm.manager.hook.keepers_host_adapters.get_hookimpls():  # registration order: the later one wins
-        if impl.plugin is not sys.modules[__name__]:  # the built-ins are in already
-            found.update({a.name: a for a in impl.function(settings=settings) or []})
+    found: dict[str, HostAdapter] = {}
+    for group in reversed(pm.manager.hook.keepers_host_adapters(settings=settings)):  # pluggy calls the last first
+        found.update({a.name: a for a in group or []})
     return found
 
 

@@ -1,4 +1,5 @@
-"""darktable Lua script (keepers.lua), script_manager compatible: copy it to ~/.config/darktable/lua/contrib/."""
+"""darktable Lua script (keepers.lua), script_manager compatible: copy it to ~/.config/darktable/lua/contrib/.
+adapter.py: the sidecars Keepers writes for darktable (`--host darktable`)."""
 
 from pathlib import Path
 

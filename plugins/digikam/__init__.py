@@ -1,1 +1,1 @@
-"""digiKam: Keepers writes the sidecars digiKam reads (core/io/hosts.py DigikamAdapter); db.py reads digikam4.db."""
+"""digiKam: Keepers writes the sidecars digiKam reads (adapter.py, a host adapter plugin); db.py reads digikam4.db."""
