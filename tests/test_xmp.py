@@ -19,9 +19,11 @@ from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
 from keepers.core.io.naming import sidecar_for
 from keepers.core.io.xmp import SidecarWriter, _embedded_rating, read_sidecar
+from keepers.plugins.lightroom.adapter import LightroomAdapter
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
 ANALYZERS = {"sharpness": "1.2", "exposure": "0.4"}
+LIGHTROOM = LightroomAdapter()  # its naming: `photo.xmp` where unambiguous
 _JPEG: list[bytes] = []
 
 
@@ -201,10 +203,10 @@ def test_an_ambiguous_stem_sidecar_is_used_by_neither_photo(tmp_path, writer):
 
 def test_lightroom_naming_creates_a_stem_sidecar_only_where_it_is_unambiguous(tmp_path, writer):
     solo = photo(tmp_path, "DSC_1.NEF")
-    assert writer.write(solo, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_1.xmp"
+    assert writer.write(solo, verdict(), analyzers=ANALYZERS, host=LIGHTROOM).sidecar == tmp_path / "DSC_1.xmp"
     raw, jpg = photo(tmp_path, "DSC_2.NEF"), photo(tmp_path, "DSC_2.JPG")
-    assert writer.write(raw, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_2.xmp"
-    assert writer.write(jpg, verdict(), analyzers=ANALYZERS, naming="lightroom").sidecar == tmp_path / "DSC_2.JPG.xmp"
+    assert writer.write(raw, verdict(), analyzers=ANALYZERS, host=LIGHTROOM).sidecar == tmp_path / "DSC_2.xmp"
+    assert writer.write(jpg, verdict(), analyzers=ANALYZERS, host=LIGHTROOM).sidecar == tmp_path / "DSC_2.JPG.xmp"
     assert tags(tmp_path / "DSC_2.xmp")["XMP-photoshop:SidecarForExtension"] == "NEF"
     assert sidecar_for(raw) == tmp_path / "DSC_2.xmp" and sidecar_for(jpg) == tmp_path / "DSC_2.JPG.xmp"  # stable
     assert sidecar_for(photo(tmp_path, "new.jpg")) == tmp_path / "new.jpg.xmp"  # auto: darktable/digiKam style

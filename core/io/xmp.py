@@ -339,12 +339,12 @@ class SidecarWriter:
                     ours=ours, copied=copied, prop_args=prop_args, props_set=props_set)
 
     def write(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
-              overwrite_ratings: bool = False, naming: str = "auto", extra: dict | None = None,
+              overwrite_ratings: bool = False, extra: dict | None = None,
               host=None, embedded_rating: float | None = None) -> WriteResult:
         """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
 
         `host`: a keepers.core.io.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
-        (default: the generic adapter with `naming`).
+        (default: the generic adapter).
 
         xmp:Rating = the host's value for verdict.stars (-1 = reject; digiKam 0) only where no rating is set (in the
         sidecar, nor a non-zero one in the photo itself; a host's placeholder counts as none) or the rating is the one
@@ -357,7 +357,7 @@ class SidecarWriter:
         if host is None:
             from keepers.core.io.hosts import GenericAdapter
 
-            host = GenericAdapter(naming=naming)
+            host = GenericAdapter()
         photo, sidecar, names = self.sidecar(photo_file, host)
         if not photo.is_file():
             raise WriteError(photo, "photo not found")
