@@ -7,7 +7,6 @@ listed); 2 usage error or a problem to fix first (missing exiftool, unreadable c
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
 import os
 import sys
@@ -27,57 +26,24 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
 
-# modules that add sub-commands: each has `register(subparsers, common)` and sets `func(args, settings) -> int`
-COMMAND_MODULES = ("keepers.sidecar.cli", "keepers.core.commands.models", "keepers.core.commands.similar", "keepers.core.lab.eval", "keepers.plugins.cli")
+def _add_commands(sub) -> None:
+    """Every plugin's sub-commands (the `keepers_commands` hook), built-in or third-party alike. pluggy calls the
+    last-registered plugin first; `keepers --help` lists them in the order they were registered instead (the
+    built-ins in keepers.core.pm.DEFAULT_PLUGINS' order, then third-party plugins), so each plugin is called on its
+    own, in that order."""
+    from keepers.core.pm import manager  # imports every built-in plugin: the analyzers too (numpy, OpenCV)
+
+    plugins = [impl.plugin for impl in manager.hook.keepers_commands.get_hookimpls()]
+    for plugin in plugins:
+        others = [p for p in plugins if p is not plugin]
+        manager.subset_hook_caller("keepers_commands", remove_plugins=others)(subparsers=sub, common=_common)
 
 
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="keepers", description="Cull, rate and tag photos, locally.")
     ap.add_argument("--version", action="version", version=f"keepers {__version__}")
-    sub = ap.add_subparsers(dest="command", required=True)
-
-    c = sub.add_parser("cull", help="judge every photo under PATH and write ratings/keywords to XMP sidecars")
-    c.add_argument("paths", nargs="+", metavar="PATH")
-    c.add_argument("--json", action="store_true", help="print JSON Lines, one object per photo, instead of a table")
-    c.add_argument("--dry-run", action="store_true", help="judge, but write no sidecar")
-    c.add_argument("--rejects", action="store_true",
-                   help="list only the rejected photos (the default above 60 photos; --json lists every photo)")
-    c.add_argument("--overwrite-ratings", action="store_true", default=None,
-                   help="replace star ratings set by the photographer or another tool")
-    c.add_argument("--nsfw", action="store_true", default=None,
-                   help="also score each photo for nudity (`nsfw` in --json; costs ~25 ms a photo per core)")
-    c.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
-                   "or a plugin's; see `keepers hosts`")
-    _common(c)
-
-    s = sub.add_parser("show", help="print one photo's verdict and reasons")
-    s.add_argument("file")
-    s.add_argument("--json", action="store_true")
-    s.add_argument("--nsfw", action="store_true", default=None, help="include the nudity score")
-    _common(s)
-
-    so = sub.add_parser("sort", help="file a folder's photos into good/ and bad/ sub-folders")
-    so.add_argument("path")
-    mode = so.add_mutually_exclusive_group()
-    mode.add_argument("--copy", dest="mode", action="store_const", const="copy", help="copy (default)")
-    mode.add_argument("--move", dest="mode", action="store_const", const="move", help="move")
-    mode.add_argument("--link", dest="mode", action="store_const", const="link", help="hard-link (symlink across disks)")
-    so.add_argument("--undo", action="store_true", help="undo the last sort of PATH")
-    so.add_argument("--dry-run", action="store_true", help="say what would be filed where, touch nothing")
-    _common(so)
-
-    d = sub.add_parser("demo", help="build a demo folder from bundled sample photos and cull it")
-    d.add_argument("folder", nargs="?", default="demo-photos", type=Path)
-    d.add_argument("--json", action="store_true")
-    _common(d)
-    for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:  # the module exists but a dependency of it is missing: say so
-                raise
-            continue
-        module.register(sub, _common)
+    ap.set_defaults(catalog=None, config=None, workers=None, verbose=False)  # for a plugin command without _common
+    _add_commands(ap.add_subparsers(dest="command", required=True))
     return ap
 
 
@@ -105,10 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.verbose:
         _quiet_warnings()
     func = getattr(args, "func", None)
-    if func is None:  # the built-in commands; imported only when used, they pull in the whole pipeline
-        from keepers.core.commands import cull as commands
-
-        func = getattr(commands, args.command)
+    if func is None:  # a plugin's command that set none: said plainly, not as a traceback
+        print(f"keepers: the {args.command} command sets no func(args, settings); see keepers.core.hookspecs",
+              file=sys.stderr)
+        return EXIT_USAGE
     try:
         return func(args, settings_from(args))
     except UserError as e:

@@ -16,6 +16,16 @@ log = logging.getLogger("keepers.plugins")
 
 # modules that implement hooks; each is registered as a plugin
 DEFAULT_PLUGINS: tuple[str, ...] = (
+    # the sub-commands (keepers_commands), in the order `keepers --help` lists them
+    "keepers.core.commands.cull",
+    "keepers.core.commands.sort",
+    "keepers.core.commands.demo",
+    "keepers.sidecar.cli",
+    "keepers.core.commands.models",
+    "keepers.core.commands.similar",
+    "keepers.core.commands.eval",
+    "keepers.plugins.cli",
+    # analyzers, judging and host adapters
     "keepers.core.analyzers.builtin",
     "keepers.core.inference.embedding",
     "keepers.core.judge.group",

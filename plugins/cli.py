@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 from keepers.core.errors import UserError
+from keepers.core.hookspecs import hookimpl
 
 
 def import_ratings(args, settings) -> int:
@@ -64,16 +65,18 @@ def hosts(args, settings) -> int:
     return 0
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("import-ratings", help="import your own ratings, labels and keywords (XMP sidecars, embedded "
-                                              "XMP, digiKam's database) into the catalog, for learning your taste")
+@hookimpl
+def keepers_commands(subparsers, common):
+    p = subparsers.add_parser("import-ratings", help="import your own ratings, labels and keywords (XMP sidecars, "
+                              "embedded XMP, digiKam's database) into the catalog, for learning your taste")
     p.add_argument("paths", nargs="*", metavar="PATH", help="photos or folders whose sidecars to read")
     p.add_argument("--digikam-db", type=Path, metavar="FILE", help="digiKam's digikam4.db (opened read-only)")
     p.add_argument("--json", action="store_true", help="print one JSON object per imported photo")
     common(p)
     p.set_defaults(func=import_ratings)
 
-    h = sub.add_parser("hosts", help="host adapters (--host) and where the Lightroom plugin and darktable script are")
+    h = subparsers.add_parser("hosts",
+                              help="host adapters (--host) and where the Lightroom plugin and darktable script are")
     h.add_argument("--json", action="store_true")
     common(h)
     h.set_defaults(func=hosts)

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 from keepers.core.errors import UserError
+from keepers.core.hookspecs import hookimpl
 from keepers.sidecar import auth
 from keepers.sidecar.store import Store
 
@@ -150,14 +151,15 @@ def watch(args, settings) -> int:
     return 0
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("serve", help="run the local daemon: HTTP API, batch jobs, watched folders")
+@hookimpl
+def keepers_commands(subparsers, common):
+    p = subparsers.add_parser("serve", help="run the local daemon: HTTP API, batch jobs, watched folders")
     p.add_argument("--host", dest="bind_host", help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, help="port (default 8765; 0 picks a free one)")
     common(p)
     p.set_defaults(func=serve)
 
-    k = sub.add_parser("keys", help="API keys: create, list, revoke")
+    k = subparsers.add_parser("keys", help="API keys: create, list, revoke")
     ks = k.add_subparsers(dest="keys_command", required=True)
     c = ks.add_parser("create", help="create a key (shown once)")
     c.add_argument("--app", help="the application the key belongs to")
@@ -174,7 +176,7 @@ def register(sub, common) -> None:
     common(r)
     r.set_defaults(func=keys_revoke)
 
-    a = sub.add_parser("apps", help="applications: a library (its roots) with its keys and workflows")
+    a = subparsers.add_parser("apps", help="applications: a library (its roots) with its keys and workflows")
     As = a.add_subparsers(dest="apps_command", required=True)
     ac = As.add_parser("create", help="create an application and its first key (every scope; shown once)")
     ac.add_argument("name")
@@ -186,7 +188,7 @@ def register(sub, common) -> None:
     common(al)
     al.set_defaults(func=apps_list)
 
-    w = sub.add_parser("watch", help="analyse new photos in folders as they arrive (foreground, no HTTP)")
+    w = subparsers.add_parser("watch", help="analyse new photos in folders as they arrive (foreground, no HTTP)")
     w.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     w.add_argument("--settle", type=float, help="seconds a file must stay unchanged before it is read (default 1)")
     common(w)

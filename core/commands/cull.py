@@ -1,4 +1,7 @@
-"""What each `keepers` sub-command does; cli.py only parses arguments."""
+"""`keepers cull` and `keepers show`: judge photos and write their sidecars, or print one photo's judgement.
+
+Every `keepers` run imports this module to build its parser (the `keepers_commands` hook below), so the pipeline,
+the catalog and rich are imported inside the functions that use them: `keepers --help` stays quick."""
 
 from __future__ import annotations
 
@@ -7,22 +10,32 @@ import logging
 import os
 from collections import Counter
 from contextlib import contextmanager
+from functools import cache
+from typing import TYPE_CHECKING
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
-
-from keepers.core.io import exiftool
-from keepers.core.io.catalog import Catalog
-from keepers.core.io.discover import VIDEO_SKIPPED, is_video
 from keepers.core.errors import UserError
-from keepers.core.pipeline import Cull, Result
+from keepers.core.hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
+
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.pipeline import Result
 
 STAGES = {"analyze": "Analysing", "write": "Writing sidecars"}
-err = Console(stderr=True)
+
+
+@cache
+def _stderr() -> Console:
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _catalog(settings) -> Catalog:
+    from keepers.core.io.catalog import Catalog
+
     try:
         return Catalog(settings.catalog)
     except Exception as e:
@@ -71,6 +84,12 @@ def _reported_by_us(verbose: bool):
 
 
 def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Result], dict]:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from keepers.core.io import exiftool
+    from keepers.core.pipeline import Cull
+
+    err = _stderr()
     if not exiftool.available():
         raise UserError(exiftool.INSTALL_HINT)
     missing = [p for p in paths if not os.path.lexists(p)]
@@ -115,6 +134,8 @@ FULL_TABLE = 60  # above this many photos the table lists the rejects only (--js
 
 
 def _photo_table(title: str, rows: list[Result]) -> Table:
+    from rich.table import Table
+
     t = Table(title=title, show_lines=False)
     for col in ("photo", "score", "stars", "verdict", "why"):
         t.add_column(col, overflow="fold")
@@ -127,6 +148,9 @@ def _photo_table(title: str, rows: list[Result]) -> Table:
 
 def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None,
             rejects_only: bool = False) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
     out = out or Console()
     judged = [r for r in results if r.verdict]
     bad = [r for r in judged if r.verdict.verdict != "good"]
@@ -158,6 +182,10 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
 
 
 def show(args, settings) -> int:
+    from rich.console import Console
+
+    from keepers.core.io.discover import VIDEO_SKIPPED, is_video
+
     path = os.path.abspath(args.file)
     if not os.path.exists(path):
         raise UserError(f"no such file: {args.file}")
@@ -226,13 +254,26 @@ def _as_culled(r: Result, settings) -> bool:
     return True
 
 
-def sort(args, settings) -> int:
-    from keepers.core.commands import sort as sorting
+@hookimpl
+def keepers_commands(subparsers, common):
+    c = subparsers.add_parser("cull", help="judge every photo under PATH and write ratings/keywords to XMP sidecars")
+    c.add_argument("paths", nargs="+", metavar="PATH")
+    c.add_argument("--json", action="store_true", help="print JSON Lines, one object per photo, instead of a table")
+    c.add_argument("--dry-run", action="store_true", help="judge, but write no sidecar")
+    c.add_argument("--rejects", action="store_true",
+                   help="list only the rejected photos (the default above 60 photos; --json lists every photo)")
+    c.add_argument("--overwrite-ratings", action="store_true", default=None,
+                   help="replace star ratings set by the photographer or another tool")
+    c.add_argument("--nsfw", action="store_true", default=None,
+                   help="also score each photo for nudity (`nsfw` in --json; costs ~25 ms a photo per core)")
+    c.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
+                   "or a plugin's; see `keepers hosts`")
+    common(c)
+    c.set_defaults(func=cull)
 
-    return sorting.command(args, settings)
-
-
-def demo(args, settings) -> int:
-    from keepers.core.lab import demo as demo_mod
-
-    return demo_mod.command(args, settings)
+    s = subparsers.add_parser("show", help="print one photo's verdict and reasons")
+    s.add_argument("file")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--nsfw", action="store_true", default=None, help="include the nudity score")
+    common(s)
+    s.set_defaults(func=show)

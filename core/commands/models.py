@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 
-from rich.console import Console
-from rich.table import Table
-
+from keepers.core.hookspecs import hookimpl
 from keepers.core.inference.runtime import MODELS_DIR, choose_providers, manifest, sha256
 
 
@@ -33,6 +31,9 @@ def models(args, settings) -> int:
     if args.json:
         print(json.dumps({"providers": providers, "models": rows}, indent=1))
     else:
+        from rich.console import Console  # here: every `keepers` run imports this module for its parser
+        from rich.table import Table
+
         out = Console()
         out.print(f"execution providers (best first): {', '.join(providers)}")
         t = Table(title=f"models in {MODELS_DIR}")
@@ -44,8 +45,9 @@ def models(args, settings) -> int:
     return 0 if all(r["state"] == "ok" for r in rows) else 1
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("models", help="list the bundled models and execution providers; verify checksums")
+@hookimpl
+def keepers_commands(subparsers, common):
+    p = subparsers.add_parser("models", help="list the bundled models and execution providers; verify checksums")
     p.add_argument("--json", action="store_true")
     common(p)
     p.set_defaults(func=models)

@@ -6,6 +6,7 @@ import json
 import os
 
 from keepers.core.errors import UserError
+from keepers.core.hookspecs import hookimpl
 
 
 def _open(settings):
@@ -87,14 +88,15 @@ def search(args, settings) -> int:
         catalog.close()
 
 
-def register(sub, common) -> None:
-    p = sub.add_parser("similar", help="list the photos most like PHOTO (by image content)")
+@hookimpl
+def keepers_commands(subparsers, common):
+    p = subparsers.add_parser("similar", help="list the photos most like PHOTO (by image content)")
     p.add_argument("photo", metavar="PHOTO")
     p.add_argument("-k", type=int, default=10, help="how many (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     common(p)
     p.set_defaults(func=similar)
-    s = sub.add_parser("search", help="find photos by words, e.g. keepers search \"dog on a beach\"")
+    s = subparsers.add_parser("search", help="find photos by words, e.g. keepers search \"dog on a beach\"")
     s.add_argument("text")
     s.add_argument("-k", type=int, default=10, help="how many (default 10)")
     s.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -13,11 +13,14 @@ import logging
 import os
 import shutil
 from pathlib import Path
-
-from rich.console import Console
+from typing import TYPE_CHECKING
 
 from keepers.core.errors import UserError
+from keepers.core.hookspecs import hookimpl
 from keepers.core.io.naming import FolderNames, sidecar_for
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 JOURNAL = ".keepers-sort.json"
 OUTS = ("good", "bad")
@@ -83,6 +86,8 @@ def command(args, settings) -> int:
     root = Path(args.path).resolve()
     if not root.is_dir():
         raise UserError(f"not a folder: {args.path}")
+    from rich.console import Console  # here, not above: every `keepers` run imports this module for its parser
+
     out = Console(soft_wrap=True)  # a long path or reason stays on one line, for a reader's grep too
     if args.undo:
         return undo(root, out, dry_run=args.dry_run, catalog=settings.catalog)
@@ -203,3 +208,18 @@ def undo(root: Path, out: Console, dry_run: bool = False, catalog: str | os.Path
                 d.rmdir()
     out.print(f"undone: {len(steps)} files" + (f", {problems} left in place" if problems else ""))
     return 1 if problems else 0
+
+
+@hookimpl
+def keepers_commands(subparsers, common):
+    so = subparsers.add_parser("sort", help="file a folder's photos into good/ and bad/ sub-folders")
+    so.add_argument("path")
+    mode = so.add_mutually_exclusive_group()
+    mode.add_argument("--copy", dest="mode", action="store_const", const="copy", help="copy (default)")
+    mode.add_argument("--move", dest="mode", action="store_const", const="move", help="move")
+    mode.add_argument("--link", dest="mode", action="store_const", const="link",
+                      help="hard-link (symlink across disks)")
+    so.add_argument("--undo", action="store_true", help="undo the last sort of PATH")
+    so.add_argument("--dry-run", action="store_true", help="say what would be filed where, touch nothing")
+    common(so)
+    so.set_defaults(func=command)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import json
 import sys
 import time
 import zlib
@@ -275,24 +274,3 @@ def report(m: dict) -> str:
     lines.append(f"| closed eyes P / R / F1 | {ce['precision']:.3f} / {ce['recall']:.3f} / {goal(ce['f1'], 0.9)} "
                  "| F1 ≥ 0.9 |")
     return "\n".join(lines)
-
-
-def run(args, settings) -> int:
-    from keepers.core.errors import UserError
-
-    data = Path(args.data) if args.data else DATA
-    if not (data / "clean").is_dir():
-        raise UserError(f"keepers eval needs the development data in {data} (clean/, real_defects/, eyes/)")
-    m = evaluate(data, every=args.every, workers=max(1, min(2, settings.workers)),
-                 good_threshold=settings.good_threshold)
-    print(json.dumps(m, indent=1) if args.json else report(m))
-    return 0
-
-
-def register(sub, common) -> None:
-    p = sub.add_parser("eval", help="measure the quality engine on held-out photos of ../shared/data")
-    p.add_argument("--data", help=f"the data folder (default: {DATA})")
-    p.add_argument("--every", type=int, default=1, help="score every N-th test photo only (quicker, rougher)")
-    p.add_argument("--json", action="store_true")
-    common(p)
-    p.set_defaults(func=run)
