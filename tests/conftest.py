@@ -44,3 +44,17 @@ def write_jpeg(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """`keepers demo`'s photos culled once by the real command: (folder, the process, its records by name, the
+    folder whose catalog and config it used). Tests read it; none changes it."""
+    from helpers import keepers, records
+    from keepers.core.lab import demo
+
+    tmp = tmp_path_factory.mktemp("demo")
+    folder = tmp / "photos"
+    demo.build(folder)
+    proc = keepers("cull", "--json", folder, tmp=tmp)
+    return folder, proc, records(proc), tmp

@@ -15,15 +15,6 @@ from helpers import KEEPERS, exiftool_json, isolated_env, keepers, records
 from keepers.core.lab import demo
 
 
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("demo")
-    folder = tmp / "photos"
-    demo.build(folder)
-    proc = keepers("cull", "--json", folder, tmp=tmp)
-    return folder, proc, records(proc), tmp
-
-
 def test_every_demo_photo_gets_a_verdict_that_honours_the_json_contract(demo_run):
     folder, proc, recs, _ = demo_run
     assert proc.returncode == 0, proc.stderr

@@ -9,18 +9,15 @@ import json
 
 import pytest
 
-from helpers import exiftool_json, keepers, records
+from helpers import exiftool_json, keepers
 from keepers.core.lab import demo
 
 
 @pytest.fixture(scope="module")
-def culled(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("show")
-    folder = tmp / "photos"
-    demo.build(folder)
-    proc = keepers("cull", "--json", folder, tmp=tmp)
+def culled(demo_run):
+    folder, proc, recs, tmp = demo_run
     assert proc.returncode == 0, proc.stderr
-    return folder, records(proc), tmp
+    return folder, recs, tmp
 
 
 def test_show_and_the_sidecar_agree_for_every_frame_of_a_burst(culled):
