@@ -128,10 +128,11 @@ class Cull:
         self.groups: dict = {}  # path -> Membership, filled by group()
         self._stats_lock = threading.Lock()
         self._folders_checked: set[str] = set()  # folders whose gone photos were looked for in this run
+        self.skipped: list[tuple[str, str]] = []  # (path, why): files a run saw and left alone (videos)
         self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
 
     def run(self, paths: Iterable[str]) -> list[Result]:
-        self.skipped: list[tuple[str, str]] = []  # (path, why): files seen and left alone (videos)
+        self.skipped.clear()
         photos, walk_errors = discover(list(paths), skipped=self.skipped)
         results: dict[str, Result] = {}
         todo: list[Photo] = []
@@ -234,7 +235,7 @@ class Cull:
             self.progress("analyze", done, total)
 
     def _judge(self, r: Result) -> None:
-        """The judging step, once per photo (keepers.core.judge.judgement). A photo nothing could judge is listed with why."""
+        """The judging step, once per photo (core/judge/judgement.py). A photo nothing could judge says why."""
         if r.error:
             return
         j = judge(r.findings, self.settings)
