@@ -44,6 +44,9 @@ class Meta:
     # a star rating inside the file itself (XMP or EXIF), as the loader read it: 0 = read, none set; None = not
     # read (the writer then asks exiftool). It spares the writer one exiftool call per new sidecar.
     rating: float | None = None
+    # whether the file carries an XMP packet, as the loader saw (None: not looked, for formats where Pillow does not
+    # show it): False spares the writer the exiftool command that copies it into a new sidecar (keepers.core.io.xmp)
+    xmp: bool | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if v is not None}

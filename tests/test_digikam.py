@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from keepers.core.lab.demo import sample_photo
+from keepers.core.io.exiftool import CONFIG
 from keepers.core.io.hosts import adapter_for
 from keepers.core.types import Verdict
 from keepers.core.io.xmp import SidecarWriter
@@ -74,6 +75,23 @@ def test_the_digikam_db_is_read_read_only_with_labels_from_its_internal_tags(tmp
     assert (b.rating, b.pick_label, b.color_label, b.tags) == (0, 1, None, ["People/Anna"])
     assert (c.rating, c.pick_label, c.tags) == (None, None, [])
     assert [Path(p.path).name for p in read(db_file, tmp_path / "photos" / "2023")] == ["b.jpg", "c.jpg"]
+
+
+def test_the_digikam_db_is_read_where_its_folder_name_has_uri_characters(tmp_path):
+    """`file:{path}?mode=ro` broke on a `#`, `%` or `?` in a folder name (and on Windows drive paths): the URI
+    is built by pathlib, escaped."""
+    folder = tmp_path / "100% sure #2?"
+    folder.mkdir()
+    db_file = folder / "digikam4.db"
+    db = new_db(db_file)
+    db.execute("INSERT INTO AlbumRoots (label, status, type, identifier, specificPath) VALUES "
+               "('photos', 0, 1, ?, '/')", (f"volumeid:?path={tmp_path}/photos",))
+    db.execute("INSERT INTO Albums (albumRoot, relativePath) VALUES (1, '/')")
+    add_image(db, 1, "a.jpg", 3, ["People/Anna"])
+    db.commit()
+    db.close()
+    [a] = read(db_file)
+    assert (Path(a.path).name, a.rating, a.tags) == ("a.jpg", 3, ["People/Anna"])
 
 
 # --- the real digiKam ---------------------------------------------------------------------------------------------
@@ -186,3 +204,28 @@ def test_digikam_shows_our_rating_pick_label_colour_label_and_tag_paths(tmp_path
     assert set(imported) == {"theirs.jpg"}  # only the photographer's data, none of Keepers'
     r = imported["theirs.jpg"]
     assert (r.rating, r.pick_label, r.color, sorted(r.keywords)) == (3, 3, "blue", ["People|Anna", "places|Norway"])
+
+
+@needs_digikam
+def test_digikam_still_shows_the_labels_rating_and_tags_inside_the_photo_after_keepers_first_sidecar(tmp_path):
+    """Issue 20: a JPEG whose own XMP says Rejected, Blue, People/Anna, 2 stars showed Accepted and only
+    Keepers/animal/cat once Keepers wrote its first sidecar (digiKam, reading sidecars, ignores the photo's XMP)."""
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    anna, plain = photos / "anna.jpg", photos / "plain.jpg"
+    Image.fromarray(sample_photo("astronaut")).save(anna, quality=90)
+    Image.fromarray(sample_photo("chelsea")).save(plain, quality=90)
+    subprocess.run(["exiftool", "-config", str(CONFIG), "-q", "-overwrite_original", "-XMP-digiKam:PickLabel=1",
+                    "-XMP-digiKam:ColorLabel=5", "-XMP-xmp:Rating=2", "-XMP-digiKam:TagsList=People/Anna",
+                    "-XMP-lr:HierarchicalSubject=People|Anna", "-XMP-dc:Subject=Anna", str(anna)], check=True)
+    host = adapter_for(None, "digikam")
+    pick = verdict(4, ["animal|cat", "group|pick"], group="g", pick=True)  # Keepers would say: accepted, green
+    with SidecarWriter() as w:
+        w.write(anna, pick, analyzers={}, host=host)
+        w.write(plain, pick, analyzers={}, host=host)
+    seen = {Path(p.path).name: p for p in read(digikam_scan(photos, tmp_path / "digikam"))}
+    a = seen["anna.jpg"]
+    assert (a.rating, a.pick_label, a.color_label) == (2, 1, 5)  # the photographer's, not Keepers'
+    assert sorted(a.tags) == ["Keepers/animal/cat", "Keepers/group/pick", "People/Anna"]
+    b = seen["plain.jpg"]  # nothing set by the photographer: Keepers' labels show
+    assert (b.rating, b.pick_label, b.color_label) == (4, 3, 4)

@@ -289,7 +289,8 @@ def test_exif_capture_facts_are_read_from_the_file(write_jpeg):
         "capture_time": "2021-05-12T12:21:21.092+02:00", "make": "Canon", "model": "Canon EOS R6",
         "lens": "RF85mm F1.2 L USM", "exposure_time": 0.004, "f_number": 2.8, "iso": 400.0,
         "exposure_bias": pytest.approx(-2 / 3, abs=1e-5), "focal_length": 85.0, "orientation": 1,
-        "width": 600, "height": 400, "rating": 0.0}  # 0: read, and the photo carries no star rating
+        "width": 600, "height": 400, "rating": 0.0,  # 0: read, and the photo carries no star rating
+        "xmp": False}  # nor an XMP packet
 
 
 def test_capture_times_tolerate_blank_and_partial_dates():
@@ -302,7 +303,8 @@ def test_capture_times_tolerate_blank_and_partial_dates():
 
 def test_a_photo_without_exif_has_only_its_size(write_jpeg):
     meta = load(photo(write_jpeg(sample_rgb("chelsea")))).meta
-    assert meta.as_dict() == {"orientation": 1, "width": 451, "height": 300, "rating": 0.0}  # 0.0: no rating in it
+    assert meta.as_dict() == {"orientation": 1, "width": 451, "height": 300, "rating": 0.0,  # 0.0: no rating in it
+                              "xmp": False}
 
 
 def test_real_camera_exif_matches_what_exiftool_reads(shared_data):

@@ -106,9 +106,9 @@ def test_the_photographers_own_rating_is_never_replaced_unless_asked(tmp_path, w
 def test_a_rating_inside_the_photo_counts_as_the_photographers(tmp_path, writer):
     img = photo(tmp_path, "rated.jpg")  # rated in Lightroom, which embeds XMP in JPEGs
     subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(img)], check=True)
-    for _ in range(2):  # the sidecar Keepers created holds no rating: the embedded one still rules
+    for _ in range(2):  # the sidecar Keepers created starts from the photo's XMP: its rating is theirs
         res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS)
-        assert not res.rating_written and read_sidecar(res.sidecar)["rating"] is None
+        assert not res.rating_written and read_sidecar(res.sidecar)["rating"] == 5
     assert writer.write(img, verdict(stars=1), analyzers=ANALYZERS, overwrite_ratings=True).rating_written
     assert read_sidecar(res.sidecar)["rating"] == 1
 
@@ -381,7 +381,7 @@ def test_a_rating_handed_over_by_the_loader_is_kept_like_one_exiftool_found(tmp_
     subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Rating=5", str(img)], check=True)
     rating = load(Photo(str(img), "jpeg"), 256).meta.rating
     res = writer.write(img, verdict(stars=1), analyzers=ANALYZERS, embedded_rating=rating)
-    assert not res.rating_written and read_sidecar(res.sidecar)["rating"] is None
+    assert not res.rating_written and read_sidecar(res.sidecar)["rating"] == 5  # copied from the photo's XMP
     plain = photo(tmp_path, "plain.jpg")
     res = writer.write(plain, verdict(stars=2), analyzers=ANALYZERS, embedded_rating=load(Photo(str(plain), "jpeg"), 256).meta.rating)
     assert res.rating_written and read_sidecar(res.sidecar)["rating"] == 2
@@ -408,3 +408,181 @@ def test_a_batch_reads_its_folder_once_and_finds_the_same_sidecars_as_single_wri
     sidecars = sorted(p.name for p in tmp_path.iterdir() if p.suffix.casefold() == ".xmp" or p.name.endswith(".tmp"))
     assert sidecars == sorted(["IMG_1.JPG.xmp", "IMG_2.jpg.XMP", "IMG_3.XMP", "IMG_4.xmp", "IMG_4.JPG.xmp",
                                "new.jpg.xmp"])  # no second sidecar, and the dead run's temp file is gone
+
+
+# --- the photo's own XMP is the photographer's ----------------------------------------------------------------
+
+def embed_xmp(img: Path, *assignments: str) -> None:
+    """The photographer's DAM wrote these into the photo itself (digiKam, Lightroom and Bridge embed XMP in JPEGs)."""
+    subprocess.run(["exiftool", "-config", str(et_proc.CONFIG), "-q", "-overwrite_original", *assignments, str(img)],
+                   check=True)
+
+
+DIGIKAM_EMBEDDED = ("-XMP-digiKam:PickLabel=1", "-XMP-digiKam:ColorLabel=5", "-XMP-xmp:Label=Blue",
+                    "-XMP-xmp:Rating=2", "-XMP-digiKam:TagsList=People/Anna", "-XMP-lr:HierarchicalSubject=People|Anna",
+                    "-XMP-dc:Subject=Anna", "-XMP-dc:Title=Anna at the lake")
+
+
+@pytest.mark.parametrize("host", ["digikam", "generic"])
+def test_a_new_sidecar_keeps_the_labels_rating_and_keywords_inside_the_photo(tmp_path, writer, host):
+    """digiKam set to read sidecars ignores the XMP inside the photo: a first sidecar without the photographer's
+    labels showed a rejected photo as Accepted and lost People/Anna (issue 20)."""
+    from keepers.core.io.hosts import adapter_for
+
+    img = photo(tmp_path, "anna.jpg")
+    embed_xmp(img, *DIGIKAM_EMBEDDED)
+    photo_before = img.read_bytes()
+    pick = verdict(stars=4, keywords=["animal|cat", "group|pick"], group="b1", pick=True)  # accepted, green
+    res = writer.write(img, pick, analyzers=ANALYZERS, host=adapter_for(None, host))
+    assert res.created and img.read_bytes() == photo_before
+    t = tags(res.sidecar)
+    assert (t["XMP-digiKam:PickLabel"], t["XMP-digiKam:ColorLabel"], t["XMP-xmp:Label"]) == (1, 5, "Blue")
+    assert t["XMP-xmp:Rating"] == 2 and not res.rating_written and res.properties == []
+    assert t["XMP-dc:Title"] == "Anna at the lake"  # what Keepers does not manage comes along too
+    assert t["XMP-lr:HierarchicalSubject"][0] == "People|Anna" and "Keepers|animal|cat" in t["XMP-lr:HierarchicalSubject"]
+    assert t["XMP-dc:Subject"][0] == "Anna"
+    if host == "digikam":
+        assert t["XMP-digiKam:TagsList"] == ["People/Anna", "Keepers/animal/cat", "Keepers/group/pick"]
+    # the photographer changes nothing, Keepers' verdict changes: still nothing of theirs is touched
+    again = writer.write(img, verdict(stars=-1, verdict="bad", keywords=["flaw|motion blur"]), analyzers=ANALYZERS,
+                         host=adapter_for(None, host))
+    t = tags(again.sidecar)
+    assert (t["XMP-digiKam:PickLabel"], t["XMP-digiKam:ColorLabel"], t["XMP-xmp:Label"], t["XMP-xmp:Rating"]) == \
+        (1, 5, "Blue", 2)
+    assert "People|Anna" in t["XMP-lr:HierarchicalSubject"] and "Keepers|animal|cat" not in t["XMP-lr:HierarchicalSubject"]
+
+
+def test_an_existing_sidecar_without_a_label_leaves_the_label_inside_the_photo_alone(tmp_path, writer):
+    """A sidecar another program made (no colour label) beside a JPEG whose own XMP has Blue: a Keepers reject's
+    red would contradict the photographer."""
+    img = photo(tmp_path, "IMG_9.jpg")
+    embed_xmp(img, "-XMP-xmp:Label=Blue")
+    side = tmp_path / "IMG_9.jpg.xmp"
+    shutil.copy(FIXTURES / "foreign.xmp", side)
+    assert read_sidecar(side)["label"] is None  # the other program set none
+    res = writer.write(img, verdict(stars=-1, verdict="bad"), analyzers=ANALYZERS)
+    assert read_sidecar(side)["label"] is None and res.properties == []
+    plain = photo(tmp_path, "IMG_10.jpg")  # the same without a label inside the photo: Keepers' red goes in
+    shutil.copy(FIXTURES / "foreign.xmp", tmp_path / "IMG_10.jpg.xmp")
+    assert writer.write(plain, verdict(stars=-1, verdict="bad"), analyzers=ANALYZERS).properties == ["xmp:Label=Red"]
+
+
+def test_a_new_sidecar_takes_no_develop_settings_from_the_photo(tmp_path, writer):
+    """A JPEG darktable exported carries its history; darktable applies a sidecar's history on import, so a copy in
+    the sidecar would edit the photo twice. Camera Raw's settings stay in the photo too. Its colour labels come."""
+    from keepers.core.io.hosts import adapter_for
+
+    img = photo(tmp_path, "exported.jpg")
+    packet = tmp_path / "exported.xmp"  # darktable's whole packet, history and all (no <?xml?>: not in a JPEG)
+    packet.write_bytes(b"".join((FIXTURES / "darktable.xmp").read_bytes().splitlines(True)[1:]))
+    embed_xmp(img, f"-XMP<={packet}")
+    packet.unlink()
+    embed_xmp(img, "-XMP-crs:Exposure2012=+1.0", "-XMP-xmp:Label=")
+    assert "darktable:history" in subprocess.run(["exiftool", "-b", "-XMP", str(img)], capture_output=True,
+                                                 text=True).stdout
+    res = writer.write(img, verdict(stars=-1, verdict="bad"), analyzers=ANALYZERS, host=adapter_for(None, "darktable"))
+    packet = res.sidecar.read_text()
+    assert "darktable:history" not in packet and "darktable:xmp_version" not in packet and "crs:" not in packet
+    t = tags(res.sidecar)
+    assert t["XMP-darktable:Colorlabels"] == [2, 0]  # the photographer's green, Keepers' red for a reject
+    assert t["XMP-xmp:Rating"] == 2 and t["XMP-lr:HierarchicalSubject"][:2] == ["places|Norway", "fjord"]
+    assert "XMP-crs:Exposure2012" in tags(img)  # the photo itself is not touched
+
+
+def test_a_photo_the_loader_saw_without_xmp_costs_no_exiftool_command_to_read_it(tmp_path, writer, monkeypatch):
+    from keepers.core.io import xmp
+    from keepers.core.io.loader import load
+    from keepers.core.types import Photo
+
+    img = photo(tmp_path, "plain.jpg")
+    tagged = photo(tmp_path, "tagged.jpg")
+    embed_xmp(tagged, "-XMP-xmp:Label=Blue")
+    assert load(Photo(str(img), "jpeg"), 256).meta.xmp is False
+    assert load(Photo(str(tagged), "jpeg"), 256).meta.xmp is True
+    read = []
+    real = xmp._photo_xmp
+    monkeypatch.setattr(xmp, "_photo_xmp", lambda et, p: read.append(p.name) or real(et, p))
+    writer.write(img, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=False)
+    writer.write(tagged, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=True)
+    assert read == ["tagged.jpg"] and read_sidecar(tmp_path / "tagged.jpg.xmp")["label"] == "Blue"
+
+
+# --- macOS and Windows: the POSIX-only calls have fallbacks (CI is Linux: the fallbacks run here) ---------------
+
+def test_without_fchmod_fchown_and_getuid_permissions_are_still_kept(tmp_path, writer, monkeypatch):
+    """Windows' os has no fchmod, fchown nor getuid."""
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    shutil.copy(FIXTURES / "foreign.xmp", side)
+    side.chmod(0o640)
+    for name in ("fchmod", "fchown", "getuid"):
+        monkeypatch.delattr(os, name)
+    writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert oct(side.stat().st_mode & 0o777) == "0o640" and read_sidecar(side)["score"] == 7.4
+
+
+def test_the_temp_file_is_opened_binary_where_the_system_has_text_mode(tmp_path, writer, monkeypatch):
+    """Windows' os.open writes \\n as \\r\\n unless O_BINARY is given."""
+    monkeypatch.setattr(os, "O_BINARY", 0o100000, raising=False)  # O_LARGEFILE on Linux: harmless here
+    flags = []
+    real = os.open
+    monkeypatch.setattr(os, "open", lambda path, fl, *a: flags.append(fl) or real(path, fl, *a))
+    writer.write(photo(tmp_path, "a.jpg"), verdict(), analyzers=ANALYZERS)
+    assert flags and all(f & 0o100000 for f in flags)
+
+
+def test_on_windows_a_sidecar_held_open_by_another_program_is_replaced_once_it_is_let_go(tmp_path, writer,
+                                                                                         monkeypatch):
+    from keepers.core.io import xmp
+
+    img = photo(tmp_path, "a.jpg")
+    side = writer.write(img, verdict(stars=2), analyzers=ANALYZERS).sidecar
+    monkeypatch.setattr(xmp, "WINDOWS", True)
+    real, calls = os.replace, []
+
+    def busy_twice(src, dst):  # a DAM reading the sidecar: ERROR_SHARING_VIOLATION, then it lets go
+        calls.append(dst)
+        if len(calls) <= 2:
+            raise PermissionError(13, "The process cannot access the file because it is being used")
+        real(src, dst)
+
+    monkeypatch.setattr(os, "replace", busy_twice)
+    writer.write(img, verdict(stars=3), analyzers=ANALYZERS)
+    assert len(calls) == 3 and read_sidecar(side)["rating"] == 3
+    before = side.read_bytes()
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(PermissionError(13, "in use")))
+    with pytest.raises(WriteError, match="in use"):
+        writer.write(img, verdict(stars=4), analyzers=ANALYZERS)
+    assert side.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["a.jpg", "a.jpg.xmp"]
+
+
+def test_on_windows_no_process_is_probed_and_only_old_temp_files_count_as_stale(tmp_path, writer, monkeypatch):
+    """os.kill(pid, 0) on Windows terminates the process with that id; a killed run's temp file is known by its age."""
+    from keepers.core.io import xmp
+
+    monkeypatch.setattr(xmp, "WINDOWS", True)
+    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("os.kill called on Windows"))
+    img = photo(tmp_path, "a.jpg")
+    old = tmp_path / ".a.jpg.xmp.keepers-999999999-0badcafe.tmp"
+    fresh = tmp_path / ".a.jpg.xmp.keepers-999999998-0badcafe.tmp"  # perhaps a run writing now
+    for t in (old, fresh):
+        t.write_bytes(b"<x:xmpmeta")
+    os.utime(old, (0, 0))
+    writer.write(img, verdict(), analyzers=ANALYZERS)
+    assert sorted(os.listdir(tmp_path)) == [fresh.name, "a.jpg", "a.jpg.xmp"]
+
+
+def test_on_windows_a_folders_read_only_attribute_does_not_refuse_the_write(tmp_path, monkeypatch):
+    """Explorer sets the read-only attribute on customised folders (Pictures); files are still written in them."""
+    from keepers.core.io import xmp
+
+    folder = tmp_path / "Pictures"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(WriteError, match="read-only"):
+            xmp._check_writable(folder / "a.jpg.xmp", False)
+        monkeypatch.setattr(xmp, "WINDOWS", True)
+        xmp._check_writable(folder / "a.jpg.xmp", False)
+    finally:
+        folder.chmod(0o755)

@@ -19,7 +19,8 @@ log = logging.getLogger("keepers.exiftool")
 # defines our private XMP namespace (keepers:*) so exiftool can write it
 CONFIG = Path(__file__).with_name("exiftool_config.pl")
 INSTALL_HINT = ("exiftool is not installed; on Debian/Ubuntu: sudo apt-get install libimage-exiftool-perl "
-                "(macOS: brew install exiftool); `make demo` installs it when run as root")
+                "(macOS: brew install exiftool; Windows: the Windows executable from exiftool.org, "
+                "as exiftool.exe on the PATH); `make demo` installs it when run as root")
 
 _local = threading.local()
 # every process started, with its thread and the (Python) process that owns it

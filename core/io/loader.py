@@ -365,7 +365,7 @@ def meta_from_pillow(im: Image.Image) -> Meta:
     if orientation in (5, 6, 7, 8) and "original_orientation" not in im.info:
         w, h = h, w
     return Meta(
-        rating=embedded_rating(im, ifd0),
+        rating=embedded_rating(im, ifd0), xmp=bool(im.info.get("xmp")) if im.format in _XMP_IN_INFO else None,
         capture_time=iso_time(sub.get(0x9003), sub.get(0x9291), sub.get(0x9011))
         or iso_time(sub.get(0x9004), sub.get(0x9292), sub.get(0x9012)),  # DateTimeDigitized: scanners, some phones
         make=_text(ifd0.get(0x010F)), model=_text(ifd0.get(0x0110)), lens=_text(sub.get(0xA434)),

@@ -12,12 +12,19 @@ the rest for dc:subject, and only those are ever removed. A label (xmp:Label, di
 there is none or it is still the one Keepers set (keepers:PropertiesSet records those). A write goes to a temp file
 in the sidecar's folder, is fsynced and renamed over the sidecar, so a sidecar is always either the old one or the
 new one.
+
+The photo's own XMP is the photographer's too (../shared/research/hosts-xmp.md: digiKam reading sidecars ignores
+what is inside the photo). A new sidecar starts as a copy of the photo's XMP packet (exiftool's `-xmp -b` recipe for
+a sidecar from an image), less develop settings (below), so the labels, rating and keywords a DAM showed stay; and
+a label or rating the photo carries counts as the photographer's also where an existing sidecar has none.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
+import time
 import os
 import secrets
 import threading
@@ -36,11 +43,21 @@ from keepers.core.types import Verdict
 
 log = logging.getLogger(__name__)
 
+WINDOWS = os.name == "nt"  # a module constant, so the tests run the Windows paths on Linux
+
 ROOT = "Keepers"
 _READ_TAGS = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
               "-XMP-digiKam:TagsList", "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel",
               "-XMP-darktable:DarktableColorLabels", "-XMP-darktable:DarktableXmpVersion",
               "-XMP-keepers:all", "-Error", "-Warning", "-File:FileType")
+_XMP_TAGS = tuple(t for t in _READ_TAGS if t.startswith("-XMP-"))
+# a photo's develop settings never go into its new sidecar: Camera Raw's (crs:*) and darktable's history describe
+# edits the photo already shows (an exported JPEG) or that the program owning the file applies; darktable applies a
+# sidecar's history on import, and reads a Lightroom-named sidecar's crs, so a copy would edit the photo twice
+_NOT_SEEDED = ("-XMP-crs:all=",)
+_DARKTABLE_NS = b"http://darktable.sf.net/"
+_DT_LABELS = "XMP-darktable:DarktableColorLabels"
+_REPLACE_TRIES = 8  # Windows: a sidecar another program holds open cannot be replaced; wait up to ~2.5 s for it
 
 
 @dataclass
@@ -110,6 +127,35 @@ def _embedded_rating(et, photo: Path) -> float | None:
         return None  # an unreadable photo has no rating Keepers could keep
     stars = [_num(v) for k, v in rec.items() if k != "SourceFile"]
     return next((s for s in stars if s), None)
+
+
+def _photo_xmp(et, photo: Path) -> tuple[dict, bytes | None, float | None]:
+    """The photo's own XMP as Keepers reads a sidecar (labels, rating, keywords, keepers:* where --embed wrote
+    them), its XMP packet (None: it has none) and its EXIF star rating (cameras rate into IFD0), in one exiftool
+    command. ReadError when exiftool cannot read the photo."""
+    try:
+        out = et.execute("-j", "-struct", "-b", "-fast", *_XMP_TAGS, "-XMP:XMP", "-IFD0:Rating", os.fsencode(photo),
+                         raw_bytes=True)
+        rec = json.loads(out.decode("utf-8", "replace") or "[{}]", parse_float=str, parse_int=str)[0]
+    except (ValueError, IndexError, AttributeError) as e:
+        raise ReadError(photo, f"exiftool gave no readable answer ({e})") from e
+    except (OSError, ExifToolException) as e:
+        raise ReadError(photo, str(e)) from e
+    packet = rec.pop("XMP:XMP", None)
+    if isinstance(packet, str):  # text in the JSON, or base64 where it is not valid UTF-8
+        packet = base64.b64decode(packet[7:]) if packet.startswith("base64:") else packet.encode()
+    exif_rating = _num(rec.pop("EXIF:Rating", None)) or None
+    tags = {k.rpartition(":")[2]: v for k, v in rec.items() if k.startswith("XMP")}
+    return tags, (packet or None), exif_rating
+
+
+def _owned_keys(host, verdict: Verdict) -> list[str]:
+    """The properties whose owner decides what Keepers may write: the rating and the host's labels."""
+    return ["Rating", *(p.key for p in host.props(verdict))]
+
+
+def _empty(v) -> bool:
+    return v is None or v == "" or v == []
 
 
 def read_sidecar(path: str | os.PathLike) -> dict:
@@ -213,72 +259,125 @@ def _now() -> str:
     return d.strftime("%Y:%m:%d %H:%M:%S") + f"{off[:3]}:{off[3:]}"
 
 
-def _check_writable(sidecar: Path, exists: bool) -> None:
-    """Refuse, before anything is written, what the photographer made read-only: also as root, who could."""
+def _check_writable(sidecar: Path, exists: bool, what: str = "sidecar") -> None:
+    """Refuse, before anything is written, what the photographer made read-only: also as root, who could.
+    `what`: the file's role in the messages (a sidecar, or a photo --embed writes)."""
     folder = sidecar.parent
     if not folder.is_dir():
         raise WriteError(sidecar, f"folder {folder} does not exist")
     if exists:
         st = sidecar.stat()
         if not sidecar.is_file():
-            raise WriteError(sidecar, "the sidecar path is not a regular file")
+            raise WriteError(sidecar, f"the {what} path is not a regular file")
         if not st.st_mode & 0o222 or not os.access(sidecar, os.W_OK):
-            raise WriteError(sidecar, "the sidecar is read-only; Keepers leaves it as it is")
-    if not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK):
-        raise WriteError(sidecar, f"folder {folder} is read-only (a sidecar is replaced through a temp file there)")
+            raise WriteError(sidecar, f"the {what} is read-only; Keepers leaves it as it is")
+    # Windows: a folder's read-only attribute (its st_mode without write bits) does not stop files being written in
+    # it, and Explorer sets it on customised folders such as Pictures; the write itself reports a refusal
+    if not WINDOWS and (not folder.stat().st_mode & 0o222 or not os.access(folder, os.W_OK | os.X_OK)):
+        raise WriteError(sidecar, f"folder {folder} is read-only (a {what} is replaced through a temp file there)")
+
+
+def _temp_name(path: Path) -> Path:
+    """A temp file beside `path`: .<name>.keepers-<pid>-<random>.tmp (keepers.core.io.naming.TMP)."""
+    return path.with_name(f".{path.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def _keep_mode(fd: int, tmp: Path, st) -> None:
+    """The replaced file's permissions and, where allowed, owner, onto the temp file (open as `fd`). Windows has no
+    fchmod, fchown nor getuid: chmod by name (only the read-only attribute means anything there), no owner."""
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, st.st_mode & 0o7777)
+    else:
+        os.chmod(tmp, st.st_mode & 0o7777)
+    if hasattr(os, "fchown") and hasattr(os, "getuid") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+        try:
+            os.fchown(fd, st.st_uid, st.st_gid)
+        except OSError:
+            pass
+
+
+def _rename_over(tmp: Path, target: Path) -> None:
+    """os.replace, atomic on POSIX and on Windows (MoveFileEx). On Windows it fails while another program (a DAM
+    reading the sidecar, an antivirus scanning a new file) holds the target open: tried again for a few seconds."""
+    for i in range(_REPLACE_TRIES):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if not WINDOWS or i == _REPLACE_TRIES - 1:
+                raise
+            time.sleep(0.02 * 2 ** i)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _replace(sidecar: Path, data: bytes) -> None:
     """Write `data` to a temp file beside the sidecar, fsync it and rename it over the sidecar (atomic)."""
     st = sidecar.stat() if sidecar.exists() else None
-    tmp = sidecar.with_name(f".{sidecar.name}{TMP}{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    tmp = _temp_name(sidecar)
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0),
-                     0o666 if st is None else st.st_mode & 0o7777)
+        # O_BINARY: on Windows os.open is in text mode otherwise, and every \n would be written as \r\n
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+        fd = os.open(tmp, flags, 0o666 if st is None else st.st_mode & 0o7777)
         try:
-            if st is not None:  # keep the sidecar's permissions and, where allowed, its owner
-                os.fchmod(fd, st.st_mode & 0o7777)
-                if hasattr(os, "getuid") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
-                    try:
-                        os.fchown(fd, st.st_uid, st.st_gid)
-                    except OSError:
-                        pass
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view):]
+            if st is not None:  # keep the sidecar's permissions and, where allowed, its owner
+                _keep_mode(fd, tmp, st)
             os.fsync(fd)
         finally:
             os.close(fd)
-        os.replace(tmp, sidecar)
+        _rename_over(tmp, sidecar)
     except OSError as e:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise WriteError(sidecar, e.strerror or str(e)) from e
     except BaseException:  # interrupted: leave no temp file behind
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        _unlink(tmp)
         raise
 
 
+STALE_AFTER_S = 3600  # Windows: a temp file this old is a killed run's (no process may be probed there, below)
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process `pid` runs. POSIX: signal 0 probes it. On Windows os.kill(pid, 0) would *terminate* that
+    process (TerminateProcess with exit code 0), so it is never called there: see _remove_stale_temps."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: it runs, as another user
+        return True
+    return True
+
+
 def _remove_stale_temps(sidecar: Path, names: FolderNames | None = None) -> None:
-    """Temp files of a Keepers process that was killed between write and rename. `names`: the folder's, if kept."""
+    """Temp files of a Keepers process that was killed between write and rename. `names`: the folder's, if kept.
+    POSIX: those whose process is gone. Windows: those older than STALE_AFTER_S (a process id is not probed)."""
     names = names if names is not None else FolderNames(sidecar.parent)
     prefix = f".{sidecar.name}{TMP}"
     for n in list(names.temps.get(sidecar.name, ())):
+        path = sidecar.parent / n
         try:
-            os.kill(int(n[len(prefix):].split("-")[0]), 0)
-        except ProcessLookupError:
+            pid = int(n[len(prefix):].split("-")[0])
+            if WINDOWS:
+                stale = time.time() - path.stat().st_mtime > STALE_AFTER_S
+            else:
+                stale = pid != os.getpid() and not _pid_alive(pid)
+        except (ValueError, OSError):
+            continue
+        if stale:
             try:
-                os.unlink(sidecar.parent / n)
+                os.unlink(path)
                 names.discard(n)
             except OSError:
                 pass
-        except (ValueError, OSError):
-            pass
 
 
 class SidecarWriter:
@@ -338,19 +437,56 @@ class SidecarWriter:
         return dict(rating=rating, value=value, rating_set=rating_set, lists=lists, added=added, removed=removed,
                     ours=ours, copied=copied, prop_args=prop_args, props_set=props_set)
 
+    def _assignments(self, p: dict, verdict: Verdict, analyzers: dict[str, str], host, extra: dict | None) -> list:
+        """The exiftool arguments that write a plan (rating, labels, keyword lists, keepers:*) into a packet."""
+        ours = {
+            "Score": round(float(verdict.score), 2), "Verdict": verdict.verdict,
+            "Confidence": round(float(verdict.confidence), 3), "Stars": int(verdict.stars),
+            "RatingSet": p["rating_set"],
+            "Reasons": [f"{r.code}: {r.message}" for r in
+                        sorted(verdict.reasons, key=lambda r: (-r.cost, -r.severity))],  # worst first
+            "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["ours"],
+            "Group": verdict.group, "Pick": "True" if verdict.pick else "False", "JudgedBy": verdict.judged_by,
+            "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),
+            "Version": __version__, "Host": host.name, "PropertiesSet": p["props_set"], **(extra or {}),
+        }
+        # a list's items go in one argument, split by exiftool at SEP: each assignment costs exiftool a tag lookup,
+        # and one per item made a new sidecar 3.6-5.0 ms of its time instead of 2.3-3.2 (the same bytes written)
+        args = ["-XMP-keepers:all="]  # our old values go, all
+        if p["rating"]:
+            args.append(f"-XMP-xmp:Rating={int(p['value'])}")
+        args += p["prop_args"]
+        assign = [(f"-{tag}-", rm) for tag, rm, _ in p["lists"]] + [(f"-{tag}+", add) for tag, _, add in p["lists"]]
+        assign += [(f"-XMP-keepers:{k}", v if isinstance(v, (list, tuple)) else [v]) for k, v in ours.items()]
+        return args + [f"{tag}={joined}" for tag, values in assign if (joined := _items(values))]
+
+    def _run(self, et, args: list, path: Path, doing: str) -> bytes:
+        try:
+            # UTF-8 whatever the locale: exiftool reads values as UTF-8 (its default charset)
+            out = et.execute(*[a.encode() if isinstance(a, str) else a for a in args], raw_bytes=True)
+        except (OSError, ExifToolException) as e:
+            raise WriteError(path, f"exiftool failed: {e}") from e
+        _check(et, path, doing)
+        return out
+
     def write(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
               overwrite_ratings: bool = False, extra: dict | None = None,
-              host=None, embedded_rating: float | None = None) -> WriteResult:
+              host=None, embedded_rating: float | None = None, embedded_xmp: bool | None = None) -> WriteResult:
         """Write the verdict into the photo's sidecar (created if none); on failure raise WriteError, changing nothing.
 
         `host`: a keepers.core.io.hosts.HostAdapter deciding sidecar name, rating value, labels and keyword lists
         (default: the generic adapter).
 
+        A new sidecar starts from the photo's own XMP packet (less develop settings: _NOT_SEEDED), so what the
+        photographer set there (rating, labels, keywords) is in it and decides, as in any sidecar, what Keepers may
+        write. In an existing sidecar, a label or rating it lacks but the photo carries is the photographer's too.
         xmp:Rating = the host's value for verdict.stars (-1 = reject; digiKam 0) only where no rating is set (in the
         sidecar, nor a non-zero one in the photo itself; a host's placeholder counts as none) or the rating is the one
         Keepers set last (keepers:RatingSet), unless `overwrite_ratings`.
         Refuses a read-only sidecar or folder even as root.
         `embedded_rating`: the photo's own rating as the loader read it (0 = none; None = not known: exiftool reads it).
+        `embedded_xmp`: whether the photo has an XMP packet, as the loader saw (None = not known: exiftool looks);
+        False spares the exiftool command that reads it.
         `extra`: further keepers:* values (e.g. {"GroupKind": "burst"}). `dry_run`: read, plan, return the result,
         write nothing (a write that would fail still raises).
         """
@@ -376,56 +512,92 @@ class SidecarWriter:
                 # fresh process; only a file that a fresh exiftool cannot read either is refused
                 et = et_proc.restart()
                 old = _raw_tags(et, target, strict=True)
+            theirs, packet, exif_rating, looked = {}, None, None, False
+            if embedded_xmp is not False and (old is None or any(_empty(old.get(k))
+                                                                  for k in _owned_keys(host, verdict))):
+                try:
+                    theirs, packet, exif_rating = _photo_xmp(et, photo)
+                    looked = True
+                except ReadError as e:  # the photo was judged from what could be read: its XMP counts as none
+                    log.debug("%s", e)
+            if old is None:
+                plan_old = dict(theirs)  # the new sidecar is the photo's packet, with Keepers' changes
+            else:  # the sidecar's own, and the photo's labels where the sidecar has none (its rating: below)
+                plan_old = dict(old)
+                for k in _owned_keys(host, verdict)[1:]:
+                    if _empty(old.get(k)) and not _empty(theirs.get(k)):
+                        plan_old[k] = theirs[k]
             embedded = None
-            if not overwrite_ratings and (_num((old or {}).get("Rating")) is None or host.rating_unset(old or {})):
-                embedded = _embedded_rating(et, photo) if embedded_rating is None else (embedded_rating or None)
+            if not overwrite_ratings and (_num(plan_old.get("Rating")) is None or host.rating_unset(plan_old)):
+                if looked:
+                    stars = (None if old is None else _num(theirs.get("Rating")), exif_rating)
+                    embedded = next((s for s in stars if s), None)
+                else:
+                    embedded = _embedded_rating(et, photo) if embedded_rating is None else (embedded_rating or None)
         except ReadError as e:
             raise WriteError(sidecar, f"the existing sidecar is unreadable, left as it is: {e.reason}") from e
         except (OSError, ExifToolException) as e:
             raise WriteError(sidecar, str(e)) from e
-        p = self._plan(old or {}, verdict, overwrite_ratings, embedded, host)
+        p = self._plan(plan_old, verdict, overwrite_ratings, embedded, host)
         result = WriteResult(sidecar, not exists, p["rating"], p["added"], dry_run, p["removed"], p["copied"],
                              p["props_set"])
         if dry_run:
             return result
-        ours = {
-            "Score": round(float(verdict.score), 2), "Verdict": verdict.verdict,
-            "Confidence": round(float(verdict.confidence), 3), "Stars": int(verdict.stars),
-            "RatingSet": p["rating_set"],
-            "Reasons": [f"{r.code}: {r.message}" for r in
-                        sorted(verdict.reasons, key=lambda r: (-r.cost, -r.severity))],  # worst first
-            "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["ours"],
-            "Group": verdict.group, "Pick": "True" if verdict.pick else "False", "JudgedBy": verdict.judged_by,
-            "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),
-            "Version": __version__, "Host": host.name, "PropertiesSet": p["props_set"], **(extra or {}),
-        }
-        # a list's items go in one argument, split by exiftool at SEP: each assignment costs exiftool a tag lookup,
-        # and one per item made a new sidecar 3.6-5.0 ms of its time instead of 2.3-3.2 (the same bytes written)
-        args = ["-sep", SEP, "-o", "-.xmp" if old is None else "-", "-XMP-keepers:all="]  # our old values go, all
-        if p["rating"]:
-            args.append(f"-XMP-xmp:Rating={int(p['value'])}")
-        args += p["prop_args"]
-        assign = [(f"-{tag}-", rm) for tag, rm, _ in p["lists"]] + [(f"-{tag}+", add) for tag, _, add in p["lists"]]
-        assign += [(f"-XMP-keepers:{k}", v if isinstance(v, (list, tuple)) else [v]) for k, v in ours.items()]
-        args += [f"{tag}={joined}" for tag, values in assign if (joined := _items(values))]
+        args = self._assignments(p, verdict, analyzers, host, extra)
         if not exists and sidecar.name.casefold() == (photo.stem + ".xmp").casefold():
             args.append(f"-XMP-photoshop:SidecarForExtension={photo.suffix[1:].upper()}")  # as Lightroom does
-        if old is not None:
-            args.append(os.fsencode(target))
-        try:
-            # UTF-8 whatever the locale: exiftool reads values as UTF-8 (its default charset)
-            data = et.execute(*[a.encode() if isinstance(a, str) else a for a in args], raw_bytes=True)
-        except (OSError, ExifToolException) as e:
-            raise WriteError(sidecar, f"exiftool failed: {e}") from e
-        _check(et, sidecar, "exiftool could not write the sidecar")
-        try:
-            start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
-            ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
-        except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
-            raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
+        seed, fresh = None, args
+        if old is None and packet is not None:
+            seed = _temp_name(target)
+            args = [*_NOT_SEEDED, *_without_darktable(args, packet, plan_old), os.fsencode(seed)]
+        elif old is not None:
+            args = [*args, os.fsencode(target)]
+        out = "-.xmp" if old is None and seed is None else "-"
         here = names if target.parent == photo.parent else None  # the listing holds the target's folder
-        _remove_stale_temps(target, here)
-        _replace(target, data)
+        try:
+            if seed is not None:
+                try:
+                    with open(seed, "xb") as f:
+                        f.write(packet)
+                except OSError as e:
+                    raise WriteError(sidecar, e.strerror or str(e)) from e
+            doing = "exiftool could not write the sidecar"
+            try:
+                data = self._run(et, ["-sep", SEP, "-o", out, *args], sidecar, doing)
+            except WriteError as e:
+                if seed is None:
+                    raise
+                # a packet exiftool reads but will not rewrite: the sidecar holds Keepers' values only, which were
+                # planned around the photo's (nothing of theirs is contradicted; it stays inside the photo)
+                log.info("%s: the photo's own XMP not copied into its new sidecar: %s", photo, e.reason)
+                data = self._run(et, ["-sep", SEP, "-o", "-.xmp", *fresh], sidecar, doing)
+            try:
+                start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
+                ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
+            except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
+                raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
+            _remove_stale_temps(target, here)
+            _replace(target, data)
+        finally:
+            if seed is not None:
+                _unlink(seed)
         if here is not None:
             here.add(target.name)  # the batch's later photos see the sidecar just made
         return result
+
+
+def _without_darktable(args: list, packet: bytes, old: dict) -> list:
+    """A new sidecar copied from a photo darktable exported: its darktable:* data (history, xmp_version...) goes,
+    its colour labels stay (and Keepers' entry changes as planned)."""
+    if _DARKTABLE_NS not in packet:
+        return args
+    labels = _list(old.get("DarktableColorLabels"))
+    rest = []
+    for a in args:
+        if a.startswith(f"-{_DT_LABELS}-="):
+            labels = [x for x in labels if x != a.split("=", 1)[1]]
+        elif a.startswith(f"-{_DT_LABELS}+="):
+            labels.append(a.split("=", 1)[1])
+        else:
+            rest.append(a)
+    return ["-XMP-darktable:all=", *rest] + ([f"-{_DT_LABELS}={SEP.join(labels)}"] if labels else [])

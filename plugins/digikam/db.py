@@ -82,7 +82,9 @@ def _tag_paths(db) -> tuple[dict[int, str], set[int]]:
 
 def read(db_file: str | os.PathLike, under: str | os.PathLike | None = None) -> list[DigikamPhoto]:
     """The visible photos digiKam knows (under the folder `under`, if given), with their labels and tags."""
-    uri = f"file:{Path(db_file).absolute().as_posix()}?mode=ro"
+    # as_uri() percent-escapes what a URI may not hold (`%`, `#`, `?` in a folder name) and writes a Windows path
+    # as file:///C:/..., which SQLite reads; an f-string `file:{path}` broke on both
+    uri = f"{Path(db_file).absolute().as_uri()}?mode=ro"
     try:
         db = sqlite3.connect(uri, uri=True)
     except sqlite3.Error as e:
