@@ -46,6 +46,8 @@ class Result:
     error: str | None = None
     analyzed: bool = False  # decoded and analysed in this run (False: from the catalog)
     sidecars: list[str] = field(default_factory=list)
+    embedded: list[str] = field(default_factory=list)  # files whose own XMP holds the verdict (--embed)
+    via_plugin: list[str] = field(default_factory=list)  # files the host reads no sidecar for: its plug-in applies it
     write_error: str | None = None
 
     def record(self) -> dict[str, Any]:
@@ -64,6 +66,8 @@ class Result:
             "judged_by": v.judged_by if v else None,
             "nsfw": next((f.data.get("nsfw") for f in self.findings if f.analyzer == "nsfw"), None),  # p(porn)
             "sidecars": self.sidecars,
+            "embedded": self.embedded,
+            "via_plugin": self.via_plugin,
             "error": self.error or self.write_error,
         }
 
@@ -129,7 +133,10 @@ class Cull:
         self._stats_lock = threading.Lock()
         self._folders_checked: set[str] = set()  # folders whose gone photos were looked for in this run
         self.skipped: list[tuple[str, str]] = []  # (path, why): files a run saw and left alone (videos)
-        self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0}
+        # written: photos whose sidecars were written; embedded: files written into (--embed); via_plugin: files
+        # the host reads no sidecar for, left to its plug-in (Lightroom's JPEG, TIFF, PSD, PNG, DNG)
+        self.stats = {"photos": 0, "analyzed": 0, "from_catalog": 0, "errors": 0, "written": 0, "embedded": 0,
+                      "via_plugin": 0}
 
     def run(self, paths: Iterable[str]) -> list[Result]:
         self.skipped.clear()
@@ -278,23 +285,52 @@ class Cull:
         from keepers.core.errors import WriteError
 
         v, s, host = r.verdict, self.settings, self.host
+        embed = bool(getattr(s, "embed", False))
         fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
-                             host.signature, s.overwrite_ratings])
-        sidecars = [writer.sidecar(f, host)[1] for f in r.photo.files]
+                             host.signature, s.overwrite_ratings] + (["embed"] if embed else []))
+        # a sidecar the host would not read is never written, nor counted: the file's own XMP is the host's
+        inside = [f for f in r.photo.files if not host.reads_sidecar(f)]
+        outside = [f for f in r.photo.files if f not in inside]
+        sidecars = [writer.sidecar(f, host)[1] for f in outside]
         r.sidecars = [str(p) for p in sidecars]
+        r.embedded, r.via_plugin = (inside, []) if embed else ([], inside)
+        if r.via_plugin:
+            with self._stats_lock:
+                self.stats["via_plugin"] += len(r.via_plugin)
+        if not outside and not r.embedded:
+            return  # nothing for Keepers to write: the host's plug-in applies the verdict
         if (not self.dry_run and r.photo_id is not None and self.catalog.written(r.photo_id) == fingerprint
                 and all(p.exists() for p in sidecars)):
             return  # already written exactly this
         ok = True
-        for f in r.photo.files:
+        for f in outside:
             try:  # the try_write pattern: one unwritable sidecar is reported, the batch goes on
                 writer.write(f, v, analyzers=self.versions, dry_run=self.dry_run, overwrite_ratings=s.overwrite_ratings,
-                             host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None)
+                             host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None,
+                             embedded_xmp=r.meta.xmp if r.meta and f == r.photo.path else None)
             except WriteError as e:
                 ok, r.write_error = False, f"sidecar not written: {e.message}"
                 # a dry run (and `keepers show`, which is one) would write nothing: its summary says it, not a warning
                 (log.debug if self.dry_run else log.warning)("%s", e)
+        done = 0
+        for f in r.embedded:
+            try:
+                writer.embed(f, v, analyzers=self.versions, dry_run=self.dry_run,
+                             overwrite_ratings=s.overwrite_ratings, host=host,
+                             keep_original=bool(getattr(s, "keep_originals", False)))
+                done += 1
+                if f == r.photo.path and r.photo_id is not None and not self.dry_run:
+                    # the photo's content changed: the catalog follows, or the next run would analyse it again
+                    st = os.stat(f)
+                    self.catalog.touch(r.photo_id, f, st.st_size, st.st_mtime_ns, content_hash=file_hash(f))
+            except (WriteError, OSError) as e:
+                ok, r.write_error = False, f"metadata not written into the photo: {getattr(e, 'message', e)}"
+                (log.debug if self.dry_run else log.warning)("%s", e)
+        if not self.dry_run:
+            with self._stats_lock:
+                self.stats["embedded"] += done
         if ok and not self.dry_run and r.photo_id is not None:
             self.catalog.mark_written(r.photo_id, fingerprint)
-            with self._stats_lock:
-                self.stats["written"] += 1
+            if outside:
+                with self._stats_lock:
+                    self.stats["written"] += 1

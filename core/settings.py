@@ -99,6 +99,11 @@ class Settings(BaseSettings):
     # keyword vocabulary: general, food, apparel, travel or wedding (models/taxonomy.json)
     keyword_vocabulary: str = "general"
     overwrite_ratings: bool = False
+    # a host that reads no sidecar for a file (Lightroom: JPEG, TIFF, PSD, PNG, DNG) gets the verdict written into
+    # the file itself (its XMP, exiftool's way); off: its plug-in applies it. keep_originals: the file as it was
+    # stays beside it as <name>_original
+    embed: bool = False
+    keep_originals: bool = False
     # score every photo for nudity (open_nsfw: `nsfw` in --json, 0-1). Off by default: ~25 ms a photo on one CPU
     # core, a fifth of a 24 MP cull, for a moderation signal a photographer culling a shoot rarely wants
     nsfw: bool = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -300,3 +301,57 @@ def test_keepers_hosts_lists_the_adapters_and_where_the_host_plugins_are(tmp_pat
     p = subprocess.run([KEEPERS, "hosts", "--json"], capture_output=True, text=True, env=env, timeout=120)
     labels = json.loads(p.stdout)["adapters"]["digikam"]["labels"]
     assert labels["alternate"] == "yellow" and labels["pick"] is None
+
+
+def test_keepers_cull_for_lightroom_writes_no_sidecar_lightroom_ignores_and_says_who_applies_it(tmp_path,
+                                                                                                  shared_data):
+    """Lightroom reads the XMP inside JPEG/TIFF/PSD/PNG/DNG and ignores a sidecar beside them: none is written nor
+    counted; the summary and --json say the plug-in applies them, or --embed writes them into the files."""
+    from helpers import keepers, records
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    jpg = photo(photos, "cat.jpg")
+    tif = photos / "scan.tif"
+    Image.open(io.BytesIO(skdata_jpeg("coffee"))).save(tif, "TIFF")
+    raw = photos / "raw.nef"
+    shutil.copy(shared_data / "camera" / "photos" / "Nikon_uncompressed.nef", raw)
+    p = keepers("cull", "--json", "--host", "lightroom", photos, tmp=tmp_path)
+    assert p.returncode == 0, p.stderr
+    rec = records(p)
+    for name, f in (("cat.jpg", jpg), ("scan.tif", tif)):
+        assert rec[name]["sidecars"] == [] and rec[name]["via_plugin"] == [str(f)] and rec[name]["embedded"] == []
+    assert rec["raw.nef"]["sidecars"] == [str(photos / "raw.xmp")] and rec["raw.nef"]["via_plugin"] == []
+    assert sorted(f.name for f in photos.iterdir()) == ["cat.jpg", "raw.nef", "raw.xmp", "scan.tif"]
+
+    p = keepers("cull", "--host", "lightroom", photos, tmp=tmp_path)  # the summary a photographer reads
+    assert p.returncode == 0, p.stderr
+    assert re.search(r"left to the host's plug-in.*\D2\s", p.stdout), p.stdout
+
+    before = jpg.read_bytes()
+    p = keepers("cull", "--json", "--host", "lightroom", "--embed", photos, tmp=tmp_path)
+    assert p.returncode == 0, p.stderr
+    rec = records(p)
+    assert rec["cat.jpg"]["embedded"] == [str(jpg)] and rec["cat.jpg"]["via_plugin"] == []
+    assert read_sidecar_of_photo(jpg)["Verdict"] == rec["cat.jpg"]["verdict"] and jpg.read_bytes() != before
+    assert read_sidecar_of_photo(tif)["Verdict"] == rec["scan.tif"]["verdict"]
+    assert sorted(f.name for f in photos.iterdir()) == ["cat.jpg", "raw.nef", "raw.xmp", "scan.tif"]
+
+    p = keepers("cull", "--host", "lightroom", "--embed", photos, tmp=tmp_path)  # the photos Keepers wrote into
+    assert p.returncode == 0, p.stderr  # are not new photos to it: nothing is analysed nor written again
+    assert re.search(r"analysed now / from catalog\D+0 / 3", p.stdout), p.stdout
+    assert "written into the photos" not in p.stdout
+
+
+def skdata_jpeg(name: str) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(getattr(skdata, name)()[::4, ::4]).save(buf, "JPEG", quality=90)
+    return buf.getvalue()
+
+
+def read_sidecar_of_photo(path: Path) -> dict:
+    """keepers:* as exiftool reads them from inside a photo."""
+    out = subprocess.run(["exiftool", "-config", str(Path(__file__).parents[1] / "core" / "io" / "exiftool_config.pl"),
+                          "-j", "-XMP-keepers:all", str(path)],
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)[0]

@@ -507,6 +507,59 @@ def test_a_photo_the_loader_saw_without_xmp_costs_no_exiftool_command_to_read_it
     assert read == ["tagged.jpg"] and read_sidecar(tmp_path / "tagged.jpg.xmp")["label"] == "Blue"
 
 
+# --- --embed: the verdict inside the file, for a host that reads no sidecar for it ------------------------------
+
+def test_embed_writes_into_the_photo_keeping_its_pixels_exif_and_the_photographers_values(tmp_path, writer):
+    img = photo(tmp_path, "IMG_1.jpg")
+    embed_xmp(img, "-EXIF:Make=Canon", "-XMP-xmp:Rating=2", "-XMP-xmp:Label=Blue",
+              "-XMP-lr:HierarchicalSubject=People|Anna", "-XMP-crs:Exposure2012=+1.0")
+    pixels = Image.open(img).tobytes()
+    res = writer.embed(img, verdict(stars=-1, verdict="bad", keywords=["flaw|motion blur"]), analyzers=ANALYZERS,
+                       host=LIGHTROOM)
+    t = tags(img)
+    assert res.sidecar == img and t["XMP-keepers:Verdict"] == "bad" and t["IFD0:Make"] == "Canon"
+    assert (t["XMP-xmp:Rating"], t["XMP-xmp:Label"], t["XMP-crs:Exposure2012"]) == (2, "Blue", "+1.0")
+    assert t["XMP-lr:HierarchicalSubject"] == ["People|Anna", "Keepers|flaw|motion blur"]
+    assert Image.open(img).tobytes() == pixels
+    assert sorted(os.listdir(tmp_path)) == ["IMG_1.jpg"]  # no sidecar, no temp file, no original unless asked
+    plain = photo(tmp_path, "IMG_2.jpg")
+    res = writer.embed(plain, verdict(stars=-1, verdict="bad"), analyzers=ANALYZERS, host=LIGHTROOM)
+    assert res.rating_written and (tags(plain)["XMP-xmp:Rating"], tags(plain)["XMP-xmp:Label"]) == (-1, "Red")
+    # Keepers' own values inside the file are Keepers' to change on the next run
+    res = writer.embed(plain, verdict(stars=4), analyzers=ANALYZERS, host=LIGHTROOM)
+    assert res.rating_written and tags(plain)["XMP-xmp:Rating"] == 4 and "XMP-xmp:Label" not in tags(plain)
+
+
+def test_embed_keeps_the_original_only_when_asked(tmp_path, writer):
+    img = photo(tmp_path, "IMG_1.tif")
+    Image.open(io.BytesIO(_JPEG[0])).save(img, "TIFF")
+    before = img.read_bytes()
+    writer.embed(img, verdict(), analyzers=ANALYZERS, host=LIGHTROOM, keep_original=True)
+    assert (tmp_path / "IMG_1.tif_original").read_bytes() == before and img.read_bytes() != before
+    assert tags(img)["XMP-keepers:Verdict"] == "good"
+    writer.embed(img, verdict(stars=2), analyzers=ANALYZERS, host=LIGHTROOM, keep_original=True)
+    assert (tmp_path / "IMG_1.tif_original").read_bytes() == before  # the first original, not the one in between
+
+
+def test_a_failed_embed_leaves_the_photo_as_it_was(tmp_path, writer, monkeypatch):
+    img = photo(tmp_path, "broken.jpg")
+    img.write_bytes(b"not a JPEG at all\n" * 100)  # exiftool will not write into it
+    with pytest.raises(WriteError):
+        writer.embed(img, verdict(), analyzers=ANALYZERS, host=LIGHTROOM)
+    assert img.read_bytes() == b"not a JPEG at all\n" * 100 and os.listdir(tmp_path) == ["broken.jpg"]
+    good = photo(tmp_path, "good.jpg")
+    before = good.read_bytes()
+    monkeypatch.setattr(os, "replace", lambda src, dst: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(WriteError, match="No space left"):
+        writer.embed(good, verdict(), analyzers=ANALYZERS, host=LIGHTROOM)
+    assert good.read_bytes() == before and sorted(os.listdir(tmp_path)) == ["broken.jpg", "good.jpg"]
+    monkeypatch.undo()
+    locked = photo(tmp_path, "locked.jpg")
+    locked.chmod(0o444)
+    with pytest.raises(WriteError, match="photo is read-only"):
+        writer.embed(locked, verdict(), analyzers=ANALYZERS, host=LIGHTROOM)
+
+
 # --- macOS and Windows: the POSIX-only calls have fallbacks (CI is Linux: the fallbacks run here) ---------------
 
 def test_without_fchmod_fchown_and_getuid_permissions_are_still_kept(tmp_path, writer, monkeypatch):

@@ -173,6 +173,12 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
         t.add_row(f"  reason: {code}", str(n))
     t.add_row("analysed now / from catalog", f"{stats['analyzed']} / {stats['from_catalog']}")
     t.add_row("sidecars " + ("(dry run: none written)" if dry_run else "written"), str(stats["written"]))
+    if stats.get("embedded") or (dry_run and any(r.embedded for r in results)):
+        t.add_row("written into the photos (--embed" + ("; dry run: none written)" if dry_run else ")"),
+                  str(stats["embedded"]))
+    if stats.get("via_plugin"):  # no sidecar the host would ignore is written, nor counted
+        t.add_row("left to the host's plug-in: it reads the XMP inside these, no sidecar (or --embed)",
+                  str(stats["via_plugin"]))
     t.add_row("errors", str(stats["errors"]))
     out.print(t)
     for r in results:
@@ -268,6 +274,11 @@ def keepers_commands(subparsers, common):
                    help="also score each photo for nudity (`nsfw` in --json; costs ~25 ms a photo per core)")
     c.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
                    "or a plugin's; see `keepers hosts`")
+    c.add_argument("--embed", action="store_true", default=None,
+                   help="for files the host reads no sidecar for (Lightroom: JPEG, TIFF, PSD, PNG, DNG), write the "
+                   "verdict into the file's own XMP instead of leaving it to the host's plug-in")
+    c.add_argument("--keep-originals", action="store_true", default=None,
+                   help="with --embed, keep each file as it was, as <name>_original")
     common(c)
     c.set_defaults(func=cull)
 

@@ -222,8 +222,10 @@ class Catalog:
                      dumps(f.features), dumps(data), dumps(f.keywords)))
             return pid
 
-    def touch(self, photo_id: int, path: str, size: int, mtime_ns: int) -> None:
-        """The photo's content is unchanged (same hash): record its path and stat now, without analysing it."""
+    def touch(self, photo_id: int, path: str, size: int, mtime_ns: int, content_hash: str | None = None) -> None:
+        """The photo's content is unchanged (same hash): record its path and stat now, without analysing it.
+        `content_hash`: the file's new hash where only its metadata changed (Keepers wrote its XMP: --embed); what
+        the loader read of its XMP (meta's rating and xmp) is then forgotten, so a writer reads the file again."""
         with self._lock, self.db:
             stale = self.db.execute("SELECT id FROM photos WHERE path = ? AND id != ?", (path, photo_id)).fetchone()
             if stale is not None:
@@ -231,8 +233,12 @@ class Catalog:
                 # found here may be the other photo's, so it no longer counts as holding this one's verdict
                 self.db.execute("DELETE FROM photos WHERE id = ?", (stale[0],))
                 self.db.execute("UPDATE verdicts SET written = NULL WHERE photo_id = ?", (photo_id,))
-            self.db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL WHERE id = ?",
-                            (path, size, mtime_ns, photo_id))
+            self.db.execute("UPDATE photos SET path = ?, size = ?, mtime_ns = ?, missing_since = NULL, "
+                            "content_hash = COALESCE(?, content_hash) WHERE id = ?",
+                            (path, size, mtime_ns, content_hash, photo_id))
+            if content_hash is not None:
+                self.db.execute("UPDATE photos SET meta = json_remove(meta, '$.rating', '$.xmp') WHERE id = ? "
+                                "AND json_valid(meta)", (photo_id,))
 
     def copy_findings(self, src_id: int, photo: Photo, content_hash: str, size: int, mtime_ns: int) -> int:
         """Same content under a new path while the original is still there (a copy): a row of its own with the

@@ -109,6 +109,12 @@ class HostAdapter(ABC):
 
         return sidecar_for(photo_file, self.naming, names)
 
+    def reads_sidecar(self, photo_file: str | os.PathLike) -> bool:
+        """Whether this host reads a sidecar for this file. Where it does not (Lightroom's JPEG, TIFF, PSD, PNG,
+        DNG: it reads the XMP inside them), Keepers writes none: the host's plug-in applies the verdict, or, with
+        `--embed`, Keepers writes it into the file (keepers.core.io.xmp.SidecarWriter.embed)."""
+        return True
+
     def rating(self, v: Verdict) -> int:
         """The xmp:Rating to write: -1 for a reject (XMP spec, darktable, Bridge)."""
         return int(v.stars)

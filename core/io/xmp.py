@@ -16,7 +16,9 @@ new one.
 The photo's own XMP is the photographer's too (../shared/research/hosts-xmp.md: digiKam reading sidecars ignores
 what is inside the photo). A new sidecar starts as a copy of the photo's XMP packet (exiftool's `-xmp -b` recipe for
 a sidecar from an image), less develop settings (below), so the labels, rating and keywords a DAM showed stay; and
-a label or rating the photo carries counts as the photographer's also where an existing sidecar has none.
+a label or rating the photo carries counts as the photographer's also where an existing sidecar has none. For a host
+that reads no sidecar for a file (Lightroom: JPEG, TIFF, PSD, PNG, DNG), `SidecarWriter.embed` writes the same
+properties into the file itself, under the same rules, the exiftool way (a new file, renamed over the photo).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import logging
 import time
 import os
 import secrets
+import shutil
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -584,6 +587,75 @@ class SidecarWriter:
         if here is not None:
             here.add(target.name)  # the batch's later photos see the sidecar just made
         return result
+
+    def embed(self, photo_file, verdict: Verdict, *, analyzers: dict[str, str], dry_run: bool = False,
+              overwrite_ratings: bool = False, extra: dict | None = None, host=None,
+              keep_original: bool = False) -> WriteResult:
+        """Write the verdict into the photo's own XMP, for a host that reads no sidecar for it (Lightroom: JPEG,
+        TIFF, PSD, PNG, DNG), under a sidecar's rules (what the photographer set stays). The exiftool way: exiftool
+        writes the photo with its new XMP to a temp file beside it, keeping everything else in the file; that is
+        fsynced and renamed over the photo, so the photo is always either the old file or the new one.
+        `keep_original`: the photo as it was stays as `<name>_original` (exiftool's name; an existing one is kept).
+        WriteError, changing nothing, where it cannot be written."""
+        if host is None:
+            from keepers.core.io.hosts import GenericAdapter
+
+            host = GenericAdapter()
+        photo = Path(os.path.abspath(photo_file))
+        if not photo.is_file():
+            raise WriteError(photo, "photo not found")
+        target = Path(os.path.realpath(photo))  # a symlinked photo stays a link to the file written
+        if any(c in str(target) for c in "\r\n"):
+            raise WriteError(photo, "file names with line breaks cannot be passed to exiftool")
+        _check_writable(target, True, "photo")
+        try:
+            et = et_proc.get()
+            old, _, exif_rating = _photo_xmp(et, target)
+        except ReadError as e:
+            raise WriteError(photo, f"cannot read the photo's metadata: {e.reason}") from e
+        embedded = None
+        if not overwrite_ratings and (_num(old.get("Rating")) is None or host.rating_unset(old)):
+            embedded = exif_rating
+        p = self._plan(old, verdict, overwrite_ratings, embedded, host)
+        result = WriteResult(photo, False, p["rating"], p["added"], dry_run, p["removed"], p["copied"],
+                             p["props_set"])
+        if dry_run:
+            return result
+        tmp = _temp_name(target)
+        args = ["-sep", SEP, "-o", os.fsencode(tmp), *self._assignments(p, verdict, analyzers, host, extra),
+                os.fsencode(target)]
+        try:
+            _remove_stale_temps(target, self.folder_names(target.parent))
+            self._run(et, args, photo, "exiftool could not write the photo")
+            st = target.stat()
+            fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
+            try:
+                _keep_mode(fd, tmp, st)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            if keep_original:
+                _keep_original(target)
+            _rename_over(tmp, target)
+        except OSError as e:
+            _unlink(tmp)
+            raise WriteError(photo, e.strerror or str(e)) from e
+        except BaseException:
+            _unlink(tmp)
+            raise
+        return result
+
+
+def _keep_original(photo: Path) -> None:
+    """`photo` as it is now, as `<name>_original` beside it (exiftool's convention), unless one is there: a hard
+    link where the file system has them (no copy of a large file), else a copy."""
+    orig = photo.with_name(photo.name + "_original")
+    if os.path.lexists(orig):
+        return
+    try:
+        os.link(photo, orig)
+    except OSError:
+        shutil.copy2(photo, orig)
 
 
 def _without_darktable(args: list, packet: bytes, old: dict) -> list:
