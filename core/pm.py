@@ -24,6 +24,8 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.commands.models",
     "keepers.core.commands.similar",
     "keepers.core.commands.eval",
+    "keepers.core.commands.taste",
+    "keepers.core.commands.review",
     "keepers.plugins.cli",
     # analyzers, judging and host adapters
     "keepers.core.analyzers.builtin",

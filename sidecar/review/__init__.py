@@ -1,0 +1,131 @@
+"""The review page: a Flask blueprint under /review serving the grid, loupe and compare views of a `Review`
+(state.py) and the calls that change a photo's stars and flag.
+
+Safe on a shared machine (like Jupyter's): every page, image and API call needs the run's token (given once in the
+URL, then kept in an HttpOnly cookie); the Host header must name the loopback (DNS rebinding); a state-changing
+call needs a matching Origin, where the browser sends one, and the CSRF header the page sends; images are served
+only for the reviewed photos and only from under the reviewed roots."""
+
+from __future__ import annotations
+
+import hmac
+import re
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, send_file
+
+STATIC = Path(__file__).with_name("static")
+COOKIE = "keepers_review"
+CSRF_HEADER = "X-Keepers-CSRF"
+_LOOPBACK = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$", re.I)
+
+blueprint = Blueprint("review", __name__, url_prefix="/review")
+
+
+def _review():
+    r = current_app.config.get("KEEPERS_REVIEW")
+    if r is None:
+        abort(Response("no review is running here: start one with `keepers review PATH`", 404))
+    return r
+
+
+def _same(a: str | None, b: str) -> bool:
+    return a is not None and hmac.compare_digest(a.encode(), b.encode())
+
+
+@blueprint.before_request
+def _guard():
+    if not _LOOPBACK.match(request.host or ""):
+        abort(Response("the review page answers only to 127.0.0.1 or localhost", 403))
+    r = _review()
+    if _same(request.args.get("token"), r.token) and request.method == "GET":
+        # the token leaves the URL (history, screenshots) for a cookie only this host's pages send
+        resp = redirect(request.path)
+        resp.set_cookie(COOKIE, r.token, httponly=True, samesite="Strict", path="/review")
+        return resp
+    if not _same(request.cookies.get(COOKIE), r.token):
+        abort(Response("this page needs the link `keepers review` printed (with its token)", 401))
+    if request.method not in ("GET", "HEAD"):
+        origin = request.headers.get("Origin")
+        if origin is not None and origin != f"{request.scheme}://{request.host}":
+            abort(Response("a change from another site's page is refused", 403))
+        if not _same(request.headers.get(CSRF_HEADER), r.token):
+            abort(Response("a change needs the page's CSRF header", 403))
+
+
+@blueprint.after_request
+def _headers(resp: Response) -> Response:
+    resp.headers.setdefault("Content-Security-Policy", "default-src 'self'; img-src 'self'; object-src 'none'; "
+                                                       "frame-ancestors 'none'")
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    return resp
+
+
+@blueprint.get("/")
+def page():
+    html = (STATIC / "index.html").read_text(encoding="utf-8")
+    return Response(html, mimetype="text/html")
+
+
+@blueprint.get("/static/<name>")
+def static(name: str):
+    if name not in ("review.js", "review.css"):
+        abort(404)
+    return send_file(STATIC / name, max_age=0)
+
+
+@blueprint.get("/api/photos")
+def photos():
+    r = _review()
+    return jsonify({"photos": r.photos(), "csrf": r.token})
+
+
+@blueprint.get("/img/<int:photo_id>/<size>")
+def image(photo_id: int, size: str):
+    from keepers.sidecar.review.thumbs import SIZES, preview
+
+    r = _review()
+    it = r.items.get(photo_id)
+    if it is None or size not in SIZES:
+        abort(404)
+    if not r.allowed(it.photo.path):
+        abort(Response("that photo is outside the reviewed folders", 403))
+    path = preview(r.thumbs, it.photo, it.content_hash or f"id{photo_id}", size)
+    return send_file(path, mimetype="image/jpeg", max_age=3600)
+
+
+@blueprint.post("/api/photos/<int:photo_id>")
+def change(photo_id: int):
+    r = _review()
+    if photo_id not in r.items:
+        abort(404)
+    body = request.get_json(silent=True) or {}
+    kw = {}
+    if "rating" in body:
+        if not isinstance(body["rating"], int) or not 0 <= body["rating"] <= 5:
+            abort(Response("rating is 0-5", 400))
+        kw["rating"] = body["rating"]
+    if "flag" in body:
+        if body["flag"] not in (None, "pick", "reject"):
+            abort(Response("flag is pick, reject or null", 400))
+        kw["flag"] = body["flag"]
+    return jsonify(r.change(photo_id, **kw))
+
+
+@blueprint.post("/api/undo")
+def undo():
+    r = _review()
+    done = r.undo(redo=bool((request.get_json(silent=True) or {}).get("redo")))
+    return jsonify({"photo": done})
+
+
+def app_for(review):
+    """A Flask app serving only the review page (what `keepers review` runs)."""
+    from flask import Flask
+
+    app = Flask("keepers.review")
+    app.config["KEEPERS_REVIEW"] = review
+    app.register_blueprint(blueprint)
+    app.add_url_rule("/", "root", lambda: redirect("/review/"))
+    return app
