@@ -53,7 +53,7 @@ def settings_from(args):
     return Settings.load(args.config, catalog=args.catalog, workers=args.workers,
                          overwrite_ratings=getattr(args, "overwrite_ratings", None), host=getattr(args, "host", None),
                          nsfw=getattr(args, "nsfw", None), embed=getattr(args, "embed", None),
-                         keep_originals=getattr(args, "keep_originals", None))
+                         keep_originals=getattr(args, "keep_originals", None), taste=getattr(args, "taste", None))
 
 
 def _quiet_warnings() -> None:

@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     host: str = "generic"
     # keyword vocabulary: general, food, apparel, travel or wedding (models/taxonomy.json)
     keyword_vocabulary: str = "general"
+    # a taste profile (`keepers taste`) whose personal term the judging step adds; none: the general score alone
+    taste: str | None = None
     overwrite_ratings: bool = False
     # a host that reads no sidecar for a file (Lightroom: JPEG, TIFF, PSD, PNG, DNG) gets the verdict written into
     # the file itself (its XMP, exiftool's way); off: its plug-in applies it. keep_originals: the file as it was

@@ -279,6 +279,7 @@ def keepers_commands(subparsers, common):
                    "verdict into the file's own XMP instead of leaving it to the host's plug-in")
     c.add_argument("--keep-originals", action="store_true", default=None,
                    help="with --embed, keep each file as it was, as <name>_original")
+    c.add_argument("--taste", metavar="PROFILE", help="add your taste profile's personal term (keepers taste)")
     common(c)
     c.set_defaults(func=cull)
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from keepers.core.settings import Settings
+from keepers.core.taste.term import personal
 from keepers.core.types import Finding, Judgement, Reason
 
 FLOOR = 0.02  # a finding's score of exactly 0 would make the log infinite
@@ -61,6 +62,7 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
             return unjudged(findings)
         score, judged_by, reasons = scored
     score = round(min(10.0, max(1.0, score)), 2)
+    score, taste = personal(findings, score, settings)  # the profile's term, within the photo's band (core/taste)
     reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
 
     thr = settings.good_threshold
@@ -70,6 +72,7 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
     stars = settings.stars.stars(score)
     if stars == -1 and not reasons:  # a reject always says why
         reasons.append(Reason("low_quality", "Low overall technical quality", 1.0, cost=10.0 - score))
+    reasons += [taste] if taste else []  # last: it took no points, it gave (or took) taste's
     keywords = {k for f in findings for k in f.keywords}
     keywords |= {f"flaw|{r.code.replace('_', ' ')}" for r in reasons if r.severity >= 0.3 and r.cost >= 0.5}
     return Judgement(score=score, verdict=verdict, confidence=confidence, stars=stars, reasons=reasons,

@@ -1,0 +1,181 @@
+"""`keepers taste import|show|reset|export|list`: the photographer's own taste, learned on this machine.
+
+A profile (keepers.core.taste.store) holds signals, pairs of photos where one was preferred, and the small model
+trained on them (keepers.core.taste.model); `keepers cull --taste PROFILE` (or the `taste` setting) adds its
+personal term in the judging step (keepers.core.taste.term)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from pathlib import Path
+
+from keepers.core.errors import UserError
+from keepers.core.hookspecs import hookimpl
+
+
+def read_choices(path: Path) -> list[tuple[str, str]]:
+    """(preferred, other) absolute paths from a CSV with the header `preferred,other`; a relative path is relative
+    to the CSV's folder."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.DictReader(f))
+            fields = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise UserError(f"cannot read {path}: {e}") from None
+    if rows and not {"preferred", "other"} <= set(fields):
+        raise UserError(f"{path}: the header must be `preferred,other` (it is {','.join(fields)})")
+    base = Path(path).resolve().parent
+    out = []
+    for r in rows:
+        r = {k.strip().lower(): (v or "").strip() for k, v in r.items() if k}
+        if r.get("preferred") and r.get("other"):
+            out.append(tuple(str((base / os.path.expanduser(r[k])).resolve()) for k in ("preferred", "other")))
+    return out
+
+
+def train(profile, settings, catalog) -> tuple[int, list[str]]:
+    """Retrain `profile` on its signals (the photos read through the catalog); returns (signals used, paths that
+    could not be read)."""
+    from keepers.core.taste import explain, model
+    from keepers.core.taste.features import analyse
+
+    paths = sorted({p for s in profile.signals for p in (s["preferred"], s["other"]) if os.path.isfile(p)})
+    photos = analyse(paths, settings, catalog) if paths else {}
+    pairs = [(photos[s["preferred"]], photos[s["other"]]) for s in profile.signals
+             if s["preferred"] in photos and s["other"] in photos]
+    missing = sorted({p for s in profile.signals for p in (s["preferred"], s["other"]) if p not in photos})
+    if len(pairs) < 2:
+        profile.model, profile.cv, profile.trained_on, profile.explanation = None, None, 0, []
+        return len(pairs), missing
+    profile.model = model.fit(pairs)
+    profile.cv = model.cross_validated(pairs)
+    profile.trained_on = len(pairs)
+    seen = list({id(p): p for pair in pairs for p in pair}.values())
+    profile.explanation = explain.describe(profile.model, seen)
+    return len(pairs), missing
+
+
+def _catalog(settings):
+    from keepers.core.io.catalog import Catalog
+
+    Path(settings.catalog).parent.mkdir(parents=True, exist_ok=True)
+    return Catalog(settings.catalog)
+
+
+def taste_import(args, settings) -> int:
+    from keepers.core.taste import store
+
+    name = store.check_name(args.profile)
+    src = Path(args.file)
+    if src.suffix.lower() == ".json":  # a profile exported by `keepers taste export`
+        incoming = store.read_file(src, name)
+        store.save(settings.catalog, incoming)
+        print(f"profile {name}: imported from {src} ({len(incoming.signals)} signals)")
+        return 0
+    choices = read_choices(src)
+    if not choices:
+        raise UserError(f"{src}: no choices (rows of preferred,other)")
+    profile = store.load(settings.catalog, name) or store.Profile(name)
+    known = {(s["preferred"], s["other"]) for s in profile.signals}
+    new = [c for c in choices if c not in known]
+    profile.signals += [{"preferred": a, "other": b, "source": f"csv:{src.resolve()}"} for a, b in new]
+    catalog = _catalog(settings)
+    try:
+        used, missing = train(profile, settings, catalog)
+    finally:
+        catalog.close()
+    store.save(settings.catalog, profile)
+    print(f"profile {name}: {len(new)} new choices ({len(choices) - len(new)} known already), "
+          f"{used} of {len(profile.signals)} learned from")
+    if missing:
+        print(f"  {len(missing)} photos could not be read, e.g. {missing[0]}")
+    _say(profile)
+    return 0
+
+
+def _say(profile) -> None:
+    from keepers.core.taste.term import weight
+
+    if profile.model is None:
+        print("  not enough signals to learn from yet (2 choices at least)")
+        return
+    cv = "not enough signals to cross-validate (10 at least)" if profile.cv is None else \
+        f"{100 * profile.cv:.0f} % of held-out choices predicted (5-fold cross-validation)"
+    print(f"  {cv}; weight in the score: {weight(profile):.2f} points per spread of taste")
+    for line in profile.explanation:
+        print(f"  - {line}")
+
+
+def taste_show(args, settings) -> int:
+    from keepers.core.taste import store
+    from keepers.core.taste.term import weight
+
+    profile = store.load(settings.catalog, args.profile)
+    if profile is None:
+        raise UserError(f"no taste profile {args.profile!r}")
+    if args.json:
+        print(json.dumps({"profile": profile.name, "signals": len(profile.signals), "trained_on": profile.trained_on,
+                          "cv_agreement": profile.cv, "weight": weight(profile), "prefers": profile.explanation,
+                          "model": profile.model.params if profile.model else None}))
+        return 0
+    sources = sorted({s.get("source", "?").split(":", 1)[0] for s in profile.signals})
+    print(f"profile {profile.name}: {len(profile.signals)} signals ({', '.join(sources) or 'none'}), "
+          f"{profile.trained_on} learned from")
+    _say(profile)
+    return 0
+
+
+def taste_reset(args, settings) -> int:
+    from keepers.core.taste import store
+
+    removed = store.remove(settings.catalog, args.profile)
+    print(f"profile {args.profile}: {'forgotten' if removed else 'there was none'}")
+    return 0
+
+
+def taste_export(args, settings) -> int:
+    from keepers.core.taste import store
+
+    profile = store.load(settings.catalog, args.profile)
+    if profile is None:
+        raise UserError(f"no taste profile {args.profile!r}")
+    print(f"profile {profile.name}: written to {store.write_file(Path(args.file), profile)}")
+    return 0
+
+
+def taste_list(args, settings) -> int:
+    from keepers.core.taste import store
+
+    for name in store.names(settings.catalog):
+        print(name)
+    return 0
+
+
+@hookimpl
+def keepers_commands(subparsers, common):
+    t = subparsers.add_parser("taste", help="learn your own taste from your choices (profiles stay on this machine)")
+    sub = t.add_subparsers(dest="taste_command", required=True)
+    i = sub.add_parser("import", help="add choices from a CSV (header preferred,other) or a profile file (.json)")
+    i.add_argument("profile", metavar="PROFILE")
+    i.add_argument("file", metavar="FILE")
+    common(i)
+    i.set_defaults(func=taste_import)
+    s = sub.add_parser("show", help="what a profile has learned: signals, held-out agreement, what it prefers")
+    s.add_argument("profile", metavar="PROFILE")
+    s.add_argument("--json", action="store_true")
+    common(s)
+    s.set_defaults(func=taste_show)
+    r = sub.add_parser("reset", help="forget a profile and its signals")
+    r.add_argument("profile", metavar="PROFILE")
+    common(r)
+    r.set_defaults(func=taste_reset)
+    e = sub.add_parser("export", help="write a profile to a file (import it elsewhere with taste import)")
+    e.add_argument("profile", metavar="PROFILE")
+    e.add_argument("file", metavar="FILE.json")
+    common(e)
+    e.set_defaults(func=taste_export)
+    ls = sub.add_parser("list", help="the profiles")
+    common(ls)
+    ls.set_defaults(func=taste_list)

@@ -1,0 +1,2 @@
+"""The photographer's own taste, learned locally: profiles of signals (pairwise choices, their own ratings), a
+small ranking model on the photo's embedding and measurements, and the personal term the judging step adds."""

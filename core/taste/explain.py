@@ -1,0 +1,56 @@
+"""What a profile prefers, in words: the model's utility over the photos it learned from, read back against what
+those photos show (the embedding's ImageNet labels) and what the analyzers measured. A label whose photos the
+profile ranks above (or below) its average, and the measurements the utility follows most closely."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import numpy as np
+
+from keepers.core.taste.features import Seen
+from keepers.core.taste.model import Model
+
+# measurements worth naming, in words (others are named by their key)
+WORDS = {
+    "quality.head_score": ("technically better photos", "technically weaker photos"),
+    "exposure.p50": ("brighter photos", "darker photos"),
+    "exposure.key_ev": ("brighter photos", "darker photos"),
+    "exposure.spread": ("more contrast", "softer, flatter tones"),
+    "exposure.clipped": ("more clipped highlights", "fewer clipped highlights"),
+    "sharpness.blur_best": ("softer detail", "crisper detail"),
+    "noise.noise_level": ("grainier photos", "cleaner photos"),
+    "lens.vignetting_ev": ("darker corners (vignetting)", "evenly lit corners"),
+    "faces.faces": ("photos with people in them", "photos without people"),
+}
+
+
+def describe(model: Model, photos: list[Seen], most: int = 2) -> list[str]:
+    """Sentences, strongest first. Empty with too few photos to say anything."""
+    if len(photos) < 8:
+        return []
+    u = model.utility(photos)
+    out = []
+    by_label: dict[str, list[float]] = defaultdict(list)
+    for p, x in zip(photos, u):
+        for name in p.labels[:1]:  # the photo's top label: what it shows most
+            by_label[name].append(float(x))
+    means = sorted(((float(np.mean(v)), k, len(v)) for k, v in by_label.items() if len(v) >= 3), reverse=True)
+    likes = [f"{k} ({m:+.1f})" for m, k, _ in means[:most] if m > 0.25]
+    dislikes = [f"{k} ({m:+.1f})" for m, k, _ in means[::-1][:most] if m < -0.25]
+    if likes:
+        out.append("you keep photos of " + " and ".join(likes) + " over the rest")
+    if dislikes:
+        out.append("you pass over photos of " + " and ".join(dislikes))
+    keys = sorted({k for p in photos for k in p.measures})
+    corr = []
+    for k in keys:
+        v = np.array([p.measures.get(k, np.nan) for p in photos], float)
+        ok = np.isfinite(v)
+        if ok.sum() >= 8 and np.std(v[ok]) > 1e-9:
+            corr.append((float(np.corrcoef(v[ok], u[ok])[0, 1]), k))
+    corr = [c for c in corr if np.isfinite(c[0]) and abs(c[0]) >= 0.2]
+    for r, k in sorted(corr, key=lambda c: -abs(c[0]))[:most]:
+        up, down = WORDS.get(k, (f"a higher {k}", f"a lower {k}"))
+        out.append(f"you prefer {up if r > 0 else down} (correlation {r:+.2f} with {k})")
+    return out
