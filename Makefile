@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # system tools: exiftool is needed at run time; exiv2 and exempi are independent XMP readers the tests compare with;
 # qemu-user emulates a CPU without AVX-512/VNNI, where the int8 models must compute the same numbers (issue 19)
 APT_RUN  := libimage-exiftool-perl
-APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth qemu-user
+APT_TEST := libimage-exiftool-perl exiv2 exempi lua5.1 darktable xvfb xauth qemu-user chromium chromium-driver
 
 
 

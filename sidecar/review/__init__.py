@@ -70,7 +70,7 @@ def page():
 
 @blueprint.get("/static/<name>")
 def static(name: str):
-    if name not in ("review.js", "review.css"):
+    if name not in ("review.js", "review.css", "favicon.svg"):
         abort(404)
     return send_file(STATIC / name, max_age=0)
 

@@ -75,6 +75,14 @@ class Review:
         self._lock = threading.RLock()
         self._undo: list[tuple[int, int, str | None]] = []
         self._redo: list[tuple[int, int, str | None]] = []
+        # one writer thread, its exiftool started now: a request thread's first write started one (0.5 s and more
+        # on a busy machine), and the page promises the sidecar within a second of the key
+        from concurrent.futures import ThreadPoolExecutor
+
+        from keepers.core.io import exiftool as et_proc
+
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="keepers-review-write")
+        self._writer.submit(et_proc.warm)
         with self.catalog._lock, self.catalog.db:
             self.catalog.db.execute(_CHOICES)
         writer = SidecarWriter()
@@ -103,6 +111,7 @@ class Review:
             })
 
     def close(self) -> None:
+        self._writer.shutdown()
         self.catalog.close()
 
     # --- what the page asks ---------------------------------------------------------------------------------
@@ -143,7 +152,7 @@ class Review:
     def _apply(self, it: Item, rating: int, flag: str | None) -> None:
         if not 0 <= rating <= 5 or flag not in (None, "pick", "reject"):
             raise ValueError("stars are 0-5 and a flag is pick, reject or none")
-        self._write_sidecar(it, -1 if flag == "reject" else rating)
+        self._writer.submit(self._write_sidecar, it, -1 if flag == "reject" else rating).result()
         with self.catalog._lock, self.catalog.db:
             self.catalog.db.execute(
                 "INSERT OR REPLACE INTO review_choices VALUES (?, ?, ?, ?, ?)",

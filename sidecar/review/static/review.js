@@ -102,15 +102,17 @@ async function post(url, body) {
   return r.json();
 }
 
-function replace(photo) {
+// the server's answer replaces the photo; the cursor stays where the keys have moved it since, except for an undo,
+// which shows the photo it changed back
+function replace(photo, focus = false) {
   if (!photo) return;
   const i = state.photos.findIndex((q) => q.id === photo.id);
-  if (i >= 0) { state.photos[i] = photo; state.index = i; }
+  if (i >= 0) { state.photos[i] = photo; if (focus) state.index = i; }
   render();
 }
 
 async function change(body) { replace(await post(`/review/api/photos/${current().id}`, body)); }
-async function undo(redo) { const r = await post("/review/api/undo", { redo }); if (r) replace(r.photo); }
+async function undo(redo) { const r = await post("/review/api/undo", { redo }); if (r) replace(r.photo, true); }
 
 function move(step) {
   state.index = Math.max(0, Math.min(state.photos.length - 1, state.index + step));

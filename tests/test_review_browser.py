@@ -1,0 +1,98 @@
+"""The review page in a real browser: Debian's headless Chromium driven by selenium through the system
+chromedriver (no browser download), against the real `keepers review` (test_review.py starts it)."""
+
+from __future__ import annotations
+
+import shutil
+import time
+
+import pytest
+
+from test_review import sidecar, start_review
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMEDRIVER = shutil.which("chromedriver")
+pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER),
+                                reason="needs Debian's chromium and chromium-driver (make test installs them)")
+
+
+@pytest.fixture(scope="module")
+def browser_page(tmp_path_factory):
+    from keepers.core.lab import demo
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    tmp = tmp_path_factory.mktemp("review_browser")
+    demo.build(tmp / "photos")
+    page = start_review(tmp / "photos", tmp)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--window-size=1400,900",
+              "--disable-dev-shm-usage"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    try:
+        yield page, driver
+    finally:
+        driver.quit()
+        page.proc.terminate()
+        page.proc.wait(timeout=30)
+
+
+def _until(check, timeout=1.0):
+    """Whether `check()` comes true within `timeout` seconds."""
+    end = time.monotonic() + timeout
+    while True:
+        if check():
+            return True
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.02)
+
+
+def test_in_chromium_keys_rate_reject_and_undo_in_the_sidecars_and_compare_shows_a_burst(browser_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page, driver = browser_page
+    driver.get(page.url)
+    WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grid .cell")) > 0)
+    photos = page.photos()
+    cells = driver.find_elements(By.CSS_SELECTOR, "#grid .cell")
+    assert len(cells) == len(photos)
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#grid img')].every(i => i.complete && i.naturalWidth > 0)"))
+    first, second = photos[0]["name"], photos[1]["name"]
+    was = sidecar(page, second)["rating"]
+
+    def keys():  # a new chain each time: a performed one would be played again
+        return ActionChains(driver)
+
+    keys().send_keys("2").perform()
+    assert _until(lambda: sidecar(page, first) == {"rating": 2, "rating_set": None}), sidecar(page, first)
+
+    keys().send_keys(Keys.ARROW_RIGHT).send_keys("x").perform()
+    assert _until(lambda: sidecar(page, second)["rating"] == -1)
+    assert "reject" in driver.find_element(By.CSS_SELECTOR, "#grid .cell.current").get_attribute("class")
+
+    keys().key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+    assert _until(lambda: sidecar(page, second)["rating"] == was)
+
+    burst = next(i for i, p in enumerate(photos) if p["name"] == "burst_2.jpg")
+    chain = keys()
+    for _ in range(burst - 1):
+        chain.send_keys(Keys.ARROW_RIGHT)
+    chain.send_keys("c").perform()
+    frames = WebDriverWait(driver, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#compare .frame"))
+    names = sorted(f.find_element(By.TAG_NAME, "h3").text for f in frames)
+    assert names == ["burst_1.jpg", "burst_2.jpg", "burst_3.jpg", "burst_4.jpg"]
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#compare .frame .won")) == 1
+    assert driver.find_element(By.ID, "status").text.startswith(f"{burst + 1}/")
+
+    keys().send_keys("e").perform()
+    assert driver.find_element(By.CSS_SELECTOR, "#loupe img").is_displayed()
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []
