@@ -79,7 +79,7 @@ def test_help_lists_every_built_in_command_in_the_order_of_the_default_plugins()
     # the order a user has always seen; pluggy alone would call (and so list) the last-registered module first
     assert _listed(cli.parser().format_help()) == [
         "cull", "show", "sort", "demo", "serve", "keys", "apps", "watch", "models", "similar", "search", "eval",
-        "import-ratings", "hosts"]
+        "taste", "review", "import-ratings", "hosts"]
 
 
 def test_every_built_in_command_comes_from_a_default_plugin_and_has_a_func():
