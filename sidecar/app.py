@@ -119,6 +119,7 @@ def create_app(daemon) -> Flask:
     """The WSGI app of a `Daemon` (which holds the settings, store, engine, jobs and watcher)."""
     from keepers.sidecar import api  # noqa: F401  (fills ROUTES)
     from keepers.sidecar.openapi import document
+    from keepers.sidecar.review import blueprint as review_blueprint
 
     app = Flask("keepers.sidecar")
     app.config["MAX_CONTENT_LENGTH"] = daemon.daemon_settings.max_upload_bytes
@@ -128,6 +129,7 @@ def create_app(daemon) -> Flask:
                          methods=[r.method])
     doc = document(ROUTES)
     app.add_url_rule("/v1/openapi.json", "openapi", lambda: Response(json.dumps(doc), mimetype="application/json"))
+    app.register_blueprint(review_blueprint)  # /review: the page `keepers review` serves (404 here until one runs)
 
     @app.errorhandler(ApiError)
     def _api_error(e: ApiError):

@@ -194,3 +194,18 @@ def test_sigterm_stops_the_review_cleanly(page):
     out, err = page.proc.communicate(timeout=30)
     assert page.proc.returncode == 0, err
     assert "review stopped" in err and "Traceback" not in err
+
+
+def test_the_daemon_serves_the_review_blueprint_and_says_how_to_start_a_review(tmp_path):
+    from keepers.core.settings import DaemonSettings, Settings
+    from keepers.sidecar.app import Daemon, create_app
+
+    daemon = Daemon(Settings(catalog=tmp_path / "catalog.db", workers=1), DaemonSettings(port=0, warm_up=False),
+                    start_workers=False)
+    try:
+        client = create_app(daemon).test_client()
+        r = client.get("/review/", headers={"Host": "127.0.0.1"})
+        assert r.status_code == 404 and b"keepers review PATH" in r.data
+        assert client.get("/review/", headers={"Host": "evil.example"}).status_code == 403
+    finally:
+        daemon.close()
