@@ -176,17 +176,19 @@ def test_a_rating_and_a_reject_set_in_the_page_are_the_photographers_in_the_side
     assert sidecar(page, "coffee.jpg")["rating"] == -1
 
 
-def test_undo_takes_back_the_last_change_in_the_sidecar_and_redo_makes_it_again(page):
+def test_undo_takes_back_the_last_change_exactly_keepers_rating_stays_keepers_and_redo_makes_it_again(page):
     p = page.photo("burst_1.jpg")
-    was = sidecar(page, "burst_1.jpg")["rating"]
+    was = sidecar(page, "burst_1.jpg")
+    assert was["rating_set"] == was["rating"] != 5  # Keepers' rating, which a later cull may still change
     assert page.change(p["id"], rating=5)[0] == 200
-    assert sidecar(page, "burst_1.jpg")["rating"] == 5
+    assert sidecar(page, "burst_1.jpg") == {"rating": 5, "rating_set": None}
     headers = {"X-Keepers-CSRF": page.token}
     status, _, body = page.request("POST", "/review/api/undo", body={}, headers=headers)
     assert status == 200 and json.loads(body)["photo"]["name"] == "burst_1.jpg"
-    assert sidecar(page, "burst_1.jpg")["rating"] == was
+    assert sidecar(page, "burst_1.jpg") == was
+    assert page.photo("burst_1.jpg")["rating"] == was["rating"]
     page.request("POST", "/review/api/undo", body={"redo": True}, headers=headers)
-    assert sidecar(page, "burst_1.jpg")["rating"] == 5
+    assert sidecar(page, "burst_1.jpg") == {"rating": 5, "rating_set": None}
 
 
 def test_sigterm_stops_the_review_cleanly(page):

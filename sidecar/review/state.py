@@ -73,8 +73,8 @@ class Review:
         self.catalog = Catalog(settings.catalog)
         self.thumbs = Path(settings.catalog).with_name("previews")
         self._lock = threading.RLock()
-        self._undo: list[tuple[int, int, str | None]] = []
-        self._redo: list[tuple[int, int, str | None]] = []
+        self._undo: list[tuple] = []  # (photo id, stars, flag, sidecar rating and RatingSet, catalog row) before
+        self._redo: list[tuple] = []
         # one writer thread, its exiftool started now: a request thread's first write started one (0.5 s and more
         # on a busy machine), and the page promises the sidecar within a second of the key
         from concurrent.futures import ThreadPoolExecutor
@@ -129,42 +129,54 @@ class Review:
 
     def change(self, photo_id: int, *, rating: int | None = None, flag: str | None | type(...) = ...) -> dict:
         """Set a photo's stars and/or flag; the sidecar and the catalog have it when this returns."""
+        rating = self.items[photo_id].rating if rating is None else rating
+        if not 0 <= rating <= 5 or flag not in (None, "pick", "reject", ...):
+            raise ValueError("stars are 0-5 and a flag is pick, reject or none")
         with self._lock:
             it = self.items[photo_id]
-            before = (photo_id, it.rating, it.flag)
-            self._apply(it, it.rating if rating is None else rating, it.flag if flag is ... else flag)
-            self._undo.append(before)
+            self._undo.append(self._set(it, rating, it.flag if flag is ... else flag))
             self._redo.clear()
             return it.as_dict()
 
     def undo(self, redo: bool = False) -> dict | None:
-        """Take back the last change (redo: the last one taken back); None when there is none."""
+        """Take back the last change (redo: the last one taken back), exactly: the sidecar's rating and whose it
+        was, and the catalog's record, as they were. None when there is nothing to take back."""
         with self._lock:
             src, dst = (self._redo, self._undo) if redo else (self._undo, self._redo)
             if not src:
                 return None
-            photo_id, rating, flag = src.pop()
+            photo_id, rating, flag, sidecar, row = src.pop()
             it = self.items[photo_id]
-            dst.append((photo_id, it.rating, it.flag))
-            self._apply(it, rating, flag)
+            dst.append(self._set(it, rating, flag, sidecar, row))
             return it.as_dict()
 
-    def _apply(self, it: Item, rating: int, flag: str | None) -> None:
-        if not 0 <= rating <= 5 or flag not in (None, "pick", "reject"):
-            raise ValueError("stars are 0-5 and a flag is pick, reject or none")
-        self._writer.submit(self._write_sidecar, it, -1 if flag == "reject" else rating).result()
+    def _set(self, it: Item, rating: int, flag: str | None, sidecar: tuple | None = None, row=...) -> tuple:
+        """Write a photo's state; returns what it replaced (for undo). `sidecar`: (xmp:Rating, keepers:RatingSet)
+        to write as given (an undo), else the photographer's rating; `row`: the review_choices row to restore
+        (None: none), else this choice's."""
+        value = -1 if flag == "reject" else rating
+        before = self._writer.submit(self._write_sidecar, it, *(sidecar or (value, None))).result()
         with self.catalog._lock, self.catalog.db:
-            self.catalog.db.execute(
-                "INSERT OR REPLACE INTO review_choices VALUES (?, ?, ?, ?, ?)",
-                (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds")))
+            db = self.catalog.db
+            old = db.execute("SELECT * FROM review_choices WHERE photo_id = ?", (it.id,)).fetchone()
+            if row is ...:
+                row = (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            if row is None:
+                db.execute("DELETE FROM review_choices WHERE photo_id = ?", (it.id,))
+            else:
+                db.execute("INSERT OR REPLACE INTO review_choices VALUES (?, ?, ?, ?, ?)", tuple(row))
+        snapshot = (it.id, it.rating, it.flag, before, None if old is None else tuple(old))
         it.rating, it.flag = rating, flag
+        return snapshot
 
-    def _write_sidecar(self, it: Item, value: int) -> None:
-        """xmp:Rating = value as the photographer's (keepers:RatingSet cleared), everything else in the sidecar
-        kept, through the sidecar writer's atomic replace. A photo without a sidecar gets Keepers' first."""
+    def _write_sidecar(self, it: Item, value: int | None, rating_set: int | None) -> tuple:
+        """xmp:Rating = value and keepers:RatingSet = rating_set (None: removed; a rating without it is the
+        photographer's), everything else in the sidecar kept, through the sidecar writer's atomic replace. Returns
+        the two as they were. A photo without a sidecar gets Keepers' first."""
+        import json
+
         from keepers.core.io import exiftool as et_proc
         from keepers.core.io.xmp import SidecarWriter, _replace
-        from keepers.core.types import Verdict
 
         writer = SidecarWriter()
         photo, sidecar, _ = writer.sidecar(it.photo.path, self.host)
@@ -173,9 +185,12 @@ class Review:
             stored = self.catalog.verdict(it.id)
             if stored is None:
                 raise WriteError(sidecar, "the photo has no judgement in the catalog")
-            writer.write(photo, stored if isinstance(stored, Verdict) else stored, analyzers={}, host=self.host)
+            writer.write(photo, stored, analyzers={}, host=self.host)
         et = et_proc.get()
-        data = et.execute("-o", "-", f"-XMP-xmp:Rating={int(value)}", "-XMP-keepers:RatingSet=",
+        was = json.loads(et.execute("-j", "-XMP-xmp:Rating", "-XMP-keepers:RatingSet", os.fsencode(target),
+                                    raw_bytes=True) or b"[{}]")[0]
+        data = et.execute("-o", "-", "-XMP-xmp:Rating=" + ("" if value is None else str(int(value))),
+                          "-XMP-keepers:RatingSet=" + ("" if rating_set is None else str(int(rating_set))),
                           os.fsencode(target), raw_bytes=True)
         start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
         try:
@@ -183,3 +198,4 @@ class Review:
         except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
             raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
         _replace(target, data)
+        return was.get("XMP:Rating"), was.get("XMP:RatingSet")
