@@ -1,0 +1,187 @@
+"""Does a learned taste agree with a person's own choices? The protocol of issue 23, on ../shared/data/taste.
+
+Per person: the choices in the order they were made (flowers: by trial; holidays: in the file's order); the model
+learns from the first half and predicts the second half. Reported per set: the mean agreement, on second halves,
+of the general score (the photo with the higher 1-10 score is the preferred one), the other people's majority
+(on the same pair; holidays, where others rarely saw the same pair: their win rates), and the learned profile,
+with the learning curve when the profile has learned from only the first 25, 50, 100, 200 choices.
+
+The model's kind and hyper-parameters are chosen by 5-fold cross-validation on the FIRST halves only (every
+person's, mean agreement); the second halves are scored once, with the chosen setting. Photos are analysed by the
+one data path (a dry run, nothing written beside them) into a catalog under ~/.cache/keepers/taste_eval, so
+reruns read them back in seconds.
+
+    .venv/bin/python tools/taste_eval.py [flowers holidays] [--quick]   (--quick: a smaller grid)
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import itertools
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import numpy as np
+
+from keepers.core.io.catalog import Catalog
+from keepers.core.settings import Settings
+from keepers.core.taste import model as tm
+from keepers.core.taste.features import analyse
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "taste"
+CACHE = Path.home() / ".cache" / "keepers" / "taste_eval"
+CURVE = (25, 50, 100, 200)
+
+
+def flowers() -> dict[str, list[tuple[str, str]]]:
+    d = DATA / "flowers"
+    rows = sorted(csv.DictReader(open(d / "pairwise_choices.csv")), key=lambda r: (r["participant"], int(r["trial"])))
+    people = defaultdict(list)
+    for r in rows:
+        people[r["participant"]].append((str(d / "images" / r["winner"]), str(d / "images" / r["loser"])))
+    return dict(people)
+
+
+def holidays() -> dict[str, list[tuple[str, str]]]:
+    d = DATA / "holidays"
+    files = {r["id"]: str(d / r["file"]) for r in csv.DictReader(open(d / "manifest.csv")) if r["present"] == "1"}
+    people = {}
+    for f in sorted((d / "labels").glob("user*.txt"), key=lambda p: int(p.stem[4:])):
+        pairs = [line.strip().split(",") for line in f.read_text().splitlines() if "," in line]
+        # only the choices whose two photos are here (2,712 of 6,682)
+        people[f.stem] = [(files[a], files[b]) for a, b in pairs if a in files and b in files]
+    return people
+
+
+def seen_photos(people: dict, settings: Settings, catalog: Catalog) -> dict:
+    paths = sorted({p for pairs in people.values() for pair in pairs for p in pair})
+    return analyse(paths, settings, catalog)
+
+
+def general_agreement(pairs, photos) -> float:
+    s = [(photos[a].score, photos[b].score) for a, b in pairs]
+    return float(np.mean([1.0 if x > y else 0.5 if x == y else 0.0 for x, y in s]))
+
+
+def majority_agreement(person: str, test, people) -> float:
+    """The others' majority on the same pair; where no one else chose between those two photos, the photo the
+    others chose more often overall (its win rate); a tie counts half."""
+    same: Counter = Counter()
+    wins, seen_n = Counter(), Counter()
+    for other, pairs in people.items():
+        if other == person:
+            continue
+        for a, b in pairs:
+            same[(a, b)] += 1
+            wins[a] += 1
+            seen_n[a] += 1
+            seen_n[b] += 1
+    hits = []
+    for a, b in test:
+        if same[(a, b)] + same[(b, a)]:
+            x, y = same[(a, b)], same[(b, a)]
+        else:
+            x, y = wins[a] / max(1, seen_n[a]), wins[b] / max(1, seen_n[b])
+        hits.append(1.0 if x > y else 0.5 if x == y else 0.0)
+    return float(np.mean(hits))
+
+
+def grid(quick: bool) -> list[dict]:
+    out = [{"kind": "logistic", "k": k, "lam": lam, "measures": False} for k, lam in itertools.product((8, 16, 32),
+                                                                                                   (1.0, 10.0))]
+    out += [{"kind": "logistic", "k": 8, "lam": 1.0, "measures": True},
+            {"kind": "kernel", "k": 8, "lam": 1.0, "gamma": 1.0, "measures": False},
+            {"kind": "ranknet", "k": 8, "lam": 10.0, "hidden": 8, "measures": False}]
+    if quick:
+        out = [p for p in out if p["k"] == 8]
+    return out
+
+
+def as_culled(first, second, model, settings) -> float:
+    """Agreement of the scores `keepers cull --taste` gives (the general score moved by the personal term within
+    its band, keepers.core.taste.term), as the lead's protocol reads them."""
+    from keepers.core.taste.store import Profile
+    from keepers.core.taste.term import shifted, weight
+
+    w = weight(Profile("p", model=model, cv=tm.cross_validated(first, model.params), trained_on=len(first)))
+    photos = list({id(p): p for pair in second for p in pair}.values())
+    u = dict(zip(map(id, photos), model.utility(photos)))
+    score = {id(p): shifted(p.score, w * u[id(p)], settings) for p in photos}
+    return float(np.mean([1.0 if score[id(a)] > score[id(b)] else 0.5 if score[id(a)] == score[id(b)] else 0.0
+                          for a, b in second]))
+
+
+def evaluate(name: str, people: dict, settings: Settings, catalog: Catalog, quick: bool,
+             fixed: dict | None = None) -> dict:
+    t0 = time.time()
+    photos = seen_photos(people, settings, catalog)
+    people = {p: [(a, b) for a, b in pairs if a in photos and b in photos] for p, pairs in people.items()}
+    print(f"\n## {name}: {len(people)} people, {sum(map(len, people.values()))} choices, {len(photos)} photos "
+          f"(analysed or read back in {time.time() - t0:.0f} s)")
+    halves = {p: (pairs[:len(pairs) // 2], pairs[len(pairs) // 2:]) for p, pairs in people.items()}
+    as_seen = {p: ([(photos[a], photos[b]) for a, b in first], [(photos[a], photos[b]) for a, b in second])
+               for p, (first, second) in halves.items()}
+
+    # model selection: cross-validation on the first halves only
+    t0, scores = time.time(), []
+    for params in ([] if fixed else grid(quick)):
+        cv = np.mean([tm.cross_validated(first, params) for first, _ in as_seen.values()])
+        scores.append((cv, params))
+        print(f"  cv {cv:.3f}  {params}  ({time.time() - t0:.0f} s)", file=sys.stderr)
+    best_cv, best = max(scores, key=lambda s: s[0]) if scores else (float("nan"), fixed)
+    by_kind = {}
+    for cv, params in scores:
+        if cv > by_kind.get(params["kind"], (0, None))[0]:
+            by_kind[params["kind"]] = (cv, params)
+    print(f"chosen by 5-fold cross-validation on first halves ({len(scores)} settings, {time.time() - t0:.0f} s): "
+          f"{best} (cv {best_cv:.3f}); best of each kind: "
+          + ", ".join(f"{k} {cv:.3f}" for k, (cv, _) in by_kind.items()))
+
+    rows = []
+    for person, (first, second) in as_seen.items():
+        row = {"person": person, "n_train": len(first), "n_test": len(second),
+               "general": general_agreement(halves[person][1], photos),
+               "majority": majority_agreement(person, halves[person][1], people),
+               "profile": tm.agreement(tm.fit(first, best), second)}
+        row["culled"] = as_culled(first, second, tm.fit(first, best), settings)
+        for n in CURVE:
+            row[n] = tm.agreement(tm.fit(first[:n], best), second) if n <= len(first) else float("nan")
+        rows.append(row)
+
+    print(f"\n| person | learned from | tested on | general score | others' majority | profile | cull --taste | "
+          + " | ".join(f"after {n}" for n in CURVE) + " |")
+    print("|---" * (7 + len(CURVE)) + "|")
+    fmt = lambda x: "–" if x != x else f"{100 * x:.0f} %"  # noqa: E731
+    for r in rows:
+        print(f"| {r['person']} | {r['n_train']} | {r['n_test']} | {fmt(r['general'])} | {fmt(r['majority'])} | "
+              f"{fmt(r['profile'])} | {fmt(r['culled'])} | " + " | ".join(fmt(r[n]) for n in CURVE) + " |")
+    mean = lambda k: float(np.mean(v)) if (v := [r[k] for r in rows if r[k] == r[k]]) else float("nan")  # noqa: E731
+    print(f"| **mean** | | | **{fmt(mean('general'))}** | **{fmt(mean('majority'))}** | **{fmt(mean('profile'))}** | {fmt(mean('culled'))} | "
+          + " | ".join(fmt(mean(n)) for n in CURVE) + " |")
+    above = sum(r["profile"] > r["majority"] for r in rows)
+    at70 = sum(r["profile"] >= 0.70 for r in rows)
+    print(f"\nprofile above the others' majority for {above} of {len(rows)} people; at or above 70 % for {at70}")
+    return {"rows": rows, "best": best, "cv": best_cv}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("sets", nargs="*", default=["flowers", "holidays"])
+    ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--params", type=json.loads, help='skip the selection: e.g. \'{"kind": "logistic", "k": 8, '
+                    '"lam": 1.0, "measures": false}\'')
+    args = ap.parse_args(argv)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    settings = Settings.load(catalog=CACHE / "catalog.db")
+    catalog = Catalog(settings.catalog)
+    for name in args.sets:
+        evaluate(name, {"flowers": flowers, "holidays": holidays}[name](), settings, catalog, args.quick, args.params)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
