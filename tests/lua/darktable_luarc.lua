@@ -2,7 +2,10 @@
 throw-away library and prints, per image, what darktable shows: "LUA_IMG {json}".
 KEEPERS_DT_MODE: "import" (only read what darktable made of the sidecars), "apply" (load plugins/darktable/keepers.lua
 and apply the records in KEEPERS_DT_RECORDS, then group), "analyze" (load the script, let the post-import-image event
-queue the imports and run its analysis with the real keepers command). ]]
+queue the imports and run its analysis), "export" (apply, then press the export module's export button on all
+images), "auto" (import the folder with "analyze on import" on and wait for the analysis), "manage" (the calls
+script_manager makes on a "hide" script: load, show, destroy when stopped, restart when started again; then load a
+second script). ]]
 
 local dt = require "darktable"
 local JSON = dofile(os.getenv("KEEPERS_JSON_LUA"))
@@ -10,32 +13,76 @@ local dir, mode = os.getenv("KEEPERS_DT_DIR"), os.getenv("KEEPERS_DT_MODE")
 
 local function out(kind, t) print(kind .. " " .. JSON.encode(t)) end
 
-local api
+local function list_photos(folder)
+  local names = {}
+  local p = io.popen('ls "' .. folder .. '"')
+  for f in p:lines() do
+    local ext = (f:match("%.([^.]+)$") or ""):lower()
+    if ext == "jpg" or ext == "jpeg" or ext == "dng" or ext == "nef" or ext == "cr2" then names[#names + 1] = f end
+  end
+  p:close()
+  table.sort(names)
+  return names
+end
+
+local function errors(fn)  -- a Lua error is printed, not left to stop the luarc before it prints anything
+  local ok, err = pcall(fn)
+  if not ok then out("LUA_FAILED", { error = tostring(err) }) end
+  return ok
+end
+
+local script, api
 if mode ~= "import" then
   package.path = os.getenv("KEEPERS_DT_SCRIPT_DIR") .. "/?.lua;" .. package.path
   for k, v in pairs(JSON.decode(os.getenv("KEEPERS_DT_PREFS") or "{}")) do
     local kind = type(v) == "boolean" and "bool" or (type(v) == "number" and "integer" or "string")
-    dt.preferences.write("keepers", k, kind, v)
+    local ns, name = k:match("^(.-)/(.+)$")  -- "executable_paths/keepers": lua-scripts' namespace
+    dt.preferences.write(ns or "keepers", name or k, kind, v)
   end
-  local script = require "keepers"
+  script = require "keepers"
   api = script.api
   out("LUA_SCRIPT", { name = script.metadata.name, has_destroy = type(script.destroy) == "function",
-                      has_restart = type(script.restart) == "function", queued = #api.queue })
+                      has_restart = type(script.restart) == "function", queued = #api.queue,
+                      destroy_method = script.destroy_method })
 end
-
-local names = {}
-local p = io.popen('ls "' .. dir .. '"')
-for f in p:lines() do
-  local ext = (f:match("%.([^.]+)$") or ""):lower()
-  if ext == "jpg" or ext == "jpeg" or ext == "dng" or ext == "nef" or ext == "cr2" then names[#names + 1] = f end
-end
-p:close()
-table.sort(names)
 
 local images = {}
-for _, f in ipairs(names) do images[#images + 1] = dt.database.import(dir .. "/" .. f) end
+if mode == "manage" then
+  -- what script_manager does: a "hide" script is shown right after it loads; stop = destroy; start = restart
+  local names, steps = list_photos(dir), {}
+  local function import(i)
+    images[#images + 1] = dt.database.import(dir .. "/" .. names[i])
+    dt.control.sleep(300)  -- post-import-image is delivered asynchronously
+  end
+  local function step(name, fn)
+    local ok = errors(fn)
+    steps[#steps + 1] = { step = name, ok = ok, queued = #api.queue }
+  end
+  step("show", function() if script.destroy_method == "hide" and script.show then script.show() end end)
+  step("import", function() import(1) end)
+  step("stop", script.destroy)
+  step("import while stopped", function() import(2) end)
+  step("start", script.restart)
+  step("import after start", function() import(3) end)
+  step("stop again", script.destroy)
+  step("start again", script.restart)
+  step("show again", script.show)
+  package.path = os.getenv("KEEPERS_DT_SECOND_DIR") .. "/?.lua;" .. package.path
+  step("second script", function() require "second" end)
+  out("LUA_MANAGE", { steps = steps })
+elseif mode == "auto" then
+  -- a folder imported as a film roll, as darktable's import dialog does: "analyze on import" runs on its own
+  dt.database.import(dir)
+  for _ = 1, 480 do
+    dt.control.sleep(250)
+    if api.last.total and api.last.total > 0 and not api.running then break end
+  end
+  for _, img in ipairs(dt.database) do images[#images + 1] = img end
+else
+  for _, f in ipairs(list_photos(dir)) do images[#images + 1] = dt.database.import(dir .. "/" .. f) end
+end
 
-if mode == "apply" then
+local function apply()
   local f = io.open(os.getenv("KEEPERS_DT_RECORDS"), "rb")
   local records = JSON.decode(f:read("*a"))
   f:close()
@@ -47,13 +94,45 @@ if mode == "apply" then
     end
   end
   api.group(by_path, records)
+  return records, by_path
+end
+
+if mode == "apply" then
+  local records, by_path = apply()
   if os.getenv("KEEPERS_DT_TWICE") then  -- a second run with the same records must change nothing
     for _, rec in ipairs(records) do api.apply(by_path[rec.path], rec) end
   end
+elseif mode == "export" then
+  -- the export module's own export button on the selected images (storage, format and metadata from the
+  -- configuration the test starts darktable with), then wait until the script has handled every exported file
+  apply()
+  dt.gui.selection(images)
+  errors(function() dt.gui.action("lib/export/export", 0, "", "activate", 1.0) end)
+  for _ = 1, 240 do
+    if (api.exports or 0) >= #images then break end
+    dt.control.sleep(250)
+  end
+  out("LUA_EXPORT", { handled = api.exports or 0 })
+end
+local function analysis(err)
+  local last = api.last
+  out("LUA_ANALYZE", { error = err or false, runs = last.runs, done = last.done, failed = last.failed,
+                       total = last.total, progress = JSON.array(last.progress), errors = JSON.array(last.errors),
+                       cancelled = last.cancelled or false })
+end
+if mode == "auto" then
+  analysis()
 elseif mode == "analyze" then
   out("LUA_QUEUE", { queued = #api.queue })
-  local records = api.analyze_queue()
-  for _, rec in ipairs(records or {}) do out("LUA_RECORD", rec) end
+  local cancel_after = tonumber(os.getenv("KEEPERS_DT_CANCEL_AFTER") or "")
+  if cancel_after then  -- what the progress job's cancel button does, once this many photos are done
+    api.on_progress = function(done, total) if done >= cancel_after then api.cancel() end end
+  end
+  errors(function()
+    local records, err = api.analyze_queue()
+    for _, rec in ipairs(records or {}) do out("LUA_RECORD", rec) end
+    analysis(err)
+  end)
 end
 
 for _, img in ipairs(images) do
@@ -66,7 +145,7 @@ for _, img in ipairs(images) do
     if img[c] then labels[#labels + 1] = c end
   end
   out("LUA_IMG", { file = img.filename, rating = img.rating, labels = JSON.array(labels), tags = JSON.array(tags),
-                   leader = img.group_leader.filename })
+                   leader = img.group_leader.filename, path = img.path })
 end
 io.stdout:flush()
 os.exit(0)
