@@ -106,6 +106,8 @@ def darktable(folder: Path, tmp: Path, mode: str = "import", records=None, prefs
             out["manage"] = json.loads(payload)["steps"]
         elif kind == "LUA_EXPORT":
             out["exports"] = json.loads(payload)["handled"]
+        elif kind == "LUA_BATCHES":
+            out["batches"] = json.loads(payload)
         elif kind == "LUA_FAILED":
             out["failed"].append(json.loads(payload)["error"])
     assert out["images"], f"darktable printed nothing:\n{stdout[-2000:]}\n{stderr[-3000:]}"
@@ -310,6 +312,16 @@ def test_analyze_on_import_runs_after_a_folder_import_with_a_moving_progress(tmp
     assert blurred["rating"] == -1 and "Keepers|flaw|out of focus" in blurred["tags"]
     for s in run["images"].values():
         assert f"darktable|keepers|rating|{s['rating']}" in s["tags"]  # every photo rated by Keepers
+
+
+def test_a_10000_photo_shoot_is_analysed_in_runs_of_about_200_photos_that_never_split_a_burst(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    jpeg(photos, "coffee.jpg", "coffee")
+    b = darktable(photos, tmp_path, "batches")["batches"]
+    assert sum(b["sizes"]) == 10_000 and b["split_bursts"] == 0
+    assert all(200 <= n <= 206 for n in b["sizes"][:-1]), b["sizes"]  # a burst is 7 frames
+    assert b["seconds"] < 5
 
 
 def _no_keepers_on_path(tmp: Path) -> dict:

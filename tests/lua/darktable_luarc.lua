@@ -70,6 +70,29 @@ if mode == "manage" then
   package.path = os.getenv("KEEPERS_DT_SECOND_DIR") .. "/?.lua;" .. package.path
   step("second script", function() require "second" end)
   out("LUA_MANAGE", { steps = steps })
+elseif mode == "batches" then
+  -- a 10,000-frame shoot in two folders, bursts of 7 frames a second apart, a minute between bursts: how the
+  -- script splits it into runs of the keepers program (plain tables: the script reads path, filename, time only)
+  local shoot, t0 = {}, os.time({ year = 2026, month = 6, day = 6, hour = 12 })
+  for i = 0, 9999 do
+    local burst = math.floor(i / 7)
+    local t = t0 + burst * 60 + i % 7
+    shoot[#shoot + 1] = { path = "/photos/wedding/" .. (i < 4998 and "ceremony" or "party"),
+                          filename = string.format("IMG_%05d.CR2", 9999 - i),  -- names against time order
+                          exif_datetime_taken = os.date("%Y:%m:%d %H:%M:%S", t), burst = burst }
+  end
+  local started = os.clock()
+  local batches = api.batches(shoot, 200, 100000)
+  local sizes, split, seen = {}, 0, {}
+  for b, batch in ipairs(batches) do
+    sizes[#sizes + 1] = #batch
+    for _, e in ipairs(batch) do
+      if seen[e.img.burst] and seen[e.img.burst] ~= b then split = split + 1 end
+      seen[e.img.burst] = b
+    end
+  end
+  out("LUA_BATCHES", { sizes = JSON.array(sizes), split_bursts = split, seconds = os.clock() - started })
+  images = { dt.database.import(dir .. "/" .. list_photos(dir)[1]) }
 elseif mode == "auto" then
   -- a folder imported as a film roll, as darktable's import dialog does: "analyze on import" runs on its own
   dt.database.import(dir)
