@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import itertools
 import json
+import os
 
 import pytest
 
@@ -111,3 +112,69 @@ def test_taste_never_moves_a_score_across_the_reject_or_good_threshold():
             new = shifted(score, points, s)
             assert (new < 3.0) == (score < 3.0) and (new >= 5.0) == (score >= 5.0), (score, points, new)
             assert (new - score) * points >= 0  # it moves the way taste says, or not at all
+
+
+def _flowers(shared_data, folder, n):
+    import shutil
+
+    folder.mkdir(parents=True)
+    for i in range(n):
+        shutil.copy(shared_data / "taste" / "flowers" / "images" / f"{i}.jpg", folder / f"f{i}.jpg")
+    return sorted(folder.glob("*.jpg"))
+
+
+def test_ratings_in_a_lightroom_catalog_become_choices_and_the_catalog_is_only_read(shared_data, tmp_path):
+    import hashlib
+    import sqlite3
+
+    photos = _flowers(shared_data, tmp_path / "shoot", 6)
+    lrcat = tmp_path / "Lightroom Catalog.lrcat"
+    con = sqlite3.connect(lrcat)
+    con.executescript("""
+        CREATE TABLE AgLibraryRootFolder (id_local INTEGER PRIMARY KEY, absolutePath TEXT, name TEXT);
+        CREATE TABLE AgLibraryFolder (id_local INTEGER PRIMARY KEY, pathFromRoot TEXT, rootFolder INTEGER);
+        CREATE TABLE AgLibraryFile (id_local INTEGER PRIMARY KEY, baseName TEXT, extension TEXT, folder INTEGER,
+                                    idx_filename TEXT);
+        CREATE TABLE Adobe_images (id_local INTEGER PRIMARY KEY, rating REAL, pick REAL, colorLabels TEXT,
+                                   rootFile INTEGER);
+    """)
+    con.execute("INSERT INTO AgLibraryRootFolder VALUES (1, ?, 'root')", (str(tmp_path) + "/",))
+    con.execute("INSERT INTO AgLibraryFolder VALUES (1, 'shoot/', 1)")
+    # stars 5, 4, 3, none, a flagged 2 and a rejected one; an unrated photo says nothing
+    for i, (p, rating, pick) in enumerate(zip(photos, [5, 4, 3, None, 2, None], [0, 0, 0, 0, 1, -1]), 1):
+        con.execute("INSERT INTO AgLibraryFile VALUES (?, ?, 'jpg', 1, ?)", (i, p.stem, p.name))
+        con.execute("INSERT INTO Adobe_images VALUES (?, ?, ?, 'Red', ?)", (i, rating, pick, i))
+    con.commit()
+    con.close()
+    before = hashlib.sha256(lrcat.read_bytes()).hexdigest()
+
+    proc = keepers("taste", "import", "lr", "--ratings", lrcat, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "5 photos rated by you" in proc.stdout
+    info = json.loads(keepers("taste", "show", "lr", "--json", tmp=tmp_path).stdout)
+    assert info["signals"] == info["trained_on"] == 10  # every pair of 5 differently rated photos
+    prof = json.loads((tmp_path / "xdg_data_home" / "keepers" / "taste" / "lr.json").read_text())
+    pairs = {(os.path.basename(s["preferred"]), os.path.basename(s["other"])) for s in prof["signals"]}
+    assert ("f0.jpg", "f1.jpg") in pairs and ("f4.jpg", "f5.jpg") in pairs and ("f1.jpg", "f0.jpg") not in pairs
+    assert not any("f3.jpg" in p for p in itertools.chain(*pairs))
+    assert hashlib.sha256(lrcat.read_bytes()).hexdigest() == before
+
+
+def test_the_photographers_stars_in_sidecars_are_learned_from_and_keepers_own_never(shared_data, tmp_path):
+    import subprocess
+
+    photos = _flowers(shared_data, tmp_path / "shoot", 4)
+    assert keepers("cull", tmp_path / "shoot", tmp=tmp_path).returncode == 0  # Keepers rates every photo
+    mine = keepers("taste", "import", "me", "--ratings", tmp_path / "shoot", tmp=tmp_path)
+    assert mine.returncode != 0 and "nothing to learn from" in mine.stderr, mine.stdout + mine.stderr
+
+    # the photographer changes two ratings in their editor (the sidecar's xmp:Rating, not keepers:RatingSet)
+    for p, stars in ((photos[0], 1), (photos[1], 5)):
+        subprocess.run(["exiftool", "-q", "-overwrite_original", f"-XMP-xmp:Rating={stars}",
+                        f"{p}.xmp"], check=True)
+    mine = keepers("taste", "import", "me", "--ratings", tmp_path / "shoot", tmp=tmp_path)
+    assert mine.returncode == 0, mine.stderr
+    assert "2 photos rated by you" in mine.stdout and "1 choices" in mine.stdout
+    prof = json.loads((tmp_path / "xdg_data_home" / "keepers" / "taste" / "me.json").read_text())
+    assert [(os.path.basename(s["preferred"]), os.path.basename(s["other"])) for s in prof["signals"]] == \
+        [("f1.jpg", "f0.jpg")]

@@ -68,6 +68,19 @@ def taste_import(args, settings) -> int:
     from keepers.core.taste import store
 
     name = store.check_name(args.profile)
+    if args.ratings:
+        from keepers.core.taste import ratings
+
+        values, errors = ratings.from_paths(args.ratings)
+        for f, why in errors[:5]:
+            print(f"  not read: {f}: {why}")
+        choices, source = ratings.pairs(values), "ratings"
+        print(f"{len(values)} photos rated by you (Keepers' own ratings left out): {len(choices)} choices")
+        if not choices:
+            raise UserError("no two photos of one folder rated differently: nothing to learn from")
+        return _add(name, choices, source, settings)
+    if not args.file:
+        raise UserError("name a CSV of choices (preferred,other), a profile file (.json) or --ratings PATH...")
     src = Path(args.file)
     if src.suffix.lower() == ".json":  # a profile exported by `keepers taste export`
         incoming = store.read_file(src, name)
@@ -77,10 +90,16 @@ def taste_import(args, settings) -> int:
     choices = read_choices(src)
     if not choices:
         raise UserError(f"{src}: no choices (rows of preferred,other)")
+    return _add(name, choices, f"csv:{src.resolve()}", settings)
+
+
+def _add(name: str, choices: list[tuple[str, str]], source: str, settings) -> int:
+    from keepers.core.taste import store
+
     profile = store.load(settings.catalog, name) or store.Profile(name)
     known = {(s["preferred"], s["other"]) for s in profile.signals}
     new = [c for c in choices if c not in known]
-    profile.signals += [{"preferred": a, "other": b, "source": f"csv:{src.resolve()}"} for a, b in new]
+    profile.signals += [{"preferred": a, "other": b, "source": source} for a, b in new]
     catalog = _catalog(settings)
     try:
         used, missing = train(profile, settings, catalog)
@@ -159,7 +178,10 @@ def keepers_commands(subparsers, common):
     sub = t.add_subparsers(dest="taste_command", required=True)
     i = sub.add_parser("import", help="add choices from a CSV (header preferred,other) or a profile file (.json)")
     i.add_argument("profile", metavar="PROFILE")
-    i.add_argument("file", metavar="FILE")
+    i.add_argument("file", metavar="FILE", nargs="?")
+    i.add_argument("--ratings", nargs="+", metavar="PATH",
+                   help="your own stars, picks and rejects: folders or photos (sidecars, embedded XMP), a digiKam "
+                   "database (.db) or a Lightroom catalog (.lrcat, read-only); Keepers' own ratings are left out")
     common(i)
     i.set_defaults(func=taste_import)
     s = sub.add_parser("show", help="what a profile has learned: signals, held-out agreement, what it prefers")
