@@ -13,17 +13,18 @@ from keepers import __version__
 from keepers.sidecar import auth, library, schemas as s
 from keepers.sidecar.app import ANY_KEY, PUBLIC, ROUTES, ApiError, Ctx, route  # noqa: F401
 from keepers.sidecar.models import ModelRefused
-from keepers.sidecar.paths import PathRefused, resolve
+from keepers.sidecar.paths import Echo, PathRefused, resolve
 
 INT_ID = {"type": "integer", "minimum": 1, "maximum": 2**62}
 NAME = {"type": "string", "pattern": s.NAME_PATTERN}
 JOB_ID = {"type": "string", "pattern": "^[0-9a-f]{16}$"}
 
 
-def _resolve_all(ctx: Ctx, paths: list[str]) -> list[str]:
+def _resolve_all(ctx: Ctx, paths: list[str], limit: int | None = None) -> list[str]:
     """Every path resolved inside the key's roots, or 403 for the whole request (nothing is read)."""
-    if len(paths) > ctx.daemon.daemon_settings.max_inputs:
-        raise ApiError(400, "bad_request", f"at most {ctx.daemon.daemon_settings.max_inputs} inputs per request")
+    limit = limit or ctx.daemon.daemon_settings.max_inputs
+    if len(paths) > limit:
+        raise ApiError(400, "bad_request", f"at most {limit} inputs per request")
     try:
         return [resolve(p, ctx.key.roots) for p in paths]
     except PathRefused as e:
@@ -38,7 +39,9 @@ def _run(ctx: Ctx, names: list[str] | None, write: bool = False) -> tuple[dict, 
         else:
             for given, real in zip(ctx.body.paths, _resolve_all(ctx, ctx.body.paths)):
                 r, n = engine.predict(real, ctx.key.app_id, names, write=write, label=given)
-                results.append(r)
+                echo = Echo()  # the path, its RAW's companion and its sidecar in the form the caller sent
+                echo.add(given, real)
+                results.append(echo.record(r))
                 ops += n
     except ModelRefused as e:
         raise ApiError(e.status, e.code, str(e)) from None
@@ -98,8 +101,8 @@ def predict(ctx: Ctx):
 @route("POST", "/v1/jobs", scope="predict", summary="Start a batch job over photos or folders", body=s.JobCreate,
        response=s.Job, status=202)
 def job_create(ctx: Ctx):
-    real = _resolve_all(ctx, ctx.body.paths)
-    return ctx.daemon.jobs.create(ctx.key, real, ctx.body.write)
+    _resolve_all(ctx, ctx.body.paths, s.MAX_JOB_INPUTS)  # all refused now if one is; read by the job as sent
+    return ctx.daemon.jobs.create(ctx.key, ctx.body.paths, ctx.body.write)
 
 
 @route("GET", "/v1/jobs", scope="predict", summary="This application's jobs, newest first", response=s.JobList)
@@ -127,11 +130,19 @@ def job_cancel(ctx: Ctx, job_id: str):
     return ctx.daemon.jobs.cancel(job_id)
 
 
-@route("GET", "/v1/jobs/{job_id}/results", scope="predict", summary="A finished job's results", response=s.JobResults,
-       params={"job_id": JOB_ID}, errors=(404,))
+@route("GET", "/v1/jobs/{job_id}/results", scope="predict", summary="A finished job's results: all of them, or a page "
+       "(`?limit=` results from `?offset=`); `?view=verdict` leaves out each result's `models`, `meta` and `video` "
+       "(empty), for a client that applies verdicts", response=s.JobResults, params={"job_id": JOB_ID},
+       options={"offset": {"type": "integer", "minimum": 0, "maximum": 2**31},
+                "limit": {"type": "integer", "minimum": 1, "maximum": s.RESULTS_PAGE},
+                "view": {"type": "string", "enum": ["full", "verdict"]}}, errors=(404,))
 def job_results(ctx: Ctx, job_id: str):
     job = _job(ctx, job_id)
-    return {"id": job_id, "state": job["state"], "results": ctx.daemon.jobs.results(job_id)}
+    offset, limit = ctx.args.get("offset", 0), ctx.args.get("limit")
+    results, total = ctx.daemon.jobs.results(job_id, offset, limit, ctx.args.get("view") == "verdict")
+    nxt = offset + len(results)
+    return {"id": job_id, "state": job["state"], "total": total, "offset": offset,
+            "next_offset": nxt if nxt < total else None, "results": results}
 
 
 # --- workflows --------------------------------------------------------------------------------------------------
@@ -207,11 +218,46 @@ def photo_get(ctx: Ctx, photo_id: int):
 @route("GET", "/v1/photos", scope="predict", summary="What is known of the photo at `path`", response=s.PhotoResult,
        query={"path": {"type": "string", "minLength": 1, "maxLength": 4096}}, errors=(404,))
 def photo_by_path(ctx: Ctx):
+    given = request.args["path"]
     try:
-        real = resolve(request.args["path"], ctx.key.roots)
+        real = resolve(given, ctx.key.roots)
     except PathRefused as e:
         raise ApiError(403, "path_refused", str(e)) from None
-    return library.photo(ctx.daemon.engine, ctx.key, path=real)
+    echo = Echo()
+    echo.add(given, real)
+    return echo.record(library.photo(ctx.daemon.engine, ctx.key, path=real))
+
+
+# --- the photographer's own signals -----------------------------------------------------------------------------
+
+
+@route("POST", "/v1/signals", scope="predict", summary="Store the photographer's picks, rejects, stars, labels and "
+       "keywords from their own program (for learning their taste)", body=s.SignalsRequest, response=s.SignalsStored)
+def signals_store(ctx: Ctx):
+    b = ctx.body
+    real = _resolve_all(ctx, [p.path for p in b.photos])  # files may be offline: only where they lie is checked
+    return library.store_signals(ctx.daemon.engine, ctx.key, b.source, list(zip(real, b.photos)))
+
+
+@route("GET", "/v1/signals", scope="predict", summary="The photographer's signals stored for this application (for "
+       "one photo with `?path=`)", response=s.SignalList,
+       options={"path": {"type": "string", "minLength": 1, "maxLength": 4096},
+                "offset": {"type": "integer", "minimum": 0, "maximum": 2**31},
+                "limit": {"type": "integer", "minimum": 1, "maximum": s.RESULTS_PAGE}})
+def signals_list(ctx: Ctx):
+    given = ctx.args.get("path")
+    real = None
+    if given is not None:
+        try:
+            real = resolve(given, ctx.key.roots)
+        except PathRefused as e:
+            raise ApiError(403, "path_refused", str(e)) from None
+    rows = library.signals(ctx.daemon.store, ctx.key, real, ctx.args.get("offset", 0),
+                           ctx.args.get("limit", s.RESULTS_PAGE))
+    for r in rows:
+        if given is not None:
+            r["path"] = given
+    return {"signals": rows}
 
 
 # the admin routes (models, keys) live beside: importing them here fills ROUTES completely

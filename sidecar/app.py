@@ -40,6 +40,7 @@ class Route:
     status: int = 200
     params: dict[str, dict] = field(default_factory=dict)  # path parameters -> JSON schema
     query: dict[str, dict] = field(default_factory=dict)  # required query parameters -> JSON schema
+    options: dict[str, dict] = field(default_factory=dict)  # optional query parameters -> JSON schema
     errors: tuple[int, ...] = ()
 
 
@@ -61,6 +62,7 @@ class Ctx:
     key: auth.Key | None
     body: Any
     daemon: Any  # sidecar.daemon.Daemon
+    args: dict = field(default_factory=dict)  # the optional query parameters given, checked and converted
 
 
 def error_response(status: int, code: str, message: str) -> Response:
@@ -70,6 +72,24 @@ def error_response(status: int, code: str, message: str) -> Response:
 def _validation_message(e: ValidationError) -> str:
     parts = [f"{'.'.join(map(str, x['loc'])) or 'body'}: {x['msg']}" for x in e.errors()[:5]]
     return "invalid request body: " + "; ".join(parts)
+
+
+def _option(name: str, schema: dict, text: str):
+    """An optional query parameter's value, checked against its schema (integers and strings)."""
+    if schema.get("type") == "integer":
+        try:
+            v = int(text)
+        except ValueError:
+            raise ApiError(400, "bad_request", f"the query parameter {name!r} must be an integer") from None
+        if not schema.get("minimum", v) <= v <= schema.get("maximum", v):
+            raise ApiError(400, "bad_request", f"the query parameter {name!r} must be between "
+                                               f"{schema.get('minimum')} and {schema.get('maximum')}")
+        return v
+    if not schema.get("minLength", 0) <= len(text) <= schema.get("maxLength", len(text)):
+        raise ApiError(400, "bad_request", f"the query parameter {name!r} is empty or too long")
+    if "enum" in schema and text not in schema["enum"]:
+        raise ApiError(400, "bad_request", f"the query parameter {name!r} is one of {', '.join(schema['enum'])}")
+    return text
 
 
 def _flask_path(path: str, params: dict[str, dict]) -> str:
@@ -105,7 +125,9 @@ def _view(r: Route, daemon):
         for name, schema in r.query.items():
             if not request.args.get(name):
                 raise ApiError(400, "bad_request", f"the query parameter {name!r} is required")
-        out = r.func(Ctx(key, body, daemon), **params)
+        args = {name: _option(name, schema, request.args[name]) for name, schema in r.options.items()
+                if name in request.args}
+        out = r.func(Ctx(key, body, daemon, args), **params)
         payload, ops = out if isinstance(out, tuple) else (out, 0)
         if key is not None:
             auth.count_usage(daemon.store, key.id, ops)

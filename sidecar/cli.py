@@ -100,10 +100,16 @@ def apps_list(args, settings) -> int:
     return 0
 
 
+def stop_signals(sig=signal) -> list:
+    """The signals that stop the daemon: SIGINT (Ctrl-C) and SIGTERM, and on Windows SIGBREAK (Ctrl-Break in its
+    console), which only Windows has. `sig`: the signal module (the unit test passes a stand-in)."""
+    return [s for s in (sig.SIGINT, sig.SIGTERM, getattr(sig, "SIGBREAK", None)) if s is not None]
+
+
 def _until_signal(stop) -> None:
-    """Block until SIGINT/SIGTERM, then call `stop`."""
+    """Block until a stop signal, then call `stop`."""
     done = threading.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         signal.signal(sig, lambda *_: done.set())
     done.wait()
     stop()
@@ -123,7 +129,7 @@ def serve(args, settings) -> int:
         print("no application yet: create one with `keepers apps create NAME --root FOLDER` to get a key",
               file=sys.stderr)
     print(f"keepers daemon on {server.url} (API: {server.url}/v1/openapi.json)", file=sys.stderr, flush=True)
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in stop_signals():
         signal.signal(sig, lambda *_: server.shutdown())
     server.serve_forever()
     return 0

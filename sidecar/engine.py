@@ -51,13 +51,34 @@ class SharedCull(Cull):
         self.analyzers = analyzers
         self.versions = {a.name: a.version for a in analyzers}
         self.plan_writes = plan_writes
+        self.known = 0
+
+    def _from_catalog(self, r: Result) -> bool:
+        """As Cull's, and each photo answered from the catalog is progress ("catalog", photos so far): a job of
+        5,000 photos the daemon knows (or their copies, hashed and adopted) moves and can be cancelled before any
+        is analysed."""
+        hit = super()._from_catalog(r)
+        if hit:
+            self.known += 1
+            self.progress("catalog", self.known, 0)
+        return hit
 
     def _write_back(self, results: list[Result], pool) -> None:
         if self.plan_writes:
             return super()._write_back(results, _InThisThread() if len(results) == 1 else pool)
+        from keepers.core.io.naming import FolderNames
+
+        folders: dict[str, FolderNames] = {}  # each folder listed once: a 5,000-photo folder listed once a photo
+
+        def names(f: str) -> FolderNames:  # took 120 of a 150 s job answered from the catalog
+            d = os.path.dirname(f)
+            if d not in folders:
+                folders[d] = FolderNames(d)
+            return folders[d]
+
         for r in results:
             if r.verdict is not None:
-                r.sidecars = [str(self.host.sidecar(f)) for f in r.photo.files]
+                r.sidecars = [str(self.host.sidecar(f, names(f))) for f in r.photo.files]
 
 
 class Engine:

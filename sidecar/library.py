@@ -65,13 +65,15 @@ def photo(engine, key, photo_id: int | None = None, path: str | None = None) -> 
     return {**engine.record(r, analyzers, concepts, label=row["path"], write=False), "analyzed_at": row["analyzed_at"]}
 
 
-def _hits(engine, pairs) -> dict:
+def _hits(engine, pairs, echo=None) -> dict:
+    """Search hits; with `echo`, each path in the caller's form of its folder (Echo), where that leads to it."""
     cat = engine.catalog()
     out = []
     for pid, score in pairs:
         row = cat.db.execute("SELECT path FROM photos WHERE id = ?", (pid,)).fetchone()
         if row is not None:
-            out.append({"photo_id": int(pid), "path": row["path"], "distance": round(float(score), 6)})
+            path = echo(row["path"]) if echo is not None else row["path"]
+            out.append({"photo_id": int(pid), "path": path, "distance": round(float(score), 6)})
     return {"results": out}
 
 
@@ -84,22 +86,27 @@ def _similarity():
 
 
 def similar(engine, key, photo_id: int | None, path: str | None, k: int) -> tuple[dict, int]:
+    from keepers.sidecar.paths import Echo, PathRefused, resolve
+
     sim = _similarity()
     cat = engine.catalog()
+    echo = None
     if path is not None:
-        from keepers.sidecar.paths import PathRefused, resolve
-
         try:
-            path = resolve(path, key.roots)
+            real = resolve(path, key.roots)
         except PathRefused as e:
             raise ApiError(403, "path_refused", str(e)) from None
+        # the caller asked through its own form of the library (a symlink, a mapped drive): hits come in it too
+        echo = Echo()
+        echo.add(path, real)
+        path = real
     row = _row(cat, key.roots, photo_id, path)
     within = sorted(visible_ids(cat, key.roots))
     try:
         pairs = sim.similar(cat, row["id"], k, within=within, check_files=True)  # never a file that is gone
     except UserError as e:  # analysed without the embedding model
         raise ApiError(409, "not_analysed", str(e)) from None
-    return _hits(engine, [(p, sc) for p, sc in pairs if p != row["id"]][:k]), 1
+    return _hits(engine, [(p, sc) for p, sc in pairs if p != row["id"]][:k], echo), 1
 
 
 def text(engine, key, query: str, k: int) -> tuple[dict, int]:
@@ -140,3 +147,35 @@ def create_workflow(store: Store, app_id: int, name: str, models: list[str]) -> 
 
 def delete_workflow(store: Store, app_id: int, name: str) -> None:
     store.run("DELETE FROM workflows WHERE app_id = ? AND name = ?", (app_id, name))
+
+
+# --- the photographer's signals ---------------------------------------------------------------------------------
+
+
+def store_signals(engine, key, source: str, photos: list) -> dict:
+    """(real path, PhotoSignals) pairs: each photo's signals from `source` replace those it had from there (a flag
+    the photographer took off is gone), in one transaction. Kinds: pick, reject, rating (1-5), label, keyword."""
+    t, rows = now(), []
+    cat = engine.catalog()
+    for real, p in photos:
+        found = cat.photo_row(real)
+        pid = found["id"] if found is not None else None
+        kinds = [("pick", "1")] if p.pick == 1 else [("reject", "1")] if p.pick == -1 else []
+        kinds += [("rating", str(p.rating))] if p.rating else []
+        kinds += [("label", p.label.strip().lower())] if p.label and p.label.strip().lower() != "none" else []
+        kinds += [("keyword", k) for k in dict.fromkeys(k.strip() for k in p.keywords) if k]
+        rows += [(key.app_id, real, pid, kind, value, source, t) for kind, value in kinds]
+    engine.store.batch([("DELETE FROM signals WHERE app_id = ? AND path = ? AND source = ?",
+                         [(key.app_id, real, source) for real, _ in photos]),
+                        ("INSERT INTO signals (app_id, path, photo_id, kind, value, source, time) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)", rows)])
+    return {"photos": len(photos), "signals": len(rows)}
+
+
+def signals(store: Store, key, path: str | None, offset: int, limit: int) -> list[dict]:
+    where, args = "app_id = ?", [key.app_id]
+    if path is not None:
+        where, args = where + " AND path = ?", args + [path]
+    rows = store.all(f"SELECT path, photo_id, kind, value, source, time FROM signals WHERE {where} ORDER BY id "
+                     "LIMIT ? OFFSET ?", (*args, limit, offset))
+    return [dict(r) for r in rows]

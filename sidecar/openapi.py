@@ -37,6 +37,7 @@ def document(routes) -> dict:
             op["security"] = []
         params = [{"name": n, "in": "path", "required": True, "schema": s} for n, s in r.params.items()]
         params += [{"name": n, "in": "query", "required": True, "schema": s} for n, s in r.query.items()]
+        params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in r.options.items()]
         if params:
             op["parameters"] = params
         if r.body is not None:
@@ -45,7 +46,7 @@ def document(routes) -> dict:
                 content["multipart/form-data"] = {"schema": UPLOAD}
             op["requestBody"] = {"required": True, "content": content}
         codes = set(r.errors) | ({401, 403} if r.scope is not None else set())
-        codes |= {400} if r.body is not None or r.query else set()
+        codes |= {400} if r.body is not None or r.query or r.options else set()
         codes |= {413} if r.body is not None else set()
         for c in sorted(codes):
             op["responses"][str(c)] = {"description": STATUS_TEXT[c],

@@ -11,6 +11,10 @@ Path_ = Annotated[str, Field(min_length=1, max_length=4096, description="absolut
 ModelName = Annotated[str, Field(min_length=1, max_length=64)]
 Scope = Literal["predict", "search", "workflows", "models:add", "models:patch", "keys:admin"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+# a job is a whole shoot (a wedding: 2,000-5,000 frames) in one request, so its bursts are found across all of it;
+# predict answers while the caller waits and keeps to `[daemon] max_inputs`
+MAX_JOB_INPUTS = 20_000
+RESULTS_PAGE = 1000  # results a page of /v1/jobs/{id}/results holds at most, when a page is asked for
 CONCEPT_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,39}$"
 
 
@@ -33,7 +37,9 @@ class WorkflowPredictRequest(Strict):
 
 
 class JobCreate(Strict):
-    paths: list[Path_] = Field(min_length=1, max_length=1000, description="photos or folders (walked)")
+    paths: list[Path_] = Field(min_length=1, max_length=MAX_JOB_INPUTS, description="photos or folders (walked); "
+                               "each result gives its paths in the form they were sent (a path through a symlink "
+                               "or a mapped drive comes back as sent)")
     write: bool = Field(False, description="write each verdict into the photo's XMP sidecar")
 
 
@@ -46,6 +52,23 @@ class SimilarRequest(Strict):
     photo_id: int | None = Field(None, ge=1, le=2**62, description="the photo to match (or give its path)")
     path: Path_ | None = None
     k: int = Field(10, ge=1, le=100)
+
+
+class PhotoSignals(Strict):
+    """What the photographer gave one photo in their own program (Keepers' own values left out by the sender)."""
+
+    path: Path_
+    pick: int | None = Field(None, ge=-1, le=1, description="1 picked, -1 rejected, 0 or null: no flag")
+    rating: int | None = Field(None, ge=0, le=5, description="stars; 0 or null: unrated")
+    label: str | None = Field(None, max_length=64, description="colour label (red, yellow...), or null")
+    keywords: list[Annotated[str, Field(min_length=1, max_length=255)]] = Field(
+        default_factory=list, max_length=500, description="their keywords, hierarchical with `|` (places|Norway)")
+
+
+class SignalsRequest(Strict):
+    source: str = Field("lightroom", pattern=NAME_PATTERN, description="the program the signals come from")
+    photos: list[PhotoSignals] = Field(min_length=1, max_length=1000, description="each photo's signals from "
+                                       "`source` replace those it had from there")
 
 
 class TextRequest(Strict):
@@ -186,7 +209,30 @@ class JobList(BaseModel):
 class JobResults(BaseModel):
     id: str
     state: str
-    results: list[Result] = Field(description="one result per photo, the same as predict gives")
+    total: int = Field(description="how many results the job has")
+    offset: int = Field(description="the index of this page's first result")
+    next_offset: int | None = Field(description="where the next page starts (`?offset=`); null: this is the last")
+    results: list[Result] = Field(description="one result per photo, the same as predict gives, with each path "
+                                              "in the form it was sent; a path that led to nothing it could judge "
+                                              "has a result that says why, never none")
+
+
+class SignalsStored(BaseModel):
+    photos: int = Field(description="photos whose signals from this source were replaced")
+    signals: int = Field(description="signals stored")
+
+
+class SignalOut(BaseModel):
+    path: str = Field(description="the photo's path as given (here: as asked for, else the daemon's)")
+    photo_id: int | None = Field(description="the photo's id in the library, when Keepers knows it")
+    kind: Literal["pick", "reject", "rating", "label", "keyword"]
+    value: str
+    source: str
+    time: str
+
+
+class SignalList(BaseModel):
+    signals: list[SignalOut]
 
 
 class Workflow(BaseModel):

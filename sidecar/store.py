@@ -1,5 +1,7 @@
 """The daemon's SQLite file: applications, API keys (hashed) with usage, workflows, per-application model settings,
-concepts, batch jobs and the watched-folder queue. Kept apart from the catalog, which holds photos only."""
+concepts, batch jobs (a job's results one row per photo, so a 10,000-photo job is read a page at a time), the
+watched-folder queue and the photographer's own signals (picks, rejects, stars, labels, keywords sent by a host
+plug-in, for learning their taste). Kept apart from the catalog, which holds photos only."""
 
 from __future__ import annotations
 
@@ -37,6 +39,14 @@ CREATE TABLE IF NOT EXISTS watch_queue (
     path TEXT NOT NULL, mtime_ns INTEGER NOT NULL, size INTEGER NOT NULL, state TEXT NOT NULL,
     error TEXT, queued_at TEXT NOT NULL, finished_at TEXT, PRIMARY KEY (path, mtime_ns));
 CREATE INDEX IF NOT EXISTS watch_state ON watch_queue(state);
+CREATE TABLE IF NOT EXISTS job_results (
+    job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE, seq INTEGER NOT NULL, record TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq));
+CREATE TABLE IF NOT EXISTS signals (
+    id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+    path TEXT NOT NULL, photo_id INTEGER, kind TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
+    time TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS signals_photo ON signals(app_id, path, source);
 """
 
 
@@ -57,7 +67,9 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")  # the watch queue must survive a crash exactly as committed
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
-        os.chmod(self.path, 0o600)  # key hashes and library roots are nobody else's business
+        # key hashes and library roots are nobody else's business. On Windows chmod only sets or clears the
+        # read-only flag (0o600 leaves the file writable); the file inherits its folder's ACL, the user's profile
+        os.chmod(self.path, 0o600)
 
     def close(self) -> None:
         self.db.close()
@@ -77,10 +89,15 @@ class Store:
             return cur.lastrowid if sql.lstrip().upper().startswith("INSERT") else cur.rowcount
 
     def many(self, sql: str, rows) -> None:
+        self.batch([(sql, rows)])
+
+    def batch(self, statements: list[tuple[str, list]]) -> None:
+        """Each (sql, rows) executed for all its rows, all in one transaction."""
         with self._lock:
             self.db.execute("BEGIN IMMEDIATE")
             try:
-                self.db.executemany(sql, rows)
+                for sql, rows in statements:
+                    self.db.executemany(sql, rows)
                 self.db.execute("COMMIT")
             except BaseException:
                 self.db.execute("ROLLBACK")

@@ -142,6 +142,8 @@ def example(ns, method: str, path: str):
         ("PATCH", "/v1/models/{name}"): (f"/v1/models/{ns.names[0]}", {"weight": None}, {200}),
         ("GET", "/v1/keys"): ("/v1/keys", None, {200}),
         ("POST", "/v1/keys"): ("/v1/keys", {"scopes": ["search"], "note": "from the matrix"}, {201}),
+        ("POST", "/v1/signals"): ("/v1/signals", {"photos": [{"path": astronaut, "rating": 3}]}, {200}),
+        ("GET", "/v1/signals"): (f"/v1/signals?path={astronaut}", None, {200}),
     }
     url, body, ok = table[(method, path)]
     return method, url, body, ok
@@ -651,3 +653,165 @@ def test_every_error_has_one_json_shape(ns):
     is_error(c.post("/v1/predict", {"paths": "not a list"}), 400, "bad_request")
     is_error(c.post("/v1/predict", {"paths": [str(ns.good)], "models": ["no-such-model"]}), 404, "unknown_model")
     is_error(c.upload("/v1/predict", []), 400)
+
+
+# --- real shoot sizes: big jobs, paged results, the caller's paths ------------------------------------------------
+
+
+def test_a_job_takes_more_than_a_predict_and_its_results_come_a_page_at_a_time(ns):
+    c = client(ns, ns.full_a)
+    folder = ns.a / "wedding"
+    folder.mkdir()
+    src = [jpeg_bytes(sample(n)[k * 20:k * 20 + 200, k * 30:k * 30 + 300]) for n in ("astronaut", "chelsea", "coffee")
+           for k in range(5)]
+    (ns.a / "wedding_originals").mkdir()
+    for i, data in enumerate(src):  # analysed once: their copies are then adopted from the catalog by content hash
+        (ns.a / "wedding_originals" / f"{i}.jpg").write_bytes(data)
+    originals = [str(ns.a / "wedding_originals" / f"{i}.jpg") for i in range(len(src))]
+    assert c.post("/v1/predict", {"paths": originals}).status == 200
+    paths = []
+    for i in range(1500):
+        (folder / f"IMG_{i:04d}.jpg").write_bytes(src[i % len(src)])
+        paths.append(str(folder / f"IMG_{i:04d}.jpg"))
+    is_error(c.post("/v1/predict", {"paths": paths}), 400, "bad_request")  # predict keeps to max_inputs
+    is_error(c.post("/v1/jobs", {"paths": ["/p"] * 20001}), 400, "bad_request")  # over a job's 20,000
+    job = c.post("/v1/jobs", {"paths": paths})
+    assert job.status == 202, job
+    seen, end = set(), time.monotonic() + 300
+    while (j := c.get(f"/v1/jobs/{job.json()['id']}").json())["state"] in ("queued", "running"):
+        seen.add(j["done"])
+        assert time.monotonic() < end, j
+        time.sleep(0.05)
+    assert j["state"] == "done" and j["total"] == j["done"] == 1500 and j["errors"] == 0
+    assert [d for d in seen if 0 < d < 1500], f"no progress was shown between 0 and the end: {sorted(seen)}"
+    pages, offset = [], 0
+    while offset is not None:
+        page = c.get(f"/v1/jobs/{j['id']}/results?offset={offset}&limit=1000").json()
+        assert page["total"] == 1500 and page["offset"] == offset
+        pages.append(page["results"])
+        offset = page["next_offset"]
+    assert [len(p) for p in pages] == [1000, 500]
+    assert sorted(r["input"] for p in pages for r in p) == sorted(paths)
+    assert all(r["verdict"] and r["path"] == r["input"] for p in pages for r in p)
+    whole = c.get(f"/v1/jobs/{j['id']}/results").json()  # no page asked: all of them, as before
+    assert whole["results"] == pages[0] + pages[1] and whole["next_offset"] is None
+    is_error(c.get(f"/v1/jobs/{j['id']}/results?limit=1001"), 400, "bad_request")
+    is_error(c.get(f"/v1/jobs/{j['id']}/results?offset=minus"), 400, "bad_request")
+
+
+def test_every_answer_gives_each_path_in_the_form_it_was_sent_through_a_symlinked_library(ns):
+    c = client(ns, ns.full_a)
+    link = ns.tmp / "library-through-a-link"  # Lightroom's library path; the key's root is the real folder
+    link.symlink_to(ns.a, target_is_directory=True)
+    chelsea = str(link / "chelsea.jpg")
+    [r] = c.post("/v1/predict", {"paths": [chelsea], "write": True}).json()["results"]
+    assert r["input"] == r["path"] == chelsea and r["files"] == [chelsea]
+    assert r["sidecars"] and all(s.startswith(str(link) + os.sep) for s in r["sidecars"])
+    assert Path(r["sidecars"][0]).resolve().parent == ns.a  # the same sidecar, named as the caller names it
+    looked = c.get(f"/v1/photos?path={chelsea}").json()
+    assert looked["path"] == chelsea and looked["photo_id"] == ns.ids[str(ns.photos["chelsea"])]
+    job = wait_job(c, c.post("/v1/jobs", {"paths": [str(link / "batch"), str(link / "astronaut.jpg")]}).json()["id"])
+    res = c.get(f"/v1/jobs/{job['id']}/results").json()["results"]
+    assert sorted(x["path"] for x in res) == sorted([str(link / "batch" / "good.jpg"), str(link / "batch" / "bad.jpg"),
+                                                      str(link / "astronaut.jpg")])
+    assert all(x["input"] == x["path"] and x["files"] == [x["path"]] for x in res)
+    if HAVE_SIMILARITY:
+        hits = c.post("/v1/search/similar", {"path": chelsea, "k": 5}).json()["results"]
+        assert hits and all(h["path"].startswith(str(link) + os.sep) for h in hits), hits
+
+
+def test_a_file_sent_twice_in_two_forms_is_answered_in_each(ns):
+    c = client(ns, ns.full_a)
+    link = ns.tmp / "second-form"
+    link.symlink_to(ns.a, target_is_directory=True)
+    forms = [str(ns.photos["coffee"]), str(link / "coffee.jpg")]
+    job = wait_job(c, c.post("/v1/jobs", {"paths": forms}).json()["id"])
+    res = c.get(f"/v1/jobs/{job['id']}/results").json()["results"]
+    assert sorted(x["input"] for x in res) == sorted(forms) and all(x["path"] == x["input"] for x in res)
+    assert res[0]["photo_id"] == res[1]["photo_id"] and res[0]["score"] == res[1]["score"]
+
+
+# --- the photographer's signals -------------------------------------------------------------------------------------
+
+
+def test_the_photographers_signals_are_stored_replaced_and_kept_to_the_keys_library(ns):
+    c = client(ns, ns.full_a)
+    cat, offline = str(ns.photos["chelsea"]), str(ns.a / "card" / "IMG_0001.CR3")  # a file on a drive not mounted
+    body = {"source": "lightroom", "photos": [
+        {"path": cat, "pick": 1, "rating": 4, "label": "Blue", "keywords": ["people|Anna", "places|Norway"]},
+        {"path": offline, "pick": -1}]}
+    r = c.post("/v1/signals", body)
+    assert r.status == 200 and r.json() == {"photos": 2, "signals": 6}, r
+    got = c.get(f"/v1/signals?path={cat}").json()["signals"]
+    assert {(s["kind"], s["value"]) for s in got} == {("pick", "1"), ("rating", "4"), ("label", "blue"),
+                                                      ("keyword", "people|Anna"), ("keyword", "places|Norway")}
+    assert {s["photo_id"] for s in got} == {ns.ids[cat]} and {s["source"] for s in got} == {"lightroom"}
+    # the flag taken off and the stars changed since: the photo's signals from Lightroom are replaced
+    assert c.post("/v1/signals", {"photos": [{"path": cat, "rating": 2}]}).json() == {"photos": 1, "signals": 1}
+    assert [(s["kind"], s["value"]) for s in c.get(f"/v1/signals?path={cat}").json()["signals"]] == [("rating", "2")]
+    assert [(s["kind"], s["photo_id"]) for s in c.get(f"/v1/signals?path={offline}").json()["signals"]] == \
+        [("reject", None)]
+    is_error(c.post("/v1/signals", {"photos": [{"path": str(ns.secret), "rating": 5}]}), 403, "path_refused")
+    is_error(c.post("/v1/signals", {"photos": [{"path": cat, "rating": 6}]}), 400, "bad_request")
+    assert client(ns, ns.full_b).get("/v1/signals").json() == {"signals": []}  # another application's key
+
+
+# --- portable: Windows and macOS paths, tested by their rules here --------------------------------------------------
+
+
+def test_paths_are_compared_as_windows_compares_them():
+    import ntpath
+
+    from keepers.sidecar.paths import inside
+
+    roots = ["C:\\Users\\Ann\\Pictures", "\\\\nas\\photos\\"]
+    assert inside("c:\\users\\ann\\PICTURES\\2024\\IMG_1.CR3", roots, ntpath)  # no case on Windows
+    assert inside("C:/Users/Ann/Pictures/IMG_1.CR3", roots, ntpath)  # either separator
+    assert inside("\\\\NAS\\Photos\\wedding\\a.jpg", roots, ntpath)
+    assert not inside("C:\\Users\\Ann\\Pictures2\\a.jpg", roots, ntpath)  # a sibling that starts alike
+    assert inside("D:\\anything.jpg", ["D:\\"], ntpath) and not inside("E:\\a.jpg", ["D:\\"], ntpath)
+
+
+def test_a_mapped_drive_is_answered_in_the_drive_form_it_was_sent_in():
+    import ntpath
+
+    from keepers.sidecar.paths import Echo
+
+    # Windows resolves Z:\ (a mapped drive) to the share's UNC path; Lightroom knows its photos as Z:\...
+    def realpath(p: str) -> str:
+        p = ntpath.normpath(p)
+        return "\\\\nas\\photos" + p[2:] if p[:2].lower() == "z:" else p
+
+    echo = Echo(ntpath, realpath)
+    echo.add("Z:\\2024\\wedding\\IMG_1.CR3", realpath("Z:\\2024\\wedding\\IMG_1.CR3"))
+    assert echo("\\\\nas\\photos\\2024\\wedding\\IMG_1.CR3") == "Z:\\2024\\wedding\\IMG_1.CR3"
+    assert echo("\\\\NAS\\Photos\\2024\\wedding\\IMG_1.JPG") == "Z:\\2024\\wedding\\IMG_1.JPG"  # its companion
+    assert echo("\\\\nas\\photos\\2023\\IMG_9.CR3") == "Z:\\2023\\IMG_9.CR3"  # a search hit elsewhere on the drive
+    assert echo("\\\\other\\share\\x.jpg") == "\\\\other\\share\\x.jpg"  # no form of it was sent: as it is
+
+
+def test_an_echoed_path_is_one_that_leads_to_the_same_file(tmp_path):
+    from keepers.sidecar.paths import Echo
+
+    # /lib/2024 is a link to /archive/2024: their common trailing name does not make /lib/2023 the same as
+    # /archive/2023, so a file there is answered as it is, not under a made-up /lib/2023
+    (tmp_path / "archive" / "2024").mkdir(parents=True)
+    (tmp_path / "archive" / "2023").mkdir()
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "2024").symlink_to(tmp_path / "archive" / "2024", target_is_directory=True)
+    (tmp_path / "lib" / "2023").mkdir()  # another folder of the same name
+    echo = Echo()
+    echo.add(str(tmp_path / "lib" / "2024" / "a.jpg"), str(tmp_path / "archive" / "2024" / "a.jpg"))
+    assert echo(str(tmp_path / "archive" / "2024" / "b.jpg")) == str(tmp_path / "lib" / "2024" / "b.jpg")
+    assert echo(str(tmp_path / "archive" / "2023" / "c.jpg")) == str(tmp_path / "archive" / "2023" / "c.jpg")
+
+
+def test_the_daemon_stops_on_ctrl_break_where_windows_has_it():
+    import signal
+
+    from keepers.sidecar.cli import stop_signals
+
+    windows = SimpleNamespace(SIGINT=signal.SIGINT, SIGTERM=signal.SIGTERM, SIGBREAK=21)
+    posix = SimpleNamespace(SIGINT=signal.SIGINT, SIGTERM=signal.SIGTERM)
+    assert stop_signals(windows) == [signal.SIGINT, signal.SIGTERM, 21]
+    assert stop_signals(posix) == [signal.SIGINT, signal.SIGTERM]
