@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shutil
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -815,3 +816,17 @@ def test_the_daemon_stops_on_ctrl_break_where_windows_has_it():
     posix = SimpleNamespace(SIGINT=signal.SIGINT, SIGTERM=signal.SIGTERM)
     assert stop_signals(windows) == [signal.SIGINT, signal.SIGTERM, 21]
     assert stop_signals(posix) == [signal.SIGINT, signal.SIGTERM]
+
+
+def test_a_video_in_a_job_is_judged_not_dropped(ns, shared_data):
+    c = client(ns, ns.full_a)
+    folder = ns.a / "clips"
+    folder.mkdir()
+    shutil.copy(shared_data / "videos" / "imageio" / "realshort.mp4", folder / "realshort.mp4")
+    jpeg(folder / "still.jpg", sample("rocket"))
+    job = wait_job(c, c.post("/v1/jobs", {"paths": [str(folder)]}).json()["id"], timeout=300)
+    assert job["state"] == "done" and job["total"] == 2, job
+    res = {Path(x["path"]).name: x for x in c.get(f"/v1/jobs/{job['id']}/results").json()["results"]}
+    assert set(res) == {"realshort.mp4", "still.jpg"}
+    clip = res["realshort.mp4"]
+    assert clip["error"] is None and clip["video"]["seconds"] and clip["input"] == str(folder / "realshort.mp4")
