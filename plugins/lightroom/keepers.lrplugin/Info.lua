@@ -8,11 +8,15 @@ return {
   LrPluginName = "Keepers",
   LrPluginInfoProvider = "PluginInfoProvider.lua",
   LrMetadataProvider = "MetadataProvider.lua",
+  LrInitPlugin = "Init.lua",  -- the background loop for new imports (off until turned on in the settings)
+  LrForceInitPlugin = true,  -- start it with Lightroom, not at the first menu command
+  LrShutdownPlugin = "Shutdown.lua",
   LrLibraryMenuItems = {
     { title = "Analyze selected photos", file = "AnalyzeSelected.lua", enabledWhen = "photosSelected" },
     { title = "Cull bursts", file = "CullBursts.lua", enabledWhen = "photosSelected" },
     { title = "Find similar", file = "FindSimilar.lua", enabledWhen = "photosSelected" },
+    { title = "Send my ratings and flags to Keepers", file = "SendRatings.lua", enabledWhen = "photosSelected" },
     { title = "Keepers settings...", file = "Settings.lua" },
   },
-  VERSION = { major = 0, minor = 1, revision = 0, build = 0 },
+  VERSION = { major = 0, minor = 2, revision = 0, build = 0 },
 }
