@@ -57,7 +57,8 @@ class DaemonSettings(BaseSettings):
     store: Path | None = None  # keys, applications, jobs, watch queue; default: daemon.db beside the catalog
     watch: list[Path] = Field(default_factory=list)  # folders whose new photos are analysed as they arrive
     max_upload_bytes: int = Field(64 * 1024 * 1024, ge=1024)
-    max_inputs: int = Field(1000, ge=1)  # paths or files in one predict request or job
+    # paths or files in one predict request (a job takes a whole shoot: sidecar/schemas.py MAX_JOB_INPUTS, 20,000)
+    max_inputs: int = Field(1000, ge=1)
     settle_s: float = Field(1.0, ge=0.0)  # a watched file must keep its size this long before it is read
     watch_batch: int = Field(64, ge=1)  # queued files handed to one Cull run
     # 1: watched photos are analysed in the daemon with its loaded models; more: in that many worker processes
