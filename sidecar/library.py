@@ -155,6 +155,7 @@ def delete_workflow(store: Store, app_id: int, name: str) -> None:
 def store_signals(engine, key, source: str, photos: list) -> dict:
     """(real path, PhotoSignals) pairs: each photo's signals from `source` replace those it had from there (a flag
     the photographer took off is gone), in one transaction. Kinds: pick, reject, rating (1-5), label, keyword."""
+    photos = list({real: p for real, p in photos}.items())  # a photo named twice: the last naming counts
     t, rows = now(), []
     cat = engine.catalog()
     for real, p in photos:

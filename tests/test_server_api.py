@@ -750,6 +750,9 @@ def test_the_photographers_signals_are_stored_replaced_and_kept_to_the_keys_libr
     # the flag taken off and the stars changed since: the photo's signals from Lightroom are replaced
     assert c.post("/v1/signals", {"photos": [{"path": cat, "rating": 2}]}).json() == {"photos": 1, "signals": 1}
     assert [(s["kind"], s["value"]) for s in c.get(f"/v1/signals?path={cat}").json()["signals"]] == [("rating", "2")]
+    twice = c.post("/v1/signals", {"photos": [{"path": cat, "rating": 1}, {"path": cat, "rating": 3}]}).json()
+    assert twice == {"photos": 1, "signals": 1}  # a photo named twice in one request: its last naming counts
+    assert [(s["kind"], s["value"]) for s in c.get(f"/v1/signals?path={cat}").json()["signals"]] == [("rating", "3")]
     assert [(s["kind"], s["photo_id"]) for s in c.get(f"/v1/signals?path={offline}").json()["signals"]] == \
         [("reject", None)]
     is_error(c.post("/v1/signals", {"photos": [{"path": str(ns.secret), "rating": 5}]}), 403, "path_refused")
