@@ -1,5 +1,7 @@
 """darktable, the real program (Debian package, headless under Xvfb): what it shows of the sidecars Keepers wrote, and
-what plugins/darktable/keepers.lua writes into its library (rating, reject, colour labels, tags, groups).
+what plugins/darktable/keepers.lua writes into its library (rating, reject, colour labels, tags, groups), and the
+script as a photographer meets it: stopped and started as script_manager does, without the keepers program, on a
+large shoot in runs with a progress and a cancel, and in an export (no Keepers tag leaves).
 
 Each test starts darktable with a throw-away library and config (`make interop` installs darktable when root);
 without darktable the tests skip and say so."""

@@ -495,8 +495,7 @@ end
 -- analysis failed or was cancelled (K.last says what was done)
 function K.analyze(images)
   if K.running then
-    for _i, img in ipairs(images) do table.insert(K.queue, img) end
-    dt.print(_("keepers: already analysing; these photos follow when it is done"))
+    dt.print(_("keepers: already analysing; start again when it is done (or cancel it)"))
     return nil, "busy"
   end
   local daemon = pref("daemon_url", "string") ~= ""
@@ -654,12 +653,15 @@ local function later(fn)
   if dt.control.dispatch then dt.control.dispatch(fn) else fn() end
 end
 
-local function analyze_queue_later()
+-- `fn` later, then the photos imported meanwhile when "analyze on import" is on (their film event found it busy)
+local function analyze_later(fn)
   later(function()
-    K.analyze_queue()
-    if #K.queue > 0 and pref("auto_analyze", "bool") then K.analyze_queue() end  -- imported meanwhile
+    fn()
+    if #K.queue > 0 and pref("auto_analyze", "bool") then K.analyze_queue() end
   end)
 end
+
+local function analyze_queue_later() analyze_later(K.analyze_queue) end
 
 local function on_import(event, image)
   table.insert(K.queue, image)
@@ -675,7 +677,7 @@ local widgets = {
     tooltip = _("rate, label, tag and group the selected photos"),
     clicked_callback = function()
       local images = dt.gui.action_images
-      later(function() K.analyze(images) end)
+      analyze_later(function() K.analyze(images) end)
     end,
   },
   dt.new_widget("button") {
