@@ -76,9 +76,12 @@ class SharedCull(Cull):
                 folders[d] = FolderNames(d)
             return folders[d]
 
+        embed = bool(getattr(self.settings, "embed", False))
         for r in results:
-            if r.verdict is not None:
-                r.sidecars = [str(self.host.sidecar(f, names(f))) for f in r.photo.files]
+            if r.verdict is not None:  # as the write would: no sidecar named for a file its host reads none for
+                inside = [f for f in r.photo.files if not self.host.reads_sidecar(f)]
+                r.sidecars = [str(self.host.sidecar(f, names(f))) for f in r.photo.files if f not in inside]
+                r.embedded, r.via_plugin = (inside, []) if embed else ([], inside)
 
 
 class Engine:
@@ -158,7 +161,7 @@ class Engine:
         analyzers, concepts = self.plan(app_id, names)
         rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache)
         if not cache:  # an upload: its temporary file is gone when the answer leaves
-            rec.update(path=rec["input"], files=[rec["input"]], sidecars=[], photo_id=None)
+            rec.update(path=rec["input"], files=[rec["input"]], sidecars=[], embedded=[], via_plugin=[], photo_id=None)
         return rec, ops
 
     def _predict(self, path: str, analyzers, concepts, label: str, *, write: bool, cache: bool) -> tuple[dict, int]:

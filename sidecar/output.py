@@ -66,7 +66,7 @@ def empty(label: str, path: str) -> dict:
     """Every field of a result (schemas.Result), nothing known yet."""
     return {"input": label, "path": path, "files": [path], "score": None, "verdict": None, "confidence": None,
             "stars": None, "reasons": [], "keywords": [], "group": None, "pick": False, "judged_by": None,
-            "nsfw": None, "sidecars": [], "error": None, "error_code": None, "photo_id": None, "models": {},
+            "nsfw": None, "sidecars": [], "embedded": [], "via_plugin": [], "error": None, "error_code": None, "photo_id": None, "models": {},
             "meta": None, "video": None}
 
 

@@ -172,6 +172,9 @@ class Result(BaseModel):
     judged_by: str | None
     nsfw: float | None
     sidecars: list[str] = Field(description="the sidecar file(s) written, or that a write would write")
+    embedded: list[str] = Field(description="files whose own XMP holds the verdict (`embed = true`): no sidecar")
+    via_plugin: list[str] = Field(description="files whose host reads no sidecar for them (Lightroom: a JPEG, TIFF, "
+                                              "PSD or DNG): its plug-in applies the verdict; nothing written")
     error: str | None = Field(description="null, or why this input could not be judged, or why its sidecar was "
                                           "not written (as `keepers cull --json` says it)")
     error_code: Literal["not_found", "not_a_file", "read_error", "not_judged", "path_refused",

@@ -510,6 +510,27 @@ def test_predict_jobs_and_keepers_cull_give_one_result_shape(ns):
     assert predicted["good.jpg"]["models"] == jobbed["good.jpg"]["models"]
 
 
+def test_a_lightroom_daemon_names_no_sidecar_lightroom_would_ignore(tmp_path):
+    # Lightroom reads a JPEG's own XMP, never a sidecar beside it: predict used to answer `cat.xmp` for it, a file the
+    # write would not write and Lightroom would not read; the photo is the plug-in's to apply, as `keepers cull` says
+    photo = jpeg(tmp_path / "shoot" / "cat.jpg", sample("chelsea"))
+    daemon = Daemon(Settings(catalog=tmp_path / "c.db", workers=1, max_pixels=MAX_PIXELS, host="lightroom"),
+                    DaemonSettings(port=0, warm_up=False))
+    _, _, token = auth.create_app(daemon.store, "lightroom", [str(tmp_path / "shoot")])
+    server = Server(daemon, port=0).start()
+    try:
+        [r] = Client(server.url, token).post("/v1/predict", {"paths": [str(photo)]}).json()["results"]
+    finally:
+        server.stop()
+    assert r["verdict"] is not None and r["sidecars"] == [] and r["via_plugin"] == [str(photo)]
+    assert r["embedded"] == [] and not (photo.parent / "cat.xmp").exists()
+
+
+def test_a_generic_daemon_names_the_sidecar_it_would_write_and_nothing_via_a_plugin(ns):
+    [r] = client(ns, ns.full_a).post("/v1/predict", {"paths": [str(ns.photos["coffee"])]}).json()["results"]
+    assert r["sidecars"] == [str(ns.photos["coffee"]) + ".xmp"] and r["via_plugin"] == [] and r["embedded"] == []
+
+
 def test_an_input_that_cannot_be_read_costs_no_operation(ns):
     key_id, token = auth.create_key(ns.daemon.store, ns.daemon.store.app("alpha")["id"], ["predict"])
     c = client(ns, token)
