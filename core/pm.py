@@ -35,6 +35,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.core.analyzers.tags",
     "keepers.core.analyzers.nsfw",
     "keepers.core.analyzers.quality",
+    "keepers.core.analyzers.appeal",
     "keepers.core.io.hosts",
     "keepers.plugins.lightroom.adapter",
     "keepers.plugins.darktable.adapter",
