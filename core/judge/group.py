@@ -13,7 +13,9 @@ A group whose frames step in exposure is a bracket, one whose frames shift by a 
 panorama, one with fixed framing whose sharp region moves is a focus stack: those are merged in editing, not
 culled, so none of their frames is an alternate; their pick is a reference frame (the metered exposure, the
 middle of the sweep, the best single frame). A burst or a set of copies keeps its best frame by quality (the
-judging step's score, then sharpness); a blurred frame or one with closed eyes is never the pick unless every frame is.
+judging step's score, then sharpness); a frame the subject has left (the dog out of a burst of the dog, the person
+out of a burst of that person) is never the pick, nor, among the others, a blurred frame or one with closed eyes
+unless every frame is.
 """
 
 from __future__ import annotations
@@ -85,6 +87,8 @@ class GroupInput:
     eyes_closed: bool = False
     badly_exposed: bool = False
     sharpness: float | None = None
+    subject: float | None = None  # p(an animal is in the frame), the appeal analyzer's
+    people: int | None = None  # faces large enough to be the subject (appeal analyzer)
 
 
 @dataclass
@@ -522,11 +526,13 @@ def _pick(members: list[GroupInput], kind: str) -> tuple[GroupInput, str]:
         return members[(n - 1) // 2], f"middle frame of a {n}-frame panorama sweep; panorama frames are stitched, not culled"
     sharp = [_sharpness(m) for m in members]
     big = max((m.pixels or 0) for m in members)
+    here = present(members)
 
     def rank(i: int):
         m = members[i]
         full = kind != "duplicate" or (m.pixels or 0) >= 0.8 * big
-        return (not (m.blurred or m.eyes_closed), full, round(m.quality or 0.0, 1), sharp[i])
+        # a frame the subject has left holds nothing to keep, however sharp: presence comes first
+        return (here[i], not (m.blurred or m.eyes_closed), full, round(m.quality or 0.0, 1), sharp[i])
 
     order = sorted(range(n), key=rank, reverse=True)
     p, best = order[0], members[order[0]]
@@ -541,6 +547,8 @@ def _pick(members: list[GroupInput], kind: str) -> tuple[GroupInput, str]:
         traits.append("sharp")
     if any(m.eyes_closed for m in members) and not best.eyes_closed:
         traits.append("eyes open")
+    if not all(here) and here[p]:
+        traits.append("the subject in the frame")
     if any(m.badly_exposed for m in members) and not best.badly_exposed:
         traits.append("well exposed")
     noun = "near-identical copies" if kind == "duplicate" else "frames"
@@ -556,6 +564,26 @@ def _pick(members: list[GroupInput], kind: str) -> tuple[GroupInput, str]:
     if flaws:
         why += "; others: " + ", ".join(flaws) if not (best.blurred or best.eyes_closed) else "; every frame is flawed"
     return best, why
+
+
+SUBJECT_GROUP = 0.3  # a burst whose median frame is this sure of an animal is a burst of that animal
+SUBJECT_LEFT = 0.3  # a frame of it less sure than this share of its surest frame: the animal has left
+
+
+def present(members: list[GroupInput]) -> list[bool]:
+    """Per frame: is the burst's subject in it? A burst of an animal (most frames show one) loses it in the
+    frames where the image model no longer sees one; a burst of people (most frames show a face large enough to
+    be the subject) in the frames with none. Every frame counts as present where the burst has no such subject or
+    the analyzers did not say."""
+    out = [True] * len(members)
+    animal = [m.subject for m in members]
+    if all(a is not None for a in animal) and np.median(animal) >= SUBJECT_GROUP:
+        top = max(animal)
+        out = [o and a >= SUBJECT_LEFT * top for o, a in zip(out, animal)]
+    faces = [m.people for m in members]
+    if all(f is not None for f in faces) and sum(f > 0 for f in faces) * 2 > len(faces):
+        out = [o and f > 0 for o, f in zip(out, faces)]
+    return out
 
 
 # --- from pipeline results --------------------------------------------------------------------------------------
@@ -579,6 +607,9 @@ def group_input(result) -> GroupInput:
             it.embedding = np.asarray(f.data["embedding"], np.float32)
         if f.analyzer == GroupFeatures.name:
             read_features(it, f.data)
+        if f.analyzer == "appeal":
+            it.subject = f.features.get("subject")
+            it.people = int(f.features["people"]) if "people" in f.features else None
         if f.analyzer == "sharpness" and "blur_best" in f.features:
             it.sharpness = -float(f.features["blur_best"])  # the blur (log px) of the sharpest region: less is sharper
     # only flaws that matter (severity >= 0.3) disqualify a frame from being the pick

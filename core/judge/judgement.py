@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+from keepers.core.judge.moment import moment
 from keepers.core.settings import Settings
 from keepers.core.taste.term import personal
 from keepers.core.types import Finding, Judgement, Reason
@@ -62,6 +63,7 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
             return unjudged(findings)
         score, judged_by, reasons = scored
     score = round(min(10.0, max(1.0, score)), 2)
+    score, gained = moment(findings, score, settings); reasons += gained  # the moment, appeal (core/judge/moment)
     score, taste = personal(findings, score, settings)  # the profile's term, within the photo's band (core/taste)
     reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
 
