@@ -135,3 +135,33 @@ def test_a_burst_of_a_person_never_picks_the_frame_the_person_has_left():
     # with no subject to lose (a landscape burst), the best frame wins as before
     scenery = [G.GroupInput(key=f"IMG_{i}.JPG", quality=q, people=0, subject=0.0) for i, q in enumerate([7.0, 8.5])]
     assert G._pick(scenery, "burst")[0].key == "IMG_1.JPG"
+
+
+def test_a_group_with_everyone_s_eyes_open_gains_more_than_one_where_a_face_is_not_open():
+    group = dict(people=4.0, smile=0.0, eyes_judged=4.0, yaw=0.1)
+    everyone, reasons = moment([appeal_finding(eyes_open=1.0, **group)], 8.0, SETTINGS)
+    most, _ = moment([appeal_finding(eyes_open=0.75, **group)], 8.0, SETTINGS)
+    assert everyone > most and "everyone's eyes open" in reasons[0].message.lower()
+
+
+def test_the_people_prefer_head_is_scored_only_on_pairs_whose_two_photos_it_never_saw(shared_data, monkeypatch):
+    from keepers.models.train import appeal as A
+
+    votes = A.flower_votes(shared_data)
+    photos = sorted({x for p in votes for x in p})
+    assert len(votes) == 400 and all(sum(v) == 22 for v in votes.values())  # 22 people, the same 400 pairs
+    rng = np.random.default_rng(0)
+    emb = {p: rng.random(1280).astype(np.float32) for p in photos}  # the protocol, not the photos, is under test
+    seen = []
+    fit = A.fit
+    monkeypatch.setattr(A, "holiday_votes", lambda data: {})
+    monkeypatch.setattr(A, "choose", lambda emb, votes, photos, seed=0: ((8, 10.0), 0.5))
+    monkeypatch.setattr(A, "fit", lambda e, rows, k, lam: seen.append({x for a, b, _ in rows for x in (a, b)})
+                        or fit(e, rows, k, lam))
+    out = A.held_out(emb, shared_data)
+    fold = A.folds_of(photos)
+    assert len(seen) == A.FOLDS and set(out["utility"]) == set(photos)  # every photo held out once
+    for f, trained_on in enumerate(seen):
+        tested = {x for a, b, _, _ in out["pairs"]["flowers"] for x in (a, b) if fold[a] == f}
+        assert tested and not tested & trained_on
+    assert all(fold[a] == fold[b] for a, b, _, _ in out["pairs"]["flowers"])
