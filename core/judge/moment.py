@@ -3,16 +3,16 @@ in full (a shoot's best moments stand out from frames that are merely sound) and
 
 Reads the appeal analyzer's numbers (keepers.core.analyzers.appeal):
 - in a photo of people: a smile on the main faces, their eyes open toward the camera, in a group everyone's eyes
-  open, give points; a main face cut by the frame or turned away takes some. (Small faces were tried as a cost:
-  a juggler's whole body in the frame read as "people too small", so people are counted from `MIN_FACE` of the
-  frame up and not judged on size below a close-up.) Closed eyes are not counted again: the judging step's `closed_eyes` penalty took those points.
+  open, give points; a main face cut by the frame or turned away takes some. Closed eyes are not counted again:
+  the judging step's `closed_eyes` penalty took those points. (Small faces were tried as a cost: a juggler's whole
+  body in the frame read as "people too small"; people are counted from the analyzer's `MIN_FACE` up.)
 - `appeal`, the "people prefer" head: `APPEAL` points per spread, within `APPEAL_RANGE` (never below 0 in a
   photo of people: the head learned from flowers and scenery, and people photos are what people keep most).
 
 The rules keep the verdict's meaning: gains grow with how sound the photo is (nothing at the verdict line, all of
-them `SOUND` points above it), so a flawed copy is not lifted over its clean original; a photo judged good stays
-good whatever its look (a dull look is not a flaw); a photo below the line is lifted by at most `LIFT_BAD` points
-and never across it.
+them `SOUND` points above it), so a flawed copy is not lifted over its clean original and a photo judged bad gains
+nothing (`LIFT_BAD` and the line bound it all the same); a photo judged good stays good whatever its look (a dull
+look is not a flaw).
 """
 
 from __future__ import annotations
