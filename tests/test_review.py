@@ -54,6 +54,16 @@ class Page:
         return next(p for p in self.photos() if p["name"] == name)
 
 
+def big_astronaut(path: Path) -> None:
+    """scikit-image's astronaut at 3x (1536 px, over the 1024 px analysis size), with a capture time."""
+    from PIL import Image
+    from skimage import data
+
+    exif = Image.Exif()
+    exif.get_ifd(0x8769)[0x9003] = "2026:06:20 15:30:00"  # DateTimeOriginal, after the demo's photos
+    Image.fromarray(data.astronaut()).resize((1536, 1536), Image.LANCZOS).save(path, quality=95, exif=exif)
+
+
 def start_review(folder: Path, tmp: Path) -> Page:
     proc = subprocess.Popen([KEEPERS, "review", str(folder), "--no-browser"], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=isolated_env(tmp))
@@ -71,6 +81,7 @@ def page(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("review")
     folder = tmp / "photos"
     demo.build(folder)
+    big_astronaut(folder / "astronaut_large.jpg")
     outside = tmp / "elsewhere"
     outside.mkdir()
     (outside / "secret.jpg").write_bytes((folder / "rocket.jpg").read_bytes() + b"x")
@@ -189,6 +200,114 @@ def test_undo_takes_back_the_last_change_exactly_keepers_rating_stays_keepers_an
     assert page.photo("burst_1.jpg")["rating"] == was["rating"]
     page.request("POST", "/review/api/undo", body={"redo": True}, headers=headers)
     assert sidecar(page, "burst_1.jpg") == {"rating": 5, "rating_set": None}
+
+
+def test_a_colour_label_set_in_the_page_is_the_photographers_in_the_sidecar_and_a_later_cull_keeps_it(page):
+    p = page.photo("chelsea.jpg")
+    status, _, body = page.change(p["id"], label="yellow")
+    assert status == 200 and json.loads(body)["label"] == "yellow"
+    tags = ("-XMP-xmp:Label", "-XMP-keepers:PropertiesSet")
+    rec = exiftool_json(page.folder / "chelsea.jpg.xmp", tags=tags)[0]
+    assert rec.get("Label") == "Yellow"  # Lightroom's and Bridge's name for it
+    assert "xmp:Label" not in str(rec.get("PropertiesSet"))  # not Keepers': a cull may not change it
+    assert page.change(p["id"], label="purple", rating=6)[0] == 400  # refused whole: nothing written
+    assert keepers("cull", page.folder, tmp=page.tmp).returncode == 0
+    assert exiftool_json(page.folder / "chelsea.jpg.xmp", tags=tags)[0].get("Label") == "Yellow"
+    assert page.photo("chelsea.jpg")["label"] == "yellow"
+
+
+def test_the_focus_crop_shows_the_astronauts_face_at_100_percent_of_the_photo(page):
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    p = page.photo("astronaut_large.jpg")
+    x0, y0, x1, y1 = p["focus"]  # the largest face, as fractions of the frame
+    assert 0.25 < (x0 + x1) / 2 < 0.6 and 0.05 < (y0 + y1) / 2 < 0.4, p["focus"]
+    status, headers, body = page.request("GET", f"/review/img/{p['id']}/crop")
+    assert status == 200 and headers["Content-Type"] == "image/jpeg"
+    crop = np.asarray(Image.open(io.BytesIO(body)).convert("RGB")).astype(float)
+    assert crop.shape == (800, 800, 3)  # 800 of the photo's 1536 pixels: not the 1600 px preview scaled
+    full = np.asarray(Image.open(page.folder / "astronaut_large.jpg").convert("RGB")).astype(float)
+    left = int(min(max((x0 + x1) / 2 * 1536 - 400, 0), 1536 - 800))
+    top = int(min(max((y0 + y1) / 2 * 1536 - 400, 0), 1536 - 800))
+    assert np.abs(crop - full[top:top + 800, left:left + 800]).mean() < 4  # the same pixels, one to one
+
+
+def test_a_second_review_of_a_culled_folder_opens_from_the_catalogs_judgements_and_a_new_photo_is_culled(page):
+    from keepers.core.settings import Settings
+    from keepers.sidecar.review.stored import stored_results
+
+    env = isolated_env(page.tmp)
+    settings = Settings(catalog=Path(env["XDG_DATA_HOME"]) / "keepers" / "catalog.db")
+    stored = stored_results([page.folder], settings)  # culled by the page's start and the cull above
+    assert stored is not None
+    shown = {p["name"]: (p["group"], p["pick"], p["score"]) for p in page.photos()}
+    assert {os.path.basename(r.photo.path): (r.verdict.group, r.verdict.pick, round(r.verdict.score, 1))
+            for r in stored} == shown  # the bursts and picks the cull made, not made again
+    (page.folder / "rocket_copy.jpg").write_bytes((page.folder / "rocket.jpg").read_bytes() + b"\0")
+    try:
+        assert stored_results([page.folder], settings) is None  # something new: the review culls first
+    finally:
+        (page.folder / "rocket_copy.jpg").unlink()
+
+
+def test_with_lightroom_a_jpegs_choice_goes_into_the_file_with_embed_else_only_into_the_catalog(tmp_path):
+    import shutil
+
+    from keepers.core.commands.cull import run_cull
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.lab import demo
+    from keepers.core.settings import Settings
+    from keepers.sidecar.review.state import Review
+
+    demo.build(tmp_path / "demo")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("rocket.jpg", "coffee.jpg"):
+        shutil.copy(tmp_path / "demo" / name, folder / name)
+    for embed in (False, True):
+        settings = Settings(catalog=tmp_path / f"catalog{embed}.db", host="lightroom", embed=embed, workers=1)
+        results, _ = run_cull([str(folder)], settings, quiet=True)
+        review = Review(settings, results, [str(folder)])
+        try:
+            rocket = next(it for it in review.items.values() if it.photo.path.endswith("rocket.jpg"))
+            assert rocket.as_dict()["where"] == ("embedded" if embed else "plugin")  # the page says which
+            was = exiftool_json(folder / "rocket.jpg", tags=("-XMP-xmp:Rating",))[0].get("Rating")
+            assert was == (rocket.info["stars"] if embed else None)  # cull --embed wrote Keepers' stars into it
+            review.change(rocket.id, rating=2 if embed else 4, flag="pick")
+            assert not list(folder.glob("*.xmp"))  # Lightroom reads no sidecar for a JPEG: none is written
+            inside = exiftool_json(folder / "rocket.jpg", tags=("-XMP-xmp:Rating", "-XMP-keepers:RatingSet"))[0]
+            assert inside.get("Rating") == (2 if embed else None) and inside.get("RatingSet") is None
+            row = review.catalog.db.execute("SELECT rating, flag FROM review_choices WHERE photo_id = ?",
+                                            (rocket.id,)).fetchone()
+            assert tuple(row) == ((2, "pick") if embed else (4, "pick"))  # for the Keepers plug-in to apply
+            review.undo()
+            assert exiftool_json(folder / "rocket.jpg", tags=("-XMP-xmp:Rating",))[0].get("Rating") == was
+        finally:
+            review.close()
+    assert Catalog(tmp_path / "catalogTrue.db").photo_row(str(folder / "rocket.jpg"))["size"] == \
+        (folder / "rocket.jpg").stat().st_size  # the file's new content is the catalog's: no new analysis
+
+
+def test_the_preview_queue_makes_the_loupes_photo_before_thumbnails_asked_earlier_and_the_newest_first():
+    import threading
+
+    from keepers.sidecar.review.thumbs import PRIORITY, Queue
+
+    q, done, gate = Queue(workers=1), [], threading.Event()
+    try:
+        q.submit("busy", 0, gate.wait)  # the one worker is busy while the page asks for more
+        jobs = [q.submit(f"thumb{i}", PRIORITY["thumb"], lambda i=i: done.append(f"thumb{i}")) for i in range(3)]
+        jobs.append(q.submit("loupe", PRIORITY["loupe"], lambda: done.append("loupe")))
+        again = q.submit("thumb0", PRIORITY["thumb"], lambda: done.append("twice"))  # asked again: moves up
+        gate.set()
+        for j in jobs:
+            j.result(timeout=10)
+        assert again is jobs[0] and done == ["loupe", "thumb0", "thumb2", "thumb1"]
+    finally:
+        q.close()
 
 
 def test_sigterm_stops_the_review_cleanly(page):

@@ -96,3 +96,69 @@ def test_in_chromium_keys_rate_reject_and_undo_in_the_sidecars_and_compare_shows
     assert driver.find_element(By.CSS_SELECTOR, "#loupe img").is_displayed()
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_in_chromium_filters_sort_labels_focus_zoom_the_keys_overlay_and_compare_zoom_work(browser_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    from test_review import exiftool_json
+
+    page, driver = browser_page
+    driver.get(page.url)
+    WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#grid .cell"))
+    photos = page.photos()
+    shown = lambda: [c.get_attribute("aria-label") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .cell")]  # noqa: E731
+
+    def keys(*ks):
+        ActionChains(driver).send_keys(*ks).perform()
+
+    keys("?")
+    assert "Ctrl+Shift+Z" in driver.find_element(By.ID, "help").text  # every key listed
+    keys(Keys.ESCAPE)
+    assert not driver.find_element(By.ID, "help").is_displayed()
+
+    Select(driver.find_element(By.NAME, "flag")).select_by_value("reject")
+    rejects = sorted(p["name"] for p in photos if p["flag"] == "reject")
+    assert rejects and sorted(shown()) == rejects
+    Select(driver.find_element(By.NAME, "flag")).select_by_value("")
+    Select(driver.find_element(By.NAME, "sort")).select_by_value("score-desc")
+    assert shown()[0] == max(photos, key=lambda p: p["score"])["name"]
+    Select(driver.find_element(By.NAME, "sort")).select_by_value("time")
+    assert shown() == [p["name"] for p in photos]  # capture order again
+
+    astronaut = next(p for p in photos if p["name"] == "astronaut.jpg")
+    driver.find_element(By.CSS_SELECTOR, f'#grid .cell[data-id="{astronaut["id"]}"]').click()
+    keys("6")  # Lightroom's red label
+    assert _until(lambda: exiftool_json(page.folder / "astronaut.jpg.xmp", tags=("-XMP-xmp:Label",))[0]
+                  .get("Label") == "Red")
+    WebDriverWait(driver, 5).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#grid .cell.current .label.red"))
+
+    keys("z")  # the loupe at 100 % where focus was judged (the astronaut's face)
+    crop = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#loupe img.crop"))
+    assert crop.get_attribute("src").endswith(f"/img/{astronaut['id']}/crop")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.querySelector('#loupe img.crop').naturalWidth") > 0)
+    keys("z")
+    assert driver.find_elements(By.CSS_SELECTOR, "#loupe img.photo:not(.crop)")
+
+    burst = next(p for p in photos if p["name"] == "burst_2.jpg")
+    keys("g")
+    driver.find_element(By.CSS_SELECTOR, f'#grid .cell[data-id="{burst["id"]}"]').click()
+    keys("c")
+    WebDriverWait(driver, 30).until(lambda d: d.execute_script(
+        "return [...document.querySelectorAll('#compare .view img')].every(i => i.naturalWidth > 0 && i.style.width)"))
+    sizes = driver.execute_script("""
+        const v = document.querySelector('#compare .view'), r = v.getBoundingClientRect();
+        v.dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: r.left + r.width / 3, clientY: r.top + r.height / 3,
+                                                 bubbles: true, cancelable: true}));
+        return [...document.querySelectorAll('#compare .view')].map(v => {
+          const i = v.querySelector('img');
+          return [i.offsetWidth / v.clientWidth, (v.clientWidth / 2 - i.offsetLeft) / i.offsetWidth,
+                  (v.clientHeight / 2 - i.offsetTop) / i.offsetHeight]; });""")
+    assert len(sizes) == 4 and sizes[0][0] > 1.5  # zoomed in...
+    for s in sizes[1:]:  # ...and every frame shows the same part of its photo at the same scale
+        assert abs(s[1] - sizes[0][1]) < 0.02 and abs(s[2] - sizes[0][2]) < 0.02
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == []

@@ -18,17 +18,23 @@ def review(args, settings) -> int:
     from keepers.core.commands.cull import _reported_by_us, _stderr, run_cull
     from keepers.sidecar.review import app_for
     from keepers.sidecar.review.state import Review
+    from keepers.sidecar.review.stored import stored_results
 
     err = _stderr()
     with _reported_by_us(getattr(args, "verbose", False)):
-        results, stats = run_cull(args.paths, settings)  # progress on stderr, as `cull` shows it
-    state = Review(settings, results, [p for p in map(os.path.abspath, args.paths) if os.path.exists(p)])
+        # a shoot culled already opens from the catalog's judgements (seconds); anything new is culled first
+        results = stored_results(args.paths, settings)
+        analysed = 0
+        if results is None:
+            results, stats = run_cull(args.paths, settings)  # progress on stderr, as `cull` shows it
+            analysed = stats["analyzed"]
+        state = Review(settings, results, [p for p in map(os.path.abspath, args.paths) if os.path.exists(p)])
     if not state.items:
         state.close()
         raise UserError("no photo under " + ", ".join(args.paths) + " could be judged: nothing to review")
-    err.print(f"{len(state.items)} photos to review ({stats['analyzed']} analysed now)", highlight=False)
+    err.print(f"{len(state.items)} photos to review ({analysed} analysed now)", highlight=False)
     try:
-        server = create_server(app_for(state), host="127.0.0.1", port=args.port, threads=4, ident="keepers")
+        server = create_server(app_for(state), host="127.0.0.1", port=args.port, threads=12, ident="keepers")
     except OSError as e:
         state.close()
         raise UserError(f"cannot listen on 127.0.0.1:{args.port}: {e.strerror or e}") from None

@@ -83,20 +83,28 @@ def photos():
 
 @blueprint.get("/img/<int:photo_id>/<size>")
 def image(photo_id: int, size: str):
-    from keepers.sidecar.review.thumbs import SIZES, preview
+    """A photo's thumbnail, loupe preview or 100 % focus crop ('crop'), made in the preview queue (thumbs.py)."""
+    from keepers.sidecar.review.thumbs import PRIORITY, SIZES, focus_crop, preview
 
     r = _review()
     it = r.items.get(photo_id)
-    if it is None or size not in SIZES:
+    if it is None or size not in (*SIZES, "crop") or (size == "crop" and not it.info.get("focus")):
         abort(404)
     if not r.allowed(it.photo.path):
         abort(Response("that photo is outside the reviewed folders", 403))
-    path = preview(r.thumbs, it.photo, it.content_hash or f"id{photo_id}", size)
+    key = it.content_hash or f"id{photo_id}"
+    if size == "crop":
+        job = lambda: focus_crop(r.thumbs, it.photo, key, it.info["focus"])  # noqa: E731
+    else:
+        job = lambda: preview(r.thumbs, it.photo, key, size)  # noqa: E731
+    path = r.previews.submit((key, size), PRIORITY[size], job).result()
     return send_file(path, mimetype="image/jpeg", max_age=3600)
 
 
 @blueprint.post("/api/photos/<int:photo_id>")
 def change(photo_id: int):
+    from keepers.sidecar.review.state import LABELS
+
     r = _review()
     if photo_id not in r.items:
         abort(404)
@@ -110,6 +118,10 @@ def change(photo_id: int):
         if body["flag"] not in (None, "pick", "reject"):
             abort(Response("flag is pick, reject or null", 400))
         kw["flag"] = body["flag"]
+    if "label" in body:
+        if body["label"] not in (None, *LABELS):
+            abort(Response("label is one of " + ", ".join(LABELS) + " or null", 400))
+        kw["label"] = body["label"]
     return jsonify(r.change(photo_id, **kw))
 
 

@@ -1,30 +1,38 @@
 """What a review page shows and changes: the culled photos of some folders, in capture order, and the
-photographer's choices (stars, pick/reject flag), each written at once to the photo's sidecar and the catalog.
+photographer's choices (stars, pick/reject flag, colour label), each written at once where the host reads it and
+to the catalog.
 
 A choice is the photographer's in the sidecar's own terms (core/io/xmp.py): xmp:Rating is set and keepers:RatingSet
-cleared, so a later cull sees a rating Keepers did not set and never replaces it. A reject is xmp:Rating -1 (XMP
-spec, darktable, Lightroom's reject on "Read metadata from files"). A pick has no portable XMP property, so it is
-kept in the catalog (table review_choices), where every overruling also waits for the taste issue."""
+cleared, so a later cull sees a rating Keepers did not set and never replaces it; a label is set in the host's label
+property (xmp:Label "Red"..., darktable:colorlabels, digiKam:ColorLabel) and leaves keepers:PropertiesSet, so a
+later cull keeps it too. A reject is xmp:Rating -1 (XMP spec, darktable, Lightroom's reject on "Read metadata from
+files"). A pick has no portable XMP property, so it is kept in the catalog (table review_choices), where every
+overruling also waits for the taste issue. Where the host reads no sidecar for a file (Lightroom's JPEG, TIFF, PSD,
+PNG, DNG) the choice goes into the file itself with the `embed` setting, as `keepers cull --embed` writes;
+otherwise only into the catalog, for the Keepers plug-in to apply (the page says so)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.etree import ElementTree
+from types import SimpleNamespace
 
-from keepers.core.errors import WriteError
+from keepers.sidecar.review import xmpio
 
 _CHOICES = """CREATE TABLE IF NOT EXISTS review_choices (
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
     rating INTEGER,            -- the stars the photographer gave (0-5), NULL: none given in the page
     flag TEXT,                 -- 'pick', 'reject' or NULL
     keepers_stars INTEGER,     -- what Keepers had judged, for the taste issue
-    decided_at TEXT NOT NULL
+    decided_at TEXT NOT NULL,
+    label TEXT                 -- the colour label given in the page ('red'...), NULL: none
 )"""
+LABELS = ("red", "yellow", "green", "blue", "purple")
 
 
 @dataclass
@@ -34,83 +42,113 @@ class Item:
     content_hash: str
     rating: int  # the stars shown (0-5)
     flag: str | None  # 'pick', 'reject' or None
+    label: str | None  # 'red'... or None
+    where: str  # where a choice goes: 'sidecar', 'embedded' (into the file) or 'plugin' (the catalog only)
+    target: Path | None  # the sidecar or the photo file written
     info: dict = field(default_factory=dict)  # what the page shows and never changes: score, reasons, group...
 
     def as_dict(self) -> dict:
-        return {"id": self.id, "rating": self.rating, "flag": self.flag, **self.info}
+        return {"id": self.id, "rating": self.rating, "flag": self.flag, "label": self.label, "where": self.where,
+                **self.info}
 
 
-def _sidecar_ratings(sidecars: list[Path]) -> dict[Path, float]:
-    """xmp:Rating of each existing sidecar, in one exiftool command per 500 files."""
-    import json
+def _focus(r) -> list[float] | None:
+    """Where focus was judged, as fractions (x0, y0, x1, y1) of the frame: the largest face, else the sharpness
+    analyzer's sharpest tile; None where neither was found. Boxes are in analysis-image pixels (the long side
+    shrunk to the analysis size, never enlarged)."""
+    m, found = r.meta, {f.analyzer: f for f in (r.findings or [])}
+    if m is None or not m.width or not m.height:
+        return None
+    faces = ((found.get("faces") and found["faces"].data) or {}).get("faces") or []
+    box = faces[0].get("box") if faces else ((found.get("sharpness") and found["sharpness"].data) or {}).get("best_box")
+    if not box or len(box) != 4:
+        return None
+    k = min(1.0, 1024 / max(m.width, m.height))  # Settings.analysis_size's default; a ratio, so only k matters
+    w, h = max(1, round(m.width * k)), max(1, round(m.height * k))
+    return [round(min(max(v / s, 0.0), 1.0), 4) for v, s in zip(box, (w, h, w, h))]
 
-    from keepers.core.io import exiftool as et_proc
 
-    have = [p for p in sidecars if p.exists()]
-    out: dict[Path, float] = {}
-    et = et_proc.get()
-    for i in range(0, len(have), 500):
-        chunk = have[i:i + 500]
-        text = et.execute("-j", "-XMP-xmp:Rating", *map(os.fsencode, chunk), raw_bytes=True).decode("utf-8", "replace")
-        for rec in json.loads(text or "[]"):
-            if "XMP:Rating" in rec:
-                out[Path(rec["SourceFile"])] = float(rec["XMP:Rating"])
-    return out
+def _info(r) -> dict:
+    v, m = r.verdict, r.meta
+    return {"name": os.path.basename(r.photo.path), "path": r.photo.path, "score": round(v.score, 1),
+            "verdict": v.verdict, "stars": v.stars, "group": v.group, "pick": v.pick,
+            "reasons": [{"code": x.code, "message": x.message, "cost": round(x.cost, 2)} for x in v.reasons],
+            "keywords": v.keywords, "time": m.capture_time if m else None, "focus": _focus(r),
+            "exif": {k: getattr(m, k, None) for k in ("model", "lens", "exposure_time", "f_number", "iso", "width",
+                                                       "height")} if m else {}}
 
 
 class Review:
     """One review: the token, the roots whose photos may be served, the photos and the undo history."""
 
     def __init__(self, settings, results, roots):
+        from concurrent.futures import ThreadPoolExecutor
+
+        from keepers.core.io import exiftool as et_proc
         from keepers.core.io.catalog import Catalog
-        from keepers.core.io.hosts import adapter_for
+        from keepers.core.io.hosts import ROLES, adapter_for
         from keepers.core.io.xmp import SidecarWriter
+        from keepers.sidecar.review.thumbs import Queue
 
         self.settings = settings
         self.token = secrets.token_urlsafe(32)
         self.roots = [os.path.realpath(r) for r in roots]
         self.host = adapter_for(settings)
+        self.embed = bool(getattr(settings, "embed", False))
         self.catalog = Catalog(settings.catalog)
         self.thumbs = Path(settings.catalog).with_name("previews")
+        self.previews = Queue()
         self._lock = threading.RLock()
-        self._undo: list[tuple] = []  # (photo id, stars, flag, sidecar rating and RatingSet, catalog row) before
+        self._undo: list[tuple] = []  # (photo id, stars, flag, label, file's values, catalog row) before
         self._redo: list[tuple] = []
         # one writer thread, its exiftool started now: a request thread's first write started one (0.5 s and more
         # on a busy machine), and the page promises the sidecar within a second of the key
-        from concurrent.futures import ThreadPoolExecutor
-
-        from keepers.core.io import exiftool as et_proc
-
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="keepers-review-write")
         self._writer.submit(et_proc.warm)
-        with self.catalog._lock, self.catalog.db:
-            self.catalog.db.execute(_CHOICES)
-        writer = SidecarWriter()
+        # the host's own label properties, as it writes Keepers' labels: an adapter of its kind whose every role
+        # has the colour (a label is the photographer's: keepers:PropertiesSet loses the entry)
+        self._label_props = {}
+        for c in LABELS:
+            a = copy.copy(self.host)
+            a.labels = {role: c for role in ROLES}
+            v = SimpleNamespace(stars=0, keywords=[], pick=False, group=None, verdict="good")
+            self._label_props[c] = [p for p in a.props(v) if "label" in p.name.lower()]
+        db = self.catalog.db
+        with self.catalog._lock, db:
+            db.execute(_CHOICES)
+            if "label" not in {row[1] for row in db.execute("PRAGMA table_info(review_choices)")}:
+                db.execute("ALTER TABLE review_choices ADD COLUMN label TEXT")  # a catalog of the first page
         judged = [r for r in results if r.verdict is not None and r.photo_id is not None]
         judged.sort(key=lambda r: ((r.meta.capture_time or "") if r.meta else "", r.photo.path))
-        sidecars = {r.photo_id: writer.sidecar(r.photo.path, self.host)[1] for r in judged}
-        stars = {os.path.realpath(p): v for p, v in _sidecar_ratings(list(sidecars.values())).items()}
-        flags = {row[0]: row[1] for row in self.catalog.db.execute("SELECT photo_id, flag FROM review_choices")}
+        writer = SidecarWriter(cache_folders=True)  # each folder listed once, not once per photo
+        where = {}
+        for r in judged:
+            if self.host.reads_sidecar(r.photo.path):
+                where[r.photo_id] = ("sidecar", Path(os.path.realpath(writer.sidecar(r.photo.path, self.host)[1])))
+            else:
+                where[r.photo_id] = ("embedded", Path(os.path.realpath(r.photo.path))) if self.embed else ("plugin", None)
+        facts = xmpio.read_many([t for w, t in where.values() if w == "sidecar"])
+        hashes = dict(db.execute("SELECT id, content_hash FROM photos"))
+        chosen = {row[0]: row for row in db.execute("SELECT photo_id, rating, flag, label FROM review_choices")}
         self.items: dict[int, Item] = {}
         for r in judged:
-            v = r.verdict
-            got = stars.get(os.path.realpath(sidecars[r.photo_id]))
-            rating = v.stars if got is None else int(got)
-            flag = flags.get(r.photo_id)
+            w, target = where[r.photo_id]
+            got = facts.get(target, {}) if w == "sidecar" else {}
+            row = chosen.get(r.photo_id)
+            rating = got.get("rating")
+            if rating is None:
+                rating = row[1] if row and row[1] is not None else (r.meta.rating if r.meta and r.meta.rating
+                                                                     is not None else r.verdict.stars)
+            label = got.get("label") if w == "sidecar" else (row[3] if row else None)
+            flag = row[2] if row else None
+            rating = int(rating)
             if rating == -1:
                 rating, flag = 0, "reject"
-            row = self.catalog.photo_row(r.photo.path)
-            m = r.meta
-            self.items[r.photo_id] = Item(r.photo_id, r.photo, row["content_hash"] if row else "", rating, flag, {
-                "name": os.path.basename(r.photo.path), "path": r.photo.path, "score": round(v.score, 1),
-                "verdict": v.verdict, "stars": v.stars, "group": v.group, "pick": v.pick,
-                "reasons": [{"code": x.code, "message": x.message, "cost": round(x.cost, 2)} for x in v.reasons],
-                "keywords": v.keywords, "time": m.capture_time if m else None,
-                "exif": {k: getattr(m, k, None) for k in ("model", "lens", "exposure_time", "f_number", "iso",
-                                                            "width", "height")} if m else {},
-            })
+            self.items[r.photo_id] = Item(r.photo_id, r.photo, hashes.get(r.photo_id) or "", max(0, min(5, rating)),
+                                          flag, (label or "").lower() or None, w, target, _info(r))
 
     def close(self) -> None:
+        self.previews.close()
         self._writer.shutdown()
         self.catalog.close()
 
@@ -127,75 +165,82 @@ class Review:
 
     # --- what the page changes ------------------------------------------------------------------------------
 
-    def change(self, photo_id: int, *, rating: int | None = None, flag: str | None | type(...) = ...) -> dict:
-        """Set a photo's stars and/or flag; the sidecar and the catalog have it when this returns."""
-        rating = self.items[photo_id].rating if rating is None else rating
-        if not 0 <= rating <= 5 or flag not in (None, "pick", "reject", ...):
-            raise ValueError("stars are 0-5 and a flag is pick, reject or none")
+    def change(self, photo_id: int, *, rating: int | None = None, flag=..., label=...) -> dict:
+        """Set a photo's stars, flag and/or colour label; the file and the catalog have it when this returns."""
+        it = self.items[photo_id]
+        rating = it.rating if rating is None else rating
+        if not 0 <= rating <= 5 or flag not in (None, "pick", "reject", ...) or label not in (None, ..., *LABELS):
+            raise ValueError("stars are 0-5, a flag is pick, reject or none, a label one of " + ", ".join(LABELS))
         with self._lock:
-            it = self.items[photo_id]
-            self._undo.append(self._set(it, rating, it.flag if flag is ... else flag))
+            self._undo.append(self._set(it, rating, it.flag if flag is ... else flag,
+                                        it.label if label is ... else label))
             self._redo.clear()
             return it.as_dict()
 
     def undo(self, redo: bool = False) -> dict | None:
-        """Take back the last change (redo: the last one taken back), exactly: the sidecar's rating and whose it
-        was, and the catalog's record, as they were. None when there is nothing to take back."""
+        """Take back the last change (redo: the last one taken back), exactly: the file's values (rating, whose it
+        was, label) and the catalog's record, as they were. None when there is nothing to take back."""
         with self._lock:
             src, dst = (self._redo, self._undo) if redo else (self._undo, self._redo)
             if not src:
                 return None
-            photo_id, rating, flag, sidecar, row = src.pop()
+            photo_id, rating, flag, label, values, row = src.pop()
             it = self.items[photo_id]
-            dst.append(self._set(it, rating, flag, sidecar, row))
+            dst.append(self._set(it, rating, flag, label, values, row))
             return it.as_dict()
 
-    def _set(self, it: Item, rating: int, flag: str | None, sidecar: tuple | None = None, row=...) -> tuple:
-        """Write a photo's state; returns what it replaced (for undo). `sidecar`: (xmp:Rating, keepers:RatingSet)
-        to write as given (an undo), else the photographer's rating; `row`: the review_choices row to restore
-        (None: none), else this choice's."""
-        value = -1 if flag == "reject" else rating
-        before = self._writer.submit(self._write_sidecar, it, *(sidecar or (value, None))).result()
+    def _wanted(self, rating: int, flag: str | None, label: str | None) -> dict:
+        """The XMP values that say the photographer's choice: {exiftool tag: value or None (removed)}."""
+        want = {"XMP-xmp:Rating": str(-1 if flag == "reject" else rating), "XMP-keepers:RatingSet": None}
+        for c in LABELS:  # every label property this host has, set to this colour or removed
+            for p in self._label_props[c]:
+                want[p.tag] = None
+        for p in self._label_props.get(label, []):
+            want[p.tag] = p.value
+        return want
+
+    def _set(self, it: Item, rating: int, flag, label, values: dict | None = None, row=...) -> tuple:
+        """Write a photo's state; returns what it replaced (for undo). `values`: the XMP values to write as given
+        (an undo), else the photographer's; `row`: the review_choices row to restore (None: none), else this
+        choice's."""
+        before = None
+        if it.where != "plugin":
+            want = values if values is not None else self._wanted(rating, flag, label)
+            drop = [n for c in LABELS for p in self._label_props[c] for n in (p.name,)] if values is None else []
+            before = self._writer.submit(self._write, it, want, drop).result()
         with self.catalog._lock, self.catalog.db:
             db = self.catalog.db
-            old = db.execute("SELECT * FROM review_choices WHERE photo_id = ?", (it.id,)).fetchone()
+            old = db.execute("SELECT photo_id, rating, flag, keepers_stars, decided_at, label FROM review_choices "
+                             "WHERE photo_id = ?", (it.id,)).fetchone()
             if row is ...:
-                row = (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds"))
+                row = (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                       label)
             if row is None:
                 db.execute("DELETE FROM review_choices WHERE photo_id = ?", (it.id,))
             else:
-                db.execute("INSERT OR REPLACE INTO review_choices VALUES (?, ?, ?, ?, ?)", tuple(row))
-        snapshot = (it.id, it.rating, it.flag, before, None if old is None else tuple(old))
-        it.rating, it.flag = rating, flag
+                db.execute("INSERT OR REPLACE INTO review_choices (photo_id, rating, flag, keepers_stars, "
+                           "decided_at, label) VALUES (?, ?, ?, ?, ?, ?)", tuple(row))
+        snapshot = (it.id, it.rating, it.flag, it.label, before, None if old is None else tuple(old))
+        it.rating, it.flag, it.label = rating, flag, label
         return snapshot
 
-    def _write_sidecar(self, it: Item, value: int | None, rating_set: int | None) -> tuple:
-        """xmp:Rating = value and keepers:RatingSet = rating_set (None: removed; a rating without it is the
-        photographer's), everything else in the sidecar kept, through the sidecar writer's atomic replace. Returns
-        the two as they were. A photo without a sidecar gets Keepers' first."""
-        import json
+    def _write(self, it: Item, want: dict, drop: list[str]) -> dict:
+        """The photo's XMP values set (in its sidecar, or in the file itself), everything else kept; returns the
+        values as they were, keepers:PropertiesSet included, for an undo."""
+        if it.where == "sidecar" and not it.target.exists():
+            from keepers.core.errors import WriteError
+            from keepers.core.io.xmp import SidecarWriter
 
-        from keepers.core.io import exiftool as et_proc
-        from keepers.core.io.xmp import SidecarWriter, _replace
-
-        writer = SidecarWriter()
-        photo, sidecar, _ = writer.sidecar(it.photo.path, self.host)
-        target = Path(os.path.realpath(sidecar))
-        if not target.exists():
             stored = self.catalog.verdict(it.id)
             if stored is None:
-                raise WriteError(sidecar, "the photo has no judgement in the catalog")
-            writer.write(photo, stored, analyzers={}, host=self.host)
-        et = et_proc.get()
-        was = json.loads(et.execute("-j", "-XMP-xmp:Rating", "-XMP-keepers:RatingSet", os.fsencode(target),
-                                    raw_bytes=True) or b"[{}]")[0]
-        data = et.execute("-o", "-", "-XMP-xmp:Rating=" + ("" if value is None else str(int(value))),
-                          "-XMP-keepers:RatingSet=" + ("" if rating_set is None else str(int(rating_set))),
-                          os.fsencode(target), raw_bytes=True)
-        start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
-        try:
-            ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
-        except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
-            raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
-        _replace(target, data)
-        return was.get("XMP:Rating"), was.get("XMP:RatingSet")
+                raise WriteError(it.target, "the photo has no judgement in the catalog")
+            SidecarWriter().write(it.photo.path, stored, analyzers={}, host=self.host)  # Keepers' first
+        was = xmpio.write(it.target, want, drop_properties=drop, embedded=it.where == "embedded",
+                          keep_original=bool(getattr(self.settings, "keep_originals", False)))
+        if it.where == "embedded":
+            # the file's content changed: the catalog follows, or the next cull would analyse it again
+            from keepers.core.pipeline import file_hash
+
+            st = os.stat(it.target)
+            self.catalog.touch(it.id, it.photo.path, st.st_size, st.st_mtime_ns, content_hash=file_hash(it.target))
+        return was
