@@ -46,6 +46,7 @@ bench: setup
 	$(BIN)/python -c "from keepers.core.lab.bench import bench_group; print('grouping 5,000 photos from stored embeddings: %.2f s (goal < 3 s)' % bench_group(5000))"
 	$(BIN)/python -c "from keepers.core.lab.bench import bench_knn; r = bench_knn(100_000); print('KNN over 100 k vectors: median %.1f ms, p95 %.1f ms, recall@10 %.2f (goal < 10 ms)' % (r['query_ms_median'], r['query_ms_p95'], r['recall_at_10']))"
 	$(BIN)/python tools/load_test.py --clients 16 --requests 1000
+	$(BIN)/python tools/review_bench.py --if-made
 
 # NVIDIA GPUs: onnxruntime-gpu in place of onnxruntime (both cannot be installed: they share one package folder,
 # and with both the CPU build's files win). A later `pip install -e .` brings the CPU build back: run this again.

@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
-CACHE = Path(os.environ.get("KEEPERS_REVIEW_BENCH", "/tmp/kcache/h4/review_bench"))
+CACHE = Path(os.environ.get("KEEPERS_REVIEW_BENCH") or ROOT / ".bench" / "review")
 # the keepers command of this Python (PYTHONPATH=<a tree holding another keepers/> measures that one: a baseline)
 KEEPERS = [sys.executable, "-c", "import sys; from keepers.cli import main; sys.argv[0] = 'keepers'; sys.exit(main())"]
 

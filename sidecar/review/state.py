@@ -130,6 +130,7 @@ class Review:
         facts = xmpio.read_many([t for w, t in where.values() if w == "sidecar"])
         hashes = dict(db.execute("SELECT id, content_hash FROM photos"))
         chosen = {row[0]: row for row in db.execute("SELECT photo_id, rating, flag, label FROM review_choices")}
+        by_xmp_label = any(p.tag == "XMP-xmp:Label" for p in self._label_props["red"])
         self.items: dict[int, Item] = {}
         for r in judged:
             w, target = where[r.photo_id]
@@ -139,7 +140,9 @@ class Review:
             if rating is None:
                 rating = row[1] if row and row[1] is not None else (r.meta.rating if r.meta and r.meta.rating
                                                                      is not None else r.verdict.stars)
-            label = got.get("label") if w == "sidecar" else (row[3] if row else None)
+            # xmp:Label is read back from the sidecar; a host with its own label property (darktable, digiKam)
+            # shows the label last given in the page
+            label = got.get("label") if w == "sidecar" and by_xmp_label else (row[3] if row else None)
             flag = row[2] if row else None
             rating = int(rating)
             if rating == -1:
