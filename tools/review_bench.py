@@ -2,13 +2,14 @@
 
 The library is made cheaply once and reused: 5,000 small JPEG crops (320x240) of real photos from ../shared/data
 (bursts of 1-6 frames, the crop moving a few pixels from frame to frame, capture times in EXIF), culled once into a
-catalog under /tmp/kcache/h4/review_bench (about 10-20 min on 2 busy cores). Then, each run:
+catalog under .bench/review (KEEPERS_REVIEW_BENCH moves it; ~9 min on 2 busy cores). Then, each run:
 - start: from `keepers review PATH --no-browser` to the URL on its stdout (the library is culled: nothing new);
 - grid ready: from the page's navigation to the first screen of thumbnails painted (every visible <img> loaded)
   and the page answering a key (a `→` moving the cursor);
 - next photo in the loupe: `→` in the loupe until the new photo's image is loaded and painted, 50 steps (median,
   p95, max), with the page's own prefetch.
-`python tools/review_bench.py [--photos 5000] [--steps 50]`; `--record` appends the result to docs/benchmarks.md.
+`python tools/review_bench.py [--photos 5000] [--steps 50] [--pause 0.5] [--cold]`; `--record` appends the result to
+docs/benchmarks.md; `--if-made` (make bench) measures only a library made already.
 """
 
 from __future__ import annotations

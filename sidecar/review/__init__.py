@@ -96,7 +96,9 @@ def image(photo_id: int, size: str):
     if size == "crop":
         job = lambda: focus_crop(r.thumbs, it.photo, key, it.info["focus"])  # noqa: E731
     else:
-        job = lambda: preview(r.thumbs, it.photo, key, size)  # noqa: E731
+        e = it.info.get("exif") or {}
+        full = max(e.get("width") or 0, e.get("height") or 0) or None
+        job = lambda: preview(r.thumbs, it.photo, key, size, full)  # noqa: E731
     path = r.previews.submit((key, size), PRIORITY[size], job).result()
     return send_file(path, mimetype="image/jpeg", max_age=3600)
 
