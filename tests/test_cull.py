@@ -213,13 +213,22 @@ def test_killing_a_cull_mid_batch_leaves_no_torn_sidecar_and_a_rerun_finishes_th
 
 @pytest.fixture(scope="module")
 def nature(tmp_path_factory, request):
-    """Nine real camera photos, culled once: most are keepers, two of them with visible noise."""
+    """Nine real camera photos and a copy of one with dark corners, culled once: most are keepers, the copy among
+    them with its vignetting named. (The foliage photos read as noisy once; they are texture: tests/test_intent.py.)"""
+    import numpy as np
+    from PIL import Image
+
+    from keepers.core.lab.distort import vignetting
+    from keepers.core.lab.eval import saved
+
     shared = request.getfixturevalue("shared_data")
     tmp = tmp_path_factory.mktemp("nature")
     folder = tmp / "nature"
     shutil.copytree(shared / "camera" / "photos" / "nature", folder)
     for p in [folder, *folder.iterdir()]:
         p.chmod(0o755 if p.is_dir() else 0o644)
+    ridge = np.asarray(Image.open(folder / "tanners_ridge.jpg").convert("RGB"))
+    Image.fromarray(saved(vignetting(ridge, 4))).save(folder / "tanners_ridge_dark_corners.jpg", quality=92)
     proc = keepers("cull", "--json", folder, tmp=tmp)
     assert proc.returncode == 0, proc.stderr
     return folder, records(proc), tmp

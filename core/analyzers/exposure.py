@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from keepers.core.analyzers import Analyzer
+from keepers.core.analyzers import Analyzer, misfire
 from keepers.core.lab.distort import TO_LINEAR
 from keepers.core.types import Finding, Frame, Reason
 
@@ -40,7 +40,7 @@ def _regions(small8: np.ndarray) -> tuple[float, float, float, float]:
 
 class ExposureAnalyzer(Analyzer):
     name = "exposure"
-    version = "1"
+    version = "2"  # 2: misfires (a finger or strap over part of the frame, a colour cast over a region)
     weight = 0.8
 
     def analyze(self, frame: Frame) -> Finding:
@@ -84,9 +84,16 @@ class ExposureAnalyzer(Analyzer):
         if flat and (p1 > 0.25 * p99 or not any(r.code == "underexposed" for r in reasons)):
             reasons.append(Reason("low_contrast", "Low contrast: flat, washed-out tones",
                                   _sev(FLAT - (p99 - p1), 0.0, 0.35)))
+        mf = misfire.measure(frame)  # a reject whatever the tones: the judging step makes it one
+        if mf["share"]:
+            reasons.append(Reason("misfire", f"Misfire: something covers {mf['where']} (a finger or strap?)", 1.0))
+        elif mf["cast_share"]:
+            reasons.append(Reason("misfire", f"Misfire: a strong colour cast over {mf['cast_where']} (a light leak, "
+                                  "or a finger over the flash?)", 1.0))
         features = {"p1": p1, "p5": p5, "p50": p50, "p95": p95, "p99": p99, "key_ev": key, "headroom_ev": headroom,
                     "under_ev": under, "over": over, "clipped": clipped, "blown": blown, "black": black,
-                    "spread": p99 - p1, "backlit_ev": backlit_ev, "centre": centre, "surround": surround}
+                    "spread": p99 - p1, "backlit_ev": backlit_ev, "centre": centre, "surround": surround,
+                    "misfire_share": mf["share"], "misfire_cast": mf["cast_share"]}
         score = float(np.prod([1.0 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         return Finding(self.name, self.version, score, reasons, weight=self.weight, features=features)
 

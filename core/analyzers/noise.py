@@ -92,9 +92,26 @@ def levels(frame: Frame) -> dict[str, float]:
     return cached
 
 
+def blocking(grey8: np.ndarray) -> float:
+    """JPEG blocking: the step across the 8 px grid lines over the steps beside them (mean over rows, every 4th),
+    the median over the grid lines, both directions. ~1 without compression; 1.3 at quality 50, 3 at 15. The median
+    over lines tells blocks from a pattern that falls on the grid: a checkerboard of 40 px squares steps on one line
+    in five (the quality head's mean-based blockiness read it as heavy compression)."""
+    out = []
+    for a in (grey8, grey8.T):
+        col = np.abs(np.diff(a[::4].astype(np.float32), axis=1)).mean(axis=0)
+        n = (len(col) - 1) // 8
+        if n < 4:
+            return 1.0
+        on = col[7 : 8 * n : 8]
+        beside = 0.5 * (col[6 : 8 * n : 8] + col[8 : 8 * n + 1 : 8][: len(on)])
+        out.append(float(np.median((on + 0.5) / (beside + 0.5))))
+    return float(np.mean(out))
+
+
 class NoiseAnalyzer(Analyzer):
     name = "noise"
-    version = "2"  # 2: the floor feature
+    version = "3"  # 2: the floor feature; 3: JPEG blocking on the file's own pixel grid (`blocking`)
     weight = 0.5
 
     def analyze(self, frame: Frame) -> Finding:
@@ -115,5 +132,7 @@ class NoiseAnalyzer(Analyzer):
                     "noise_floor": float(n["floor"]), "noise_level": level}
         if frame.meta.iso:
             features["iso"] = float(frame.meta.iso)
+        if frame.scale >= 0.999:  # the analysis image is the file's pixels: its 8 px grid is the encoder's
+            features["blocking"] = blocking(frame.grey8)
         return Finding(self.name, self.version, 1.0 - 0.85 * severity, reasons, weight=self.weight,
                        features=features)

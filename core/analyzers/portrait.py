@@ -19,6 +19,9 @@ MIN_FACE = 40  # px (analysis image): smaller faces are not judged here
 RED_SHARE, RED_BRIGHTER = 0.25, 1.12  # share of the pupil disc strongly red; its red level over the iris ring's
 EYE_SOFT = 1.1  # blur (analysis px) of the eye region above which the eyes are soft...
 EYE_MARGIN = 0.5  # ...when the sharpest part of the photo is at least this much sharper
+# ...and the blur is more than this share of the distance between the eyes: a face is read at its own scale, and a
+# close-up's eyes 80 px apart keep their lashes and iris rim through 2 px of blur (eyes/open_assumed face_1002)
+EYE_SOFT_SHARE = 0.035
 BACKLIT_EV = 2.0  # face this many stops darker than the bright part of the background
 SKIN_MIN_EYES = 45  # px between the eyes (analysis image) for skin texture to be judged
 SMOOTH_RATIO, GRAIN_FLOOR = 0.45, 1.0  # cheek texture below this share of the photo's grain (levels, at least)
@@ -165,11 +168,15 @@ def check(frame: Frame, faces: Finding, findings: dict[str, Finding]) -> tuple[l
         reasons.append(Reason("red_eye", "Red eye from the flash" + (f" ({n} faces)" if n > 1 else ""),
                               float(np.clip(0.3 + 0.5 * max(red), 0.3, 0.8))))
     sharp = findings.get("sharpness")
-    if main and sharp is not None and sharp.features and not have & {"out_of_focus", "motion_blur"}:
+    if main and sharp is not None and sharp.features:
+        # measured whether or not the frame reads soft: sharp eyes make a sharp portrait (the judging step's
+        # intent), however soft the rest, and the distance between them is the face's scale
         blur = eye_blur(frame, main[0])
         if blur is not None:
-            data["eye_blur"] = round(blur, 2)
-            if blur >= EYE_SOFT and blur >= sharp.features["blur_best"] + EYE_MARGIN:
+            (c1, _, _), (c2, _, _) = _eyes(main[0])
+            data["eye_blur"], data["eyes_px"] = round(blur, 2), round(float(np.hypot(*(c2 - c1))), 1)
+            if blur >= max(EYE_SOFT, EYE_SOFT_SHARE * data["eyes_px"]) and \
+                    blur >= sharp.features["blur_best"] + EYE_MARGIN and not have & {"out_of_focus", "motion_blur"}:
                 reasons.append(Reason("out_of_focus", "Eyes not sharp: the focus fell elsewhere",
                                       float(np.clip((blur - sharpness.SHARP) / (sharpness.BLURRED - sharpness.SHARP), 0.2, 0.9))))
     if main and "backlit" not in have and "underexposed" not in have:

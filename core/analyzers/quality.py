@@ -276,8 +276,9 @@ class QualityAnalyzer(Analyzer):
     # the loader keeps where it gives enough; 4: what each reason cost (data["costs"]), and the head's flaw guess named
     # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading;
     # 6: measures only (the score, the guess and the costs are the judging step's): data["flaw_p"], no score;
-    # 7: the blank check reads grey levels of 255 (6 compared the 0-1 luma's spread with 1.5: every photo was blank)
-    version = "7"
+    # 7: the blank check reads grey levels of 255 (6 compared the 0-1 luma's spread with 1.5: every photo was blank);
+    # 8: the portrait check measures the eyes' blur (and the distance between them) also where the frame reads soft
+    version = "8"
     requires = ("sharpness", "noise", "exposure", "lens", "faces")
 
     def __init__(self, providers: list[str] | None = None):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 
 from keepers.core.judge.moment import moment
+from keepers.core.judge import intent
 from keepers.core.settings import Settings
 from keepers.core.taste.term import personal
 from keepers.core.types import Finding, Judgement, Reason
@@ -28,7 +29,19 @@ BLANK = "blank"  # a frame of one flat tone: rejected, for that reason alone
 # how much a flaw the head cannot see takes off the head's score (times the reason's severity)
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
-           "soft_corners": 0.15}
+           "soft_corners": 0.15, "misfire": 0.9}
+# The head's scale puts the median clean photo at 7.5 (models/train/quality.py: knots). Points below that are what
+# the head took for flaws, and go to the reasons naming them; the gap from 7.5 to 10 is no flaw (a sound photo is
+# not a great one: the moment and appeal say what lifts it). Counted from 10, a clean photo at 7 "lost" 3 points
+# to flaws, and a quarter of clean real photos carried a flaw reason costing half a point or more (docs/eval.md)
+CLEAN = 7.5
+# the head's flaw classes -> the flaw scorer that measures each; EVIDENCE: interquartile ranges above the clean median
+SCORER = {"blur": "gaussian_blur", "motion": "motion_blur", "noise": "noise", "jpeg": "jpeg", "under": "underexpose",
+          "over": "overexpose", "contrast": "low_contrast", "vignetting": "vignetting", "ca": "chromatic_aberration"}
+EVIDENCE = 2.5  # chosen on the train part of the clean photos (core/lab/falsealarms.py; docs/eval.md)
+GUESS = 1.0  # IQRs above the clean median a flaw's scorer needs for the flaw to name a low score
+CLASSICAL = ("sharpness", "noise", "exposure", "lens")  # the measuring analyzers (not the quality finding's checks)
+MISFIRE = "misfire"  # a finger or strap over the frame, a colour cast over a region: a reject (exposure analyzer)
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
 FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
           "clipped_highlights": "overexposed"}
@@ -118,39 +131,73 @@ def _by_quality_head(q: Finding, findings: list[Finding], settings: Settings) ->
     analyzer's closed eyes count with them unless the quality analyzer found the faces again itself (then its own
     look is in `q.reasons`)."""
     head_score = float(q.features["head_score"])
+    lost = max(0.0, CLEAN - head_score)  # the head's points for flaws, spread over its flaw classes
+    flaws = dict(q.data.get("flaw_p", {}))
+    # intent the measurements recognise (a low-key scene, a silhouette, sharp eyes...): the head's points for the
+    # flaw classes it explains are given back, and the reasons naming those flaws go (core/judge/intent.py)
+    explained: set[str] = set()
+    meant = []  # only those that matter here (give back points, take a reason away), and the photographer is told
+    for i in intent.recognise(findings):
+        gain = lost * sum(flaws.get(c, 0.0) for c in set(i.explains) - explained)
+        if gain >= intent.NOTE or any(r.code in i.explains for f in findings for r in f.reasons):
+            meant.append(i)
+            explained |= set(i.explains)
+    head_score += lost * sum(p for c, p in flaws.items() if c in explained)
+    flaws = {c: (0.0 if c in explained else p) for c, p in flaws.items()}
+    # a flaw's own scorer (quality: flaw_<kind>, 0 at the clean median, +1 per interquartile range of clean photos)
+    # says whether the photo shows more of it than clean photos do; where it does not, the flaw class is weak: its
+    # points go to no reason. The noise measure's reason goes too: it reads foliage, fur and gravel as grain, and the
+    # noise scorer, reading every measure together, tells them apart (the other measures' reasons stay listed, at
+    # no cost: a lens falloff of 2 stops is there whatever the scorer makes of it)
+    scorer = {k.removeprefix("flaw_"): v for k, v in q.features.items() if k.startswith("flaw_")}
+    weak = {c for c, k in SCORER.items() if scorer.get(k, EVIDENCE) < EVIDENCE}
+    unfounded = {"noise"} if "noise" in weak else set()
+    gone = {r.code for f in findings if f.analyzer in CLASSICAL for r in f.reasons if r.code in unfounded}
+    meant += [intent.TEXTURE] if "noise" in gone else []
+    keep = lambda rs, a=QUALITY: [r for r in rs if r.code not in explained  # noqa: E731
+                                  and not (a in CLASSICAL and r.code in unfounded)]
     faces = next((f for f in findings if f.analyzer == "faces"), None)
-    own = list(q.reasons)
+    own = keep(q.reasons)
     unseen = own + ([r for r in faces.reasons if r.code == "closed_eyes"]
                     if faces is not None and not q.data.get("faces_again") else [])
-    factor = math.prod(1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen) if unseen else 1.0
     # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty for them
-    # was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC)
-    theirs = [(f.analyzer, r) for f in findings if f is not q for r in f.reasons]
+    # was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC). A misfire it does not see
+    theirs = [(f.analyzer, r) for f in findings if f is not q for r in keep(f.reasons, f.analyzer)]
+    unseen += [r for _, r in theirs if r.code == MISFIRE]
+    factor = math.prod(1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen) if unseen else 1.0
     overall = 1.0 + (head_score - 1.0) * factor
-    flaws = q.data.get("flaw_p", {})
-    if flaws:  # a low score that no reason explains is named by the flaw the head blames most
-        code, message = FLAW_REASONS[max((k for k in flaws if k in FLAW_REASONS), key=flaws.get)]
+    # a flaw class's points go to its reasons, and a low score is named by it, only where its scorer sees the flaw:
+    # the head spreads a clean photo's shortfall over its classes too, and a reason costing points is a claim that
+    # the flaw is there (a checkerboard's edges on the 8 px grid read as JPEG blocks to the head, not to the scorer)
+    seen = {c: p for c, p in flaws.items() if c not in weak}
+    # (naming a low score asks less evidence: the score says something is wrong, the scorer only which flaw it is)
+    named_by = {c: p for c, p in flaws.items() if c not in SCORER or scorer.get(SCORER[c], GUESS) >= GUESS}
+    blamed = max((k for k in named_by if k in FLAW_REASONS), key=named_by.get, default=None)
+    if blamed is not None and named_by[blamed] > 0:  # a low score that no reason explains: the flaw blamed most
+        code, message = FLAW_REASONS[blamed]
         named = {FAMILY.get(r.code, r.code) for r in own + [r for _, r in theirs]}
         if overall < settings.good_threshold and FAMILY.get(code, code) not in named:
             own.append(Reason(code, message, min(1.0, max(0.2, (settings.good_threshold - overall) / 4))))
-    paid = costs([(q.analyzer, r) for r in own] + theirs, unseen, head_score, overall, flaws)
+    paid = costs([(q.analyzer, r) for r in own] + theirs, unseen, head_score, overall, seen, lost)
     reasons = []
     for f in findings:  # in the analyzers' order, the quality finding's reasons with the guess
-        rs = own if f is q else f.reasons
+        rs = own if f is q else keep(f.reasons, f.analyzer)
         for r in rs:
             same = [x.severity for x in rs if x.code == r.code]
             share = r.severity / sum(same) if sum(same) > 0 else 1 / len(same)
             reasons.append(Reason(r.code, r.message, r.severity, paid.get(f"{f.analyzer}/{r.code}", 0.0) * share))
+    reasons += intent.notes(meant)
     return overall, f"quality/{q.data.get('route', 'other')}", reasons
 
 
 def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: float, overall: float,
-          flaws: dict[str, float]) -> dict[str, float]:
+          flaws: dict[str, float], lost: float | None = None) -> dict[str, float]:
     """"analyzer/code" -> the points of the 1-10 score each reason took. The score is the head's, lowered by the
     penalties of the flaws it cannot see: those penalties' points go to their reasons; the points the head itself
     took (10 - its score) go, flaw class by flaw class as the head blames them (the "none" class's share to no one),
     to the reasons that name that flaw. A reason the head does not blame and that lowered nothing costs nothing: a
-    noisy copy of a photo with a slight backlight is bad for its noise, not for the backlight its clean self had."""
+    noisy copy of a photo with a slight backlight is bad for its noise, not for the backlight its clean self had.
+    `lost`: the head's own points where intent gave some back (then `head_score` is the raised reading)."""
     out: dict[str, float] = {}
 
     def add(share: list[tuple[str, Reason]], points: float, weights: list[float]) -> None:
@@ -168,5 +215,5 @@ def costs(present: list[tuple[str, Reason]], unseen: list[Reason], head_score: f
             continue
         flaw = FAMILY.get(FLAW_REASONS[kind][0], FLAW_REASONS[kind][0])
         share = [(a, r) for a, r in present if FAMILY.get(r.code, r.code) == flaw]
-        add(share, max(0.0, 10.0 - head_score) * p, [max(r.severity, 1e-3) for _, r in share])
+        add(share, (max(0.0, 10.0 - head_score) if lost is None else lost) * p, [max(r.severity, 1e-3) for _, r in share])
     return {k: round(v, 2) for k, v in out.items()}

@@ -1,0 +1,76 @@
+"""Intent, not flaws (issue 21): what the photographer meant, recognised from the analyzers' measurements, and the
+flaw classes it explains. The quality head, trained on whole frames with synthetic flaws, reads a dark backdrop as
+vignetting, a crisp silhouette or a soft background as blur; where a measurement of the subject or of the frame
+says otherwise, the judging step gives back the points the head took for that flaw class, drops the reasons that
+named it, and says what it recognised instead (a reason that costs nothing).
+
+Each rule asks for evidence that a synthetic flaw of that class does not leave (models/train: blur raises the
+sharpest tile's blur, vignetting the radial falloff...), so a flawed copy is not excused with its clean self.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from keepers.core.analyzers.portrait import EYE_SOFT, EYE_SOFT_SHARE
+from keepers.core.types import Finding, Reason
+
+LOW_KEY_EV = -1.5  # median stops from middle grey at or below which a scene is dark (low-key, night)
+LIT_HEADROOM_EV, LIT_CENTRE = 0.9, 2.5  # highlights within this many stops of white; or a centre this much lighter
+NO_FALLOFF_EV = 0.5  # radial falloff (lens.vignetting_ev, stops) below which the corners are not darkened
+SHARP = 0.85  # blur px of the sharpest tile: detail as sharp as the lens gives (sharpness.SHARP)
+SOFT_REST = 0.8  # px: how much softer the typical tile is than the sharpest, for a soft background
+NOTE = 0.25  # points given back from which the judging step says what it recognised
+NO_BLOCKS = 1.05  # noise.blocking at or below which the file's 8 px grid shows no compression steps
+SILHOUETTE_EV = 2.5  # stops between a bright surround and a dark subject (exposure.backlit_ev)
+BRIGHT_SKY = 0.45  # the surround's luma (sRGB 0-1, exposure.surround) from which it is a lit sky
+
+
+@dataclass
+class Intent:
+    code: str
+    message: str
+    explains: tuple[str, ...]  # the head's flaw classes (quality head: flaw_p) and reason codes it accounts for
+
+
+# where the noise measure read grain that the noise scorer does not confirm (the judging step drops that reason)
+TEXTURE = Intent("texture", "Fine detail across the frame (foliage, fur, gravel): texture, not noise", ())
+
+
+def recognise(findings: list[Finding]) -> list[Intent]:
+    """What the measurements say was meant, each with the flaw classes and reason codes it explains."""
+    f = {x.analyzer: x for x in findings}
+    feat = lambda a, k, d=None: (f[a].features or {}).get(k, d) if a in f else d  # noqa: E731
+    out = []
+    key, vig = feat("exposure", "key_ev"), feat("lens", "vignetting_ev")
+    best, median = feat("sharpness", "blur_best"), feat("sharpness", "blur_median")
+    backlit = feat("exposure", "backlit_ev")
+    q = f.get("quality")
+    portrait = (q.data.get("portrait") or {}) if q is not None else {}
+    headroom, centre, surround = (feat("exposure", k) for k in ("headroom_ev", "centre", "surround"))
+    if key is not None and vig is not None and key <= LOW_KEY_EV and vig < NO_FALLOFF_EV and (
+            headroom <= LIT_HEADROOM_EV or centre >= LIT_CENTRE * surround):
+        # dark by choice: no falloff towards the corners, and something lit (highlights reach near white, or a lit
+        # subject in the middle): the darkness is the scene's (a backdrop, the night), not an underexposure's
+        out.append(Intent("low_key", "Dark scene, no lens falloff: low-key, not vignetting", ("vignetting",)))
+    if backlit is not None and best is not None and backlit >= SILHOUETTE_EV and best <= SHARP and \
+            surround >= BRIGHT_SKY:  # (a dark frame is no silhouette: an underexposed one keeps its contrasts)
+        out.append(Intent("silhouette", "Dark subject against a bright sky, its outline sharp: a silhouette",
+                          ("motion", "blur", "vignetting", "backlit", "motion_blur", "out_of_focus")))
+    elif portrait.get("eye_blur") is not None and portrait.get("eyes_px"):
+        if portrait["eye_blur"] < max(EYE_SOFT, EYE_SOFT_SHARE * portrait["eyes_px"]):  # as the portrait check
+            out.append(Intent("sharp_subject", "The eyes are sharp: the focus is on the subject",
+                              ("blur", "motion", "out_of_focus", "motion_blur")))
+    elif best is not None and median is not None and best <= SHARP and median >= best + SOFT_REST:
+        out.append(Intent("shallow_focus", "Sharp subject, soft background: shallow depth of field",
+                          ("blur", "out_of_focus")))
+    blocks = feat("noise", "blocking")
+    if blocks is not None and blocks <= NO_BLOCKS:
+        out.append(Intent("pattern", "No compression blocks on the file's grid: the pattern is the subject's",
+                          ("jpeg", "jpeg_artifacts")))
+    return out
+
+
+def notes(intents: list[Intent]) -> list[Reason]:
+    """The informational reasons: what was recognised (they cost nothing)."""
+    return [Reason(i.code, i.message, 0.0, cost=0.0) for i in intents]
