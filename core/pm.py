@@ -29,13 +29,13 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "keepers.plugins.cli",
     # analyzers, judging and host adapters
     "keepers.core.analyzers.builtin",
+    "keepers.core.analyzers.appeal",  # before embedding and faces: listed (LIFO) after them, as it runs
     "keepers.core.inference.embedding",
     "keepers.core.judge.group",
     "keepers.core.analyzers.faces",
     "keepers.core.analyzers.tags",
     "keepers.core.analyzers.nsfw",
     "keepers.core.analyzers.quality",
-    "keepers.core.analyzers.appeal",
     "keepers.core.io.hosts",
     "keepers.plugins.lightroom.adapter",
     "keepers.plugins.darktable.adapter",

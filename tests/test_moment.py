@@ -15,7 +15,7 @@ import pytest
 
 from keepers.core.judge import group as G
 from keepers.core.judge.judgement import judge
-from keepers.core.judge.moment import LIFT_BAD, moment
+from keepers.core.judge.moment import moment
 from keepers.core.settings import Settings
 from keepers.core.types import Finding
 
@@ -53,11 +53,11 @@ def test_a_photo_without_flaws_stays_good_however_dull_people_find_it():
     assert "pass over" in reasons[0].message and f"{-reasons[0].cost:+.1f}" in reasons[0].message
 
 
-def test_a_flawed_photo_is_not_lifted_across_the_line_by_its_look_or_its_moment():
+def test_a_flawed_photo_is_neither_lifted_by_its_look_or_its_moment_nor_pushed_toward_a_reject():
     best = appeal_finding(appeal=9.0, people=2.0, smile=1.0, eyes_open=1.0, eyes_judged=2.0, yaw=0.0)
+    dull = appeal_finding(appeal=-9.0)
     for flawed in (THR - 0.05, THR - 0.5, 2.0):
-        score, _ = moment([best], flawed, SETTINGS)
-        assert score < THR and score <= flawed + LIFT_BAD
+        assert moment([best], flawed, SETTINGS) == (flawed, []) == moment([dull], flawed, SETTINGS)
 
 
 def test_a_smile_and_open_eyes_raise_a_sound_photo_and_each_point_is_explained():

@@ -9,10 +9,12 @@ Reads the appeal analyzer's numbers (keepers.core.analyzers.appeal):
 - `appeal`, the "people prefer" head: `APPEAL` points per spread, within `APPEAL_RANGE` (never below 0 in a
   photo of people: the head learned from flowers and scenery, and people photos are what people keep most).
 
-The rules keep the verdict's meaning: gains grow with how sound the photo is (nothing at the verdict line, all of
-them `SOUND` points above it), so a flawed copy is not lifted over its clean original and a photo judged bad gains
-nothing (`LIFT_BAD` and the line bound it all the same); a photo judged good stays good whatever its look (a dull
-look is not a flaw).
+The rules keep the verdict's meaning: the terms reorder the photos judged good and never move one out of that
+band. A photo judged good stays good whatever its look (a dull look is not a flaw); a photo judged bad is left as
+its flaws put it, neither lifted toward the line nor pushed toward a reject (its stars say how flawed it is, and a
+photographer's own rating that matches them would read as Keepers'). Gains grow with how sound the photo is
+(nothing at the verdict line, all of them `SOUND` points above it), so a flawed copy is not lifted over its clean
+original.
 """
 
 from __future__ import annotations
@@ -31,8 +33,6 @@ TURNED = 0.6
 CUT = -0.5  # the main face cut by the frame's edge (a face over CLOSE_UP of the frame is a close-up, cut on purpose)
 CLOSE_UP = 0.45
 SOUND = 1.0  # gains are full from this many points above the verdict line, none at it
-LIFT_BAD = 0.3  # the most a photo judged bad gains
-LINE_GAP = 0.01  # below the line means below it once rounded to 2 decimals
 
 
 def terms(a: Finding | None, faces_cut: bool) -> list[tuple[str, str, float]]:
@@ -72,17 +72,15 @@ def terms(a: Finding | None, faces_cut: bool) -> list[tuple[str, str, float]]:
 def moment(findings: list[Finding], score: float, settings) -> tuple[float, list[Reason]]:
     """`score` (the technical 1-10, clamped) with the moment and appeal terms, and a reason for each term that
     moved it (cost = minus the points it gave, as the taste reason)."""
+    thr = settings.good_threshold
+    if score < thr:  # judged bad: its flaws set its place
+        return score, []
     a = next((f for f in findings if f.analyzer == "appeal"), None)
     cut = any(r.code == "face_cut_off" for f in findings for r in f.reasons)  # the portrait check said it already
-    thr = settings.good_threshold
     sound = min(1.0, max(0.0, (score - thr) / SOUND))
     given = [(code, what, pts * sound if pts > 0 else pts) for code, what, pts in terms(a, cut)]
     total = sum(p for _, _, p in given)
-    new = score + total
-    if score >= thr:
-        new = max(new, thr)  # a dull look is not a flaw
-    else:
-        new = min(new, score + LIFT_BAD, thr - LINE_GAP)
+    new = max(score + total, thr)  # a dull look is not a flaw
     new = round(min(10.0, max(1.0, new)), 2)
     moved = new - score
     if not given or abs(moved) < 0.05:
