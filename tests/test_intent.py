@@ -117,8 +117,9 @@ def _cast(rgb: np.ndarray) -> np.ndarray:
                  .astype(np.uint8))
 
 
-# (on photos with light to see it against: a dark finger over a night scene or a dark macro is missed, docs/eval.md)
-@pytest.mark.parametrize("name", ["groceries.jpg", "nature/polemonium_reptans.jpg", "nature/prairie_falcon.jpg"])
+# (two of the nine nature photos: the misfire check finds two in three such fingers and casts on the clean photos,
+# and misses a dark finger over a night scene or a dark macro: docs/eval.md)
+@pytest.mark.parametrize("name", ["nature/prairie_falcon.jpg", "nature/wood_anemones.jpg"])
 def test_a_finger_over_a_corner_or_a_colour_cast_is_a_misfire_that_says_where(shared_data, cull, name):
     frame = cull.load(shared_data / "camera" / "photos" / name)
     clean = cull(frame)

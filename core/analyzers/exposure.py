@@ -40,7 +40,9 @@ def _regions(small8: np.ndarray) -> tuple[float, float, float, float]:
 
 class ExposureAnalyzer(Analyzer):
     name = "exposure"
-    version = "2"  # 2: misfires (a finger or strap over part of the frame, a colour cast over a region)
+    # 2: misfires (a finger or strap over part of the frame, a colour cast over a region); 3: misfires need a softer
+    # edge (a clean photo's dark corner or coloured object was taken for one)
+    version = "3"
     weight = 0.8
 
     def analyze(self, frame: Frame) -> Finding:
