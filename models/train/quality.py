@@ -3,7 +3,8 @@
 Run `.venv/bin/python models/train/quality.py` (needs ../shared/data). Deterministic: fixed seeds, splits from
 keepers.core.lab.eval (made once; the test parts are scored once, at the end, and never used to choose anything).
 Features (keepers.core.analyzers.quality.head_inputs) of every clean photo, each of its graded synthetic distortions and
-every real-defect photo are cached in /tmp/keepers-build/quality (the slow part: ~5 min on 2 cores, once).
+every real-defect photo are cached in /tmp/keepers-build/quality (the slow part: ~5 min on 2 cores, once). With
+W_KADID > 0, KADID-10k copies of some training photos join them, ordered by people's means (off: see W_KADID).
 The head is the mean of a few RankNet (pairwise logistic) scorers (ENSEMBLE), linear or a small MLP, chosen with
 its L2 strength by cross-validation on the training photos; scipy's L-BFGS fits them (a build-time tool; the
 runtime is numpy).
@@ -27,6 +28,24 @@ MANIFEST = ROOT / "models" / "manifest" / "quality_head.json"
 CACHE = Path("/tmp/keepers-build/quality")
 FEATURE_VERSION = "4"  # 2: distortions read back from a q92 JPEG; no crop embedding; 4: the noise floor
 SEED = 0
+
+
+# KADID-10k's distortion types x 5 levels (keepers.core.lab.kadid) on every KADID_EVERY-th training reference,
+# KADID_CELLS of the type x level cells per photo (drawn per photo, so every cell is on ~KADID_CELLS / 120 of them):
+# people's mean opinion of each type x level orders these copies (kadid_pairs), so the score weighs one flaw
+# against another as people do. Features cost ~60 ms a copy: 102 photos x 40 copies fit in minutes, all 125 cells
+# of each would take an hour of this shared box
+KADID_EVERY, KADID_CELLS = 3, 40
+KADID_SKIP = (7,)  # colour saturation 1 (to grey at level 4): a black-and-white rendering is a choice, not a flaw
+KADID_MODE = f"kadid/{KADID_CELLS}"
+
+
+def kadid_names(path: str) -> list[str]:
+    import zlib
+
+    cells = [(t, lv) for t in range(1, 26) for lv in range(1, 6) if t not in KADID_SKIP]
+    pick = np.random.default_rng(zlib.crc32(Path(path).name.encode())).choice(len(cells), KADID_CELLS, replace=False)
+    return [f"kadid{cells[i][0]}-{cells[i][1]}" for i in sorted(pick)]
 
 
 def variant_names() -> list[str]:
@@ -55,11 +74,17 @@ def extract_one(path: str, synthetic: bool | str) -> str:
         return str(out)
     model = shared_model()
     frame = load(Photo(path, "jpeg"), 1024)
-    names = ["grey"] if synthetic == "grey" else variant_names() if synthetic else ["orig"]
+    names = (["grey"] if synthetic == "grey" else kadid_names(path) if synthetic == KADID_MODE
+             else variant_names() if synthetic else ["orig"])
     emb, crop, feats = [], [], []
     for name in names:
         if name == "orig":
             f = variant_frame(frame, frame.rgb)
+        elif name.startswith("kadid"):  # read back from a q92 JPEG unless a compression, as the measure does
+            from keepers.core.lab.kadid import copy_of
+
+            t, level = name[5:].split("-")
+            f = variant_frame(frame, copy_of(frame.rgb, int(t), int(level), path_.name))
         elif name == "grey":  # a black-and-white rendering is a choice, not a flaw
             f = variant_frame(frame, np.repeat(frame.grey[..., None] * 255 + 0.5, 3, axis=2).astype(np.uint8))
         else:
@@ -122,11 +147,19 @@ class Rows:
         self.emb, self.crop, self.x, self.photo, self.kind, self.level, self.real = [], [], [], [], [], [], []
         self.paths = [str(p) for p in clean + defects]
         for i, p in enumerate(self.paths):
-            for mode in ((True, "grey") if i < len(clean) else (False,)):
-                self._add(i, p, feats[(p, mode)], i >= len(clean))
+            for mode in ((True, "grey", KADID_MODE) if i < len(clean) else (False,)):
+                if (p, mode) in feats:
+                    self._add(i, p, feats[(p, mode)], i >= len(clean))
         self.emb, self.crop, self.x = np.array(self.emb), np.array(self.crop), np.array(self.x)
+        bad = ~np.isfinite(self.x)  # the sharpness measures overflow on a few extreme KADID copies (high sharpen)
+        if bad.any():
+            ok = np.where(bad, np.nan, self.x)
+            lo, hi = np.nanmin(ok, 0), np.nanmax(ok, 0)
+            self.x = np.where(np.isnan(self.x), np.nanmedian(ok, 0), np.clip(self.x, lo, hi))
         self.photo, self.level = np.array(self.photo), np.array(self.level)
         self.kind, self.real = np.array(self.kind), np.array(self.real)
+        # KADID type of a KADID copy, 0 for every other row: those copies take part only in kadid_pairs
+        self.kadid = np.array([int(k[5:]) if k.startswith("kadid") else 0 for k in self.kind])
 
     def _add(self, i: int, p: str, d: dict, real: bool) -> None:
         self.names = [str(n) for n in d["feature_names"]]
@@ -155,7 +188,7 @@ def pairs(rows: Rows, photos: set[int], rng: np.random.Generator) -> np.ndarray:
     across photos, clean references (originals and their greyscale copies) > real-defect photos, and > CROSS_K
     random distortions (level 2+) of other photos: the cross-content signal that makes the scale absolute."""
     sel = np.array([p in photos for p in rows.photo])
-    idx = np.flatnonzero(sel & (rows.real == ""))
+    idx = np.flatnonzero(sel & (rows.real == "") & (rows.kadid == 0))
     orig = {int(rows.photo[r]): int(r) for r in idx if rows.kind[r] == "orig"}
     step = {(int(rows.photo[r]), rows.kind[r], int(rows.level[r])): int(r) for r in idx if rows.level[r] > 0}
     out = []
@@ -170,7 +203,35 @@ def pairs(rows: Rows, photos: set[int], rng: np.random.Generator) -> np.ndarray:
     for c in refs:
         out += [(c, f, W_CROSS) for f in rng.choice(flawed, size=min(CROSS_K, len(flawed)), replace=False)
                 if rows.photo[f] != rows.photo[c]]
+    if W_KADID > 0:
+        out += kadid_pairs(rows, sel, rng)
     return np.array(out, dtype=np.float64)
+
+
+# pairs from KADID copies: within one photo, copy a above copy b where people's mean for a's type x level beats
+# b's by KADID_GAP or more (the original counts as KADID_ORIG); KADID_K drawn per photo, weighted by the gap
+# W_KADID 0: the shipped head is trained without them. In 3-fold CV on the training photos (docs/eval.md, "Cross-flaw
+# calibration"), every weight that raised the KADID order (0.64 at 0 -> 0.75 at 0.3, 0.81 at 1, 0.85 at 3) lowered
+# the synthetic pairs (0.945 -> 0.938, 0.923, 0.895) and the real-defect AUC (0.853 -> 0.832, 0.818, 0.776)
+W_KADID, KADID_GAP, KADID_K, KADID_ORIG = 0.0, 0.5, 400, 4.8
+_people: dict = {}
+
+
+def kadid_pairs(rows: Rows, sel: np.ndarray, rng: np.random.Generator) -> list[tuple[int, int, float]]:
+    from keepers.core.lab.kadid import human
+
+    people = _people.setdefault("kadid", human())
+    out = []
+    k = np.flatnonzero(sel & (rows.kadid > 0) & ~np.isin(rows.kadid, KADID_SKIP))
+    orig = {int(rows.photo[r]): int(r) for r in np.flatnonzero(sel & (rows.kind == "orig") & (rows.real == ""))}
+    for p in np.unique(rows.photo[k]):
+        r = np.concatenate([[orig[int(p)]], k[rows.photo[k] == p]])
+        h = np.array([KADID_ORIG] + [people[(int(rows.kadid[i]), int(rows.level[i]))] for i in r[1:]])
+        d = h[:, None] - h[None, :]
+        a, b = np.nonzero(d >= KADID_GAP)
+        pick = rng.choice(len(a), size=min(KADID_K, len(a)), replace=False)
+        out += [(int(r[a[j]]), int(r[b[j]]), W_KADID * min(float(d[a[j], b[j]]), 2.0)) for j in pick]
+    return out
 
 
 # --- the scorer: RankNet loss, linear or one hidden layer, fitted by L-BFGS -------------------------------------
@@ -302,11 +363,19 @@ def metrics(rows: Rows, s: np.ndarray, photos: set[int]) -> dict[str, float]:
     sel = np.array([p in photos for p in rows.photo])
     orig = sel & (rows.kind == "orig") & (rows.real == "")
     ref = {int(rows.photo[r]): s[r] for r in np.flatnonzero(orig)}
-    dist = np.flatnonzero(sel & (rows.level > 0))
+    dist = np.flatnonzero(sel & (rows.level > 0) & (rows.kadid == 0))
     out = {"pairs": float(np.mean([ref[int(rows.photo[r])] > s[r] for r in dist])) if len(dist) else float("nan"),
            "real_auc": auc(s[orig], s[sel & (rows.real != "")])}
-    severe = sel & (rows.level >= 2)
+    severe = sel & (rows.level >= 2) & (rows.kadid == 0)
     out["synthetic_auc"] = auc(s[orig], s[severe])
+    kd = sel & (rows.kadid > 0)
+    if kd.any():  # the mean score of each type x level over these photos, ordered as people order them
+        from keepers.core.lab.kadid import MIN_GAP, agreement, human
+
+        cells = {}
+        for r in np.flatnonzero(kd):
+            cells.setdefault((int(rows.kadid[r]), int(rows.level[r])), []).append(s[r])
+        out["kadid"] = agreement({c: float(np.mean(v)) for c, v in cells.items()}, human(), MIN_GAP)
     for kind in FLAW_OF:
         out[f"auc_{kind}"] = auc(s[orig], s[sel & (rows.kind == kind)])
     return out
@@ -316,7 +385,7 @@ def anchors(rows: Rows, s: np.ndarray, photos: set[int]) -> tuple[float, float]:
     """(centre, unit): the median score of clean originals and its distance to the median severe distortion."""
     sel = np.array([p in photos for p in rows.photo])
     c = float(np.median(s[sel & (rows.kind == "orig") & (rows.real == "")]))
-    return c, max(c - float(np.median(s[sel & (rows.level >= 3)])), 1e-6)
+    return c, max(c - float(np.median(s[sel & (rows.level >= 3) & (rows.kadid == 0)])), 1e-6)
 
 
 def _scatter(values: np.ndarray, rows_at: np.ndarray, n: int) -> np.ndarray:
@@ -360,7 +429,7 @@ def knots(rows: Rows, u: np.ndarray, photos: set[int]) -> tuple[list[float], lis
     references is stable, and says what the verdict means."""
     sel = np.array([p in photos for p in rows.photo])
     clean = u[sel & (rows.kind == "orig") & (rows.real == "")]
-    real, synth = u[sel & (rows.real != "")], u[sel & (rows.level >= 3)]
+    real, synth = u[sel & (rows.real != "")], u[sel & (rows.level >= 3) & (rows.kadid == 0)]
     t = float(np.quantile(clean, 1 - GOOD_SHARE))
     bad = np.concatenate([real, synth])
     xs = [float(np.quantile(bad, 0.05)), float(np.median(bad)), t, float(np.median(clean)),
@@ -371,13 +440,20 @@ def knots(rows: Rows, u: np.ndarray, photos: set[int]) -> tuple[list[float], lis
     return xs, ys
 
 
+def jobs(tr, te, dtr, dte) -> list[tuple[Path, bool | str]]:
+    """What to extract: every clean photo with its distortions and its greyscale copy, every real-defect photo, and
+    the KADID copies of every KADID_EVERY-th clean training photo (never a test photo)."""
+    return ([(p, m) for p in tr + te for m in (True, "grey")] + [(p, False) for p in dtr + dte]
+            + [(p, KADID_MODE) for p in tr[::KADID_EVERY] if W_KADID > 0])
+
+
 def main(explore: bool = False) -> int:
     from keepers.core.lab.eval import clean_split, defects_split
 
     t0 = time.time()
     tr, te = clean_split()
     dtr, dte = defects_split()
-    feats = extract_all([(p, m) for p in tr + te for m in (True, "grey")] + [(p, False) for p in dtr + dte])
+    feats = extract_all(jobs(tr, te, dtr, dte))
     rows = Rows(feats, tr + te, dtr + dte)
     n_tr, n_all = len(tr), len(tr) + len(te)
     train_ids = set(range(n_tr)) | set(range(n_all, n_all + len(dtr)))
@@ -423,12 +499,14 @@ def main(explore: bool = False) -> int:
     else:
         model = {"W1": model["W1"], "b1": model["b1"], "w2": model["w2"] / unit}
         kx = [k + c / unit for k in kx]
-    flaw_rows = np.flatnonzero([(p in train_ids) and (rows.level[i] != 1) for i, p in enumerate(rows.photo)])
+    flaw_rows = np.flatnonzero([(p in train_ids) and rows.level[i] != 1 and not rows.kadid[i]
+                                for i, p in enumerate(rows.photo)])
     y = np.array([FLAW_CLASSES.index(rows.flaw_label(r)) for r in flaw_rows])
     fW, fb = fit_flaws(x_all[flaw_rows], y)
     score10 = np.clip(np.interp(predict(model, x_all), kx, ky), 1, 10)
     test = metrics(rows, score10, test_ids)
-    test_flaw_rows = np.flatnonzero([(p in test_ids) and (rows.level[i] != 1) for i, p in enumerate(rows.photo)])
+    test_flaw_rows = np.flatnonzero([(p in test_ids) and rows.level[i] != 1 and not rows.kadid[i]
+                                     for i, p in enumerate(rows.photo)])
     yt = np.array([FLAW_CLASSES.index(rows.flaw_label(r)) for r in test_flaw_rows])
     test["flaw_accuracy"] = float(((x_all[test_flaw_rows] @ fW + fb).argmax(1) == yt).mean())
     print("held-out test (scored once):", json.dumps({k: round(v, 3) for k, v in test.items()}), flush=True)
@@ -474,7 +552,9 @@ def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, d
                   "statistics; the efficientnet_lite0 embedding is offered to model selection, `inputs` says what "
                   "won (models/train/quality.py)",
         "data": f"../shared/data/clean ({ntr} train / {nte} test photos, each with 10 synthetic flaws x 4 levels "
-                f"from keepers.core.lab.eval.distorted, read back from a q92 JPEG) and ../shared/data/real_defects ({dtr} train / {dte} test)",
+                f"from keepers.core.lab.eval.distorted, read back from a q92 JPEG; every {KADID_EVERY}th training "
+                f"photo also as KADID-10k's 25 types x 5 levels from keepers.core.lab.kadid) and "
+                f"../shared/data/real_defects ({dtr} train / {dte} test)",
         "licence": "Apache-2.0 (weights trained by Keepers); the photos' own terms are in ../shared/data/README.md",
         "inputs": {"blocks": blocks, "features": "keepers.core.analyzers.quality.head_inputs"},
         "preprocessing": "embeddings L2-normalised; every input standardised by `<block>_mean` / `<block>_scale`, "
@@ -483,7 +563,10 @@ def save(model, stats, blocks, names, kx, ky, fW, fb, cfg, cv, test, ntr, nte, d
                    f"{FLAW_CLASSES}",
         "training": {"seed": SEED, "split": "keepers.core.lab.eval.clean_split / defects_split (seeded, once)",
                      "pairs": "original > distorted and level k > k+1 of the same photo (weight 1); clean > real "
-                              f"defect (weight {W_REAL}); clean > level 3-4 flaw of another photo (weight {W_CROSS})",
+                              f"defect (weight {W_REAL}); clean > level 3-4 flaw of another photo (weight {W_CROSS}); "
+                              f"KADID copies of one photo (the original counting as {KADID_ORIG}) in the order of "
+                              f"people's mean for their type x level ({KADID_K} per photo, {KADID_GAP}+ apart, weight "
+                              f"{W_KADID} x the gap up to 2; colour saturation 1 left out: monochrome is a choice)",
                      "loss": "RankNet (pairwise logistic) + L2; the mean of `members` scorers, each from its own "
                              "start and draw of pairs",
                      "chosen": {"blocks": list(cfg[0]), "hidden": cfg[1], "lambda": cfg[2], "members": ENSEMBLE},
@@ -505,6 +588,6 @@ if __name__ == "__main__":
 
         tr, te = clean_split()
         dtr, dte = defects_split()
-        extract_all([(p, m) for p in tr + te for m in (True, "grey")] + [(p, False) for p in dtr + dte])
+        extract_all(jobs(tr, te, dtr, dte))
     else:
         sys.exit(main(explore=sys.argv[1:2] == ["explore"]))
