@@ -137,7 +137,10 @@ def _by_quality_head(q: Finding, findings: list[Finding], settings: Settings) ->
     # flaw classes it explains are given back, and the reasons naming those flaws go (core/judge/intent.py)
     explained: set[str] = set()
     meant = []  # only those that matter here (give back points, take a reason away), and the photographer is told
+    top = max((c for c in flaws if c in FLAW_REASONS), key=flaws.get, default=None)
     for i in intent.recognise(findings):
+        if top not in i.explains:  # it must explain the flaw the head blames most: a noisy copy of a portrait with
+            continue  # sharp eyes is marked down for its noise, and gets back none of the blur the head half-suspects
         gain = lost * sum(flaws.get(c, 0.0) for c in set(i.explains) - explained)
         if gain >= intent.NOTE or any(r.code in i.explains for f in findings for r in f.reasons):
             meant.append(i)
