@@ -291,6 +291,22 @@ def test_with_lightroom_a_jpegs_choice_goes_into_the_file_with_embed_else_only_i
         (folder / "rocket.jpg").stat().st_size  # the file's new content is the catalog's: no new analysis
 
 
+CAMERA = Path(__file__).resolve().parents[2] / "shared" / "data" / "camera"
+
+
+@pytest.mark.skipif(not CAMERA.is_dir(), reason="needs ../shared/data/camera (real sidecars from exiftool and exiv2)")
+def test_the_page_reads_the_same_rating_and_label_as_exiftool_from_real_sidecars_of_other_programs():
+    from keepers.sidecar.review.xmpio import read_many
+
+    sidecars = sorted(CAMERA.glob("*/*.xmp"))
+    assert len(sidecars) > 10
+    got = read_many(sidecars)
+    for rec in exiftool_json(*sidecars, tags=("-n", "-XMP-xmp:Rating", "-XMP-xmp:Label")):
+        path = Path(rec["SourceFile"])
+        mine = got.get(path, {})
+        assert (mine.get("rating"), mine.get("label")) == (rec.get("Rating"), rec.get("Label")), path.name
+
+
 def test_the_preview_queue_makes_the_loupes_photo_before_thumbnails_asked_earlier_and_the_newest_first():
     import threading
 

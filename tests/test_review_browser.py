@@ -110,7 +110,9 @@ def test_in_chromium_filters_sort_labels_focus_zoom_the_keys_overlay_and_compare
     driver.get(page.url)
     WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#grid .cell"))
     photos = page.photos()
-    shown = lambda: [c.get_attribute("aria-label") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .cell")]  # noqa: E731
+
+    def shown():  # the photos the grid draws, in its order
+        return [c.get_attribute("aria-label") for c in driver.find_elements(By.CSS_SELECTOR, "#grid .cell")]
 
     def keys(*ks):
         ActionChains(driver).send_keys(*ks).perform()
@@ -139,7 +141,8 @@ def test_in_chromium_filters_sort_labels_focus_zoom_the_keys_overlay_and_compare
     keys("z")  # the loupe at 100 % where focus was judged (the astronaut's face)
     crop = WebDriverWait(driver, 30).until(lambda d: d.find_element(By.CSS_SELECTOR, "#loupe img.crop"))
     assert crop.get_attribute("src").endswith(f"/img/{astronaut['id']}/crop")
-    WebDriverWait(driver, 30).until(lambda d: d.execute_script("return document.querySelector('#loupe img.crop').naturalWidth") > 0)
+    WebDriverWait(driver, 30).until(
+        lambda d: d.execute_script("return document.querySelector('#loupe img.crop').naturalWidth") > 0)
     keys("z")
     assert driver.find_elements(By.CSS_SELECTOR, "#loupe img.photo:not(.crop)")
 
@@ -151,8 +154,8 @@ def test_in_chromium_filters_sort_labels_focus_zoom_the_keys_overlay_and_compare
         "return [...document.querySelectorAll('#compare .view img')].every(i => i.naturalWidth > 0 && i.style.width)"))
     sizes = driver.execute_script("""
         const v = document.querySelector('#compare .view'), r = v.getBoundingClientRect();
-        v.dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: r.left + r.width / 3, clientY: r.top + r.height / 3,
-                                                 bubbles: true, cancelable: true}));
+        v.dispatchEvent(new WheelEvent('wheel', {deltaY: -400, clientX: r.left + r.width / 3,
+                                                 clientY: r.top + r.height / 3, bubbles: true, cancelable: true}));
         return [...document.querySelectorAll('#compare .view')].map(v => {
           const i = v.querySelector('img');
           return [i.offsetWidth / v.clientWidth, (v.clientWidth / 2 - i.offsetLeft) / i.offsetWidth,

@@ -39,8 +39,9 @@ def env(home: Path) -> dict[str, str]:
     return e
 
 
-def make_library(folder: Path, n: int, seed: int = 0) -> None:
-    """n distinct 320x240 JPEG crops of real photos in one folder (one shoot), in bursts of 1-6 frames."""
+def make_library(folder: Path, n: int, seed: int = 0, width: int = 320) -> None:
+    """n distinct 320x240 JPEG crops of real photos in one folder (one shoot), in bursts of 1-6 frames; `width`
+    above 320: each crop enlarged to width x 3/4 width (camera-sized files: what making previews costs)."""
     import numpy as np
     from PIL import Image
 
@@ -63,21 +64,24 @@ def make_library(folder: Path, n: int, seed: int = 0) -> None:
             exif = Image.Exif()
             exif.get_ifd(0x8769)[0x9003] = t.strftime("%Y:%m:%d %H:%M:%S")  # DateTimeOriginal
             exif[0x0110] = "Bench Camera"  # Model
-            src.crop((x, y, x + 320, y + 240)).save(folder / f"IMG_{i:05d}.jpg", "JPEG", quality=88, exif=exif)
+            im = src.crop((x, y, x + 320, y + 240))
+            if width > 320:
+                im = im.resize((width, width * 3 // 4), Image.BICUBIC)
+            im.save(folder / f"IMG_{i:05d}.jpg", "JPEG", quality=88, exif=exif)
             i += 1
             t += datetime.timedelta(seconds=1)
         t += datetime.timedelta(seconds=int(rng.integers(20, 120)))  # the next scene
 
 
-def library(n: int) -> tuple[Path, Path]:
+def library(n: int, width: int = 320) -> tuple[Path, Path]:
     """(the shoot's folder, the home whose catalog has it culled), made once and reused."""
-    base = CACHE / str(n)
+    base = CACHE / (str(n) if width == 320 else f"{n}x{width}")
     folder, home, done = base / "shoot", base / "home", base / ".culled"
     if done.exists():
         return folder, home
     shutil.rmtree(base, ignore_errors=True)
     t0 = time.monotonic()
-    make_library(folder, n)
+    make_library(folder, n, width=width)
     print(f"made {n} photos in {time.monotonic() - t0:.0f} s; culling them once (minutes)...", file=sys.stderr)
     t0 = time.monotonic()
     p = subprocess.run(["nice", "-n", "5", *KEEPERS, "cull", str(folder)], env=env(home), capture_output=True,
@@ -145,9 +149,9 @@ document.dispatchEvent(new KeyboardEvent('keydown', {key: 'ArrowRight', bubbles:
 STEP_LIMIT_S = 30
 
 
-def measure(n: int = 5000, steps: int = 50, pause: float = 0.5, cold: bool = False) -> dict:
-    folder, home = library(n)
-    out: dict = {"photos": n, "cold": cold}
+def measure(n: int = 5000, steps: int = 50, pause: float = 0.5, cold: bool = False, width: int = 320) -> dict:
+    folder, home = library(n, width)
+    out: dict = {"photos": n, "cold": cold, "width": width}
     if cold:  # no preview made yet: as the first review of a shoot
         shutil.rmtree(home / "xdg_data_home" / "keepers" / "previews", ignore_errors=True)
     t0 = time.monotonic()
@@ -185,7 +189,11 @@ def measure(n: int = 5000, steps: int = 50, pause: float = 0.5, cold: bool = Fal
     finally:
         driver.quit()
         proc.terminate()
-        proc.wait(timeout=60)
+        _, err = proc.communicate(timeout=60)
+    import re
+
+    found = re.search(r"\((\d+) analysed now\)", err or "")
+    out["analysed_at_start"] = int(found.group(1)) if found else None  # > 0: the start culled, not only opened
     return out
 
 
@@ -193,6 +201,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=5000)
     ap.add_argument("--steps", type=int, default=50)
+    ap.add_argument("--width", type=int, default=320, help="photos this wide (enlarged crops; 320: as cropped)")
     ap.add_argument("--pause", type=float, default=0.5, help="seconds on each photo before the next key (0.5)")
     ap.add_argument("--cold", action="store_true", help="remove the cached previews first (a shoot's first review)")
     ap.add_argument("--make-only", action="store_true", help="make and cull the library, measure nothing")
@@ -201,19 +210,24 @@ def main() -> None:
     ap.add_argument("--record", action="store_true", help="append the result to docs/benchmarks.md")
     a = ap.parse_args()
     if a.make_only:
-        print(library(a.photos))
+        print(library(a.photos, a.width))
         return
-    if a.if_made and not (CACHE / str(a.photos) / ".culled").exists():
+    if a.if_made and not (CACHE / (str(a.photos) if a.width == 320 else f"{a.photos}x{a.width}") / ".culled").exists():
         print(f"review page at {a.photos} photos: not measured; `python tools/review_bench.py` makes and culls its "
               f"library once (~9 min on 2 cores, kept in {CACHE}), then measures in ~40 s a run")
         return
-    m = measure(a.photos, a.steps, a.pause, cold=a.cold)
+    m = measure(a.photos, a.steps, a.pause, cold=a.cold, width=a.width)
     nx = m["next_ms"]
-    line = (f"review page, {m['photos']} culled photos{' (no preview cached)' if m['cold'] else ''}: start {m['start_s']:.1f} s, grid ready {m['grid_ready_s']:.2f} s "
+    size = f" of {m['width']}x{m['width'] * 3 // 4} px" if m["width"] != 320 else ""
+    cold = " (no preview cached)" if m["cold"] else ""
+    line = (f"review page, {m['photos']} culled photos{size}{cold}: start {m['start_s']:.1f} s, "
+            f"grid ready {m['grid_ready_s']:.2f} s "
             f"(goal < 2 s), next photo in the loupe median {nx['median']:.0f} ms, p95 {nx['p95']:.0f} ms, max "
             f"{nx['max']:.0f} ms over {a.steps} steps {a.pause:g} s apart (goal p95 < 100 ms"
             + (f"; {m['timeouts']} steps over {STEP_LIMIT_S} s, counted as {STEP_LIMIT_S} s" if m["timeouts"] else "")
-            + f"); console errors: {len(m['console_errors'])}")
+            + f"); console errors: {len(m['console_errors'])}"
+            + (f"; the start analysed {m['analysed_at_start']} photos first (an analyzer changed since the library "
+               "was culled): run again" if m["analysed_at_start"] else ""))
     print(line)
     for e in m["console_errors"][:5]:
         print("  " + e)

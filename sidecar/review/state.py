@@ -126,7 +126,8 @@ class Review:
             if self.host.reads_sidecar(r.photo.path):
                 where[r.photo_id] = ("sidecar", Path(os.path.realpath(writer.sidecar(r.photo.path, self.host)[1])))
             else:
-                where[r.photo_id] = ("embedded", Path(os.path.realpath(r.photo.path))) if self.embed else ("plugin", None)
+                real = Path(os.path.realpath(r.photo.path))
+                where[r.photo_id] = ("embedded", real) if self.embed else ("plugin", None)
         facts = xmpio.read_many([t for w, t in where.values() if w == "sidecar"])
         hashes = dict(db.execute("SELECT id, content_hash FROM photos"))
         chosen = {row[0]: row for row in db.execute("SELECT photo_id, rating, flag, label FROM review_choices")}

@@ -6,7 +6,9 @@ when the catalog has it. Here every photo found under the paths must be in the c
 (same path, size and mtime), analysed by today's analyzers, judged, and written to its sidecar as the judgement
 stands for the host set now (the cull's own fingerprint, with the sidecar still there); then the stored
 judgements are the review's, groups and picks included. Anything else (a new or changed photo, a new analyzer, a
-sidecar gone, another host) answers None and the review culls as `keepers cull` does."""
+sidecar gone, another host) answers None and the review culls as `keepers cull` does. The page shows the judgement
+the sidecars carry: judging settings changed since (the good threshold, the stars, a taste profile) are taken up by
+the next `keepers cull`, as the host sees them."""
 
 from __future__ import annotations
 
@@ -82,6 +84,7 @@ def stored_results(paths, settings) -> list | None:
                                  host.signature, settings.overwrite_ratings] + (["embed"] if embed else []))
             if r["written"] != fingerprint or not all(writer.sidecar(f, host)[1].exists() for f in outside):
                 return None
-        findings = [Finding(analyzer=a, version=ver, score=None, data=json.loads(d)) for a, ver, d in focus.get(r["id"], [])]
+        findings = [Finding(analyzer=a, version=ver, score=None, data=json.loads(d))
+                    for a, ver, d in focus.get(r["id"], [])]
         out.append(Result(photo, photo_id=r["id"], meta=Meta(**json.loads(r["meta"])), findings=findings, verdict=v))
     return out
