@@ -197,6 +197,45 @@ def measure(n: int = 5000, steps: int = 50, pause: float = 0.5, cold: bool = Fal
     return out
 
 
+def screenshots(out: Path) -> list[Path]:
+    """The grid, the loupe and the compare view of `keepers demo`'s photos, as README shows them (JPEG, 1400x900)."""
+    import io
+    import tempfile
+
+    from PIL import Image
+
+    from keepers.core.lab import demo
+
+    out.mkdir(parents=True, exist_ok=True)
+    made = []
+    with tempfile.TemporaryDirectory() as tmp:
+        demo.build(Path(tmp) / "photos")
+        proc = subprocess.Popen([*KEEPERS, "review", str(Path(tmp) / "photos"), "--no-browser"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, env=env(Path(tmp)))
+        url = proc.stdout.readline().strip()
+        driver = browser()
+        try:
+            driver.get(url)
+            key = "document.dispatchEvent(new KeyboardEvent('keydown', {key: arguments[0], bubbles: true}))"
+            loaded = ("return [...document.querySelectorAll('main section:not([hidden]) img')]"
+                      ".every(i => i.complete && i.naturalWidth > 0)")
+            for view, keys in (("grid", ["ArrowRight"] * 6), ("loupe", ["e"]), ("compare", ["ArrowRight"] * 5 + ["c"])):
+                for k in keys:
+                    driver.execute_script(key, k)
+                end = time.monotonic() + 30
+                while not driver.execute_script(loaded) and time.monotonic() < end:
+                    time.sleep(0.1)
+                time.sleep(0.3)
+                path = out / f"review-{view}.jpg"
+                Image.open(io.BytesIO(driver.get_screenshot_as_png())).convert("RGB").save(path, quality=80)
+                made.append(path)
+        finally:
+            driver.quit()
+            proc.terminate()
+            proc.wait(timeout=60)
+    return made
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--photos", type=int, default=5000)
@@ -208,7 +247,11 @@ def main() -> None:
     ap.add_argument("--if-made", action="store_true", help="measure only if the library is made and culled already "
                     "(`make bench`: culling 5,000 photos takes ~9 min on 2 cores, a measure ~40 s)")
     ap.add_argument("--record", action="store_true", help="append the result to docs/benchmarks.md")
+    ap.add_argument("--screenshots", type=Path, metavar="DIR", help="the README's screenshots of each view, into DIR")
     a = ap.parse_args()
+    if a.screenshots:
+        print(*screenshots(a.screenshots), sep="\n")
+        return
     if a.make_only:
         print(library(a.photos, a.width))
         return
