@@ -76,12 +76,13 @@ def _uploads(ctx: Ctx, names: list[str] | None) -> tuple[list, int]:
 @route("GET", "/health", scope=PUBLIC, summary="Models, execution providers and queue depth", response=s.Health)
 def health(ctx: Ctx):
     from keepers.core.inference.runtime import choose_providers
+    from keepers.core.taste.term import state
 
     d = ctx.daemon
     queue = {"jobs": d.jobs.pending(), "watch": d.store.queue_counts().get("queued", 0)
              + d.store.queue_counts().get("running", 0)}
     return {"status": "ok", "version": __version__, "models": d.engine.model_states(),
-            "providers": choose_providers(d.settings.providers), "queue": queue}
+            "providers": choose_providers(d.settings.providers), "queue": queue, "taste": state(d.settings)}
 
 
 @route("GET", "/v1/me", scope=ANY_KEY, summary="The key's application, scopes and usage", response=s.Me)

@@ -181,12 +181,14 @@ class Daemon:
     """Everything a running daemon holds: settings, the store, the shared engine, the job runner, the watcher."""
 
     def __init__(self, settings: Settings, daemon_settings: DaemonSettings, *, start_workers: bool = True):
+        from keepers.core.taste.term import profile_for
         from keepers.sidecar.engine import Engine
         from keepers.sidecar.jobs import Jobs
 
         self.settings, self.daemon_settings = settings, daemon_settings
         self.store = Store(daemon_settings.store_path(settings.catalog))
         self.engine = Engine(settings, self.store)
+        profile_for(settings)  # a `taste` setting naming a deleted profile: logged once now, not per photo
         if daemon_settings.warm_up:
             self.engine.warm_up()
         self.jobs = Jobs(self.engine)

@@ -311,3 +311,5 @@ class Health(BaseModel):
     models: list[dict[str, Any]]
     providers: list[str]
     queue: dict[str, int]
+    taste: dict[str, Any] | None = Field(None, description="the `taste` setting's profile, whether it is in use, "
+                                         "and why not (a deleted profile: judged without taste)")

@@ -88,8 +88,10 @@ def run_cull(paths, settings, *, dry_run=False, quiet=False) -> tuple[list[Resul
 
     from keepers.core.io import exiftool
     from keepers.core.pipeline import Cull
+    from keepers.core.taste.term import require
 
     err = _stderr()
+    require(settings)  # a taste profile named but gone: one line, before any work (not an error per photo)
     if not exiftool.available():
         raise UserError(exiftool.INSTALL_HINT)
     missing = [p for p in paths if not os.path.lexists(p)]

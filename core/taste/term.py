@@ -9,6 +9,7 @@ a photo near the edge moves less. With no profile, or one without signals, the s
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from functools import lru_cache
@@ -31,15 +32,46 @@ def weight(profile: store.Profile) -> float:
     return MAX_POINTS * n / (n + HALF_AT) * trust
 
 
+log = logging.getLogger(__name__)
+GONE: set[str] = set()  # profile files found missing (said once each, in this process)
+
+
+def missing(settings) -> str | None:
+    """The line that says the settings' taste profile is gone (None: no taste set, or its profile is there)."""
+    name = getattr(settings, "taste", None)
+    if not name or store.path_of(settings.catalog, name).is_file():
+        return None
+    return (f"no taste profile {name!r} (the `taste` setting or --taste names it; keepers taste list shows those "
+            f"there are, keepers taste import {name} FILE.csv makes it)")
+
+
+def state(settings) -> dict | None:
+    """What the daemon says of its taste in /health: the profile's name, whether it is used, and why not."""
+    name = getattr(settings, "taste", None)
+    if not name:
+        return None
+    line = missing(settings)
+    return {"profile": name, "in_use": line is None, "note": f"{line}: judging without taste" if line else ""}
+
+
+def require(settings) -> None:
+    """Stop before any work where the settings name a taste profile that is not there (once, not per photo)."""
+    from keepers.core.errors import UserError
+
+    line = missing(settings)
+    if line:
+        raise UserError(line)
+
+
 @lru_cache(maxsize=8)
 def _cached(path: str, mtime_ns: int) -> store.Profile | None:
     return store.read_file(path) if mtime_ns else None
 
 
 def profile_for(settings) -> store.Profile | None:
-    """The settings' taste profile (`--taste`, the `taste` setting), read once per change of its file."""
-    from keepers.core.errors import UserError
-
+    """The settings' taste profile (`--taste`, the `taste` setting), read once per change of its file. A profile
+    that is not there (deleted while the daemon runs) is logged once and judged without: the cull commands stop
+    before work on it (`require`), the daemon says so in /health."""
     name = getattr(settings, "taste", None)
     if not name:
         return None
@@ -47,7 +79,11 @@ def profile_for(settings) -> store.Profile | None:
     try:
         mtime = os.stat(p).st_mtime_ns
     except OSError:
-        raise UserError(f"no taste profile {name!r} (keepers taste import {name} FILE.csv makes one)") from None
+        if str(p) not in GONE:
+            GONE.add(str(p))
+            log.warning("%s: judging without taste", missing(settings))
+        return None
+    GONE.discard(str(p))  # back again: a later deletion is said again
     return _cached(str(p), mtime)
 
 
