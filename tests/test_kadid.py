@@ -61,3 +61,24 @@ def test_a_copy_reaches_the_judge_as_a_saved_jpeg_except_when_its_flaw_is_the_co
         seed = zlib.crc32(f"coffee.jpg|{type_id}".encode())
         raw, read = kadid.distort(photo, type_id, 3, seed), kadid.copy_of(photo, type_id, 3, "coffee.jpg")
         assert np.array_equal(raw, read) == (kadid.NAMES[type_id - 1] in kadid.SAVED_AS_IS)
+
+
+def test_a_grossly_over_sharpened_photo_is_judged_with_a_finite_score_and_a_reason(shared_data):
+    # level 5 of KADID's high sharpen leaves no tile whose edges stand out of the (now huge) grain: the sharpness
+    # measure read infinite and undefined blur, the head's score was NaN and the photo became a 1.0 reject by accident
+    from keepers.core import pm
+    from keepers.core.analyzers import run_all
+    from keepers.core.io.loader import load
+    from keepers.core.judge.judgement import judge
+    from keepers.core.lab.eval import saved, variant_frame
+    from keepers.core.settings import Settings
+    from keepers.core.types import Photo
+
+    settings = Settings()
+    frame = load(Photo(str(shared_data / "clean" / "imagenet" / "n01855672_goose.JPEG"), "jpeg"))
+    sharpened = variant_frame(frame, saved(kadid.distort(frame.rgb, kadid.NAMES.index("high_sharpen") + 1, 5)))
+    findings = run_all(sharpened, pm.analyzers(settings))
+    sharp = next(f for f in findings if f.analyzer == "sharpness")
+    assert all(np.isfinite(v) for v in sharp.features.values()), sharp.features
+    j = judge(findings, settings)
+    assert 1.0 < j.score < 5.0 and j.verdict == "bad" and "noise" in [r.code for r in j.reasons[:2]], j

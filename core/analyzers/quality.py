@@ -137,7 +137,9 @@ def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
 def _standardised(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Inputs on their training scale, as the training scripts standardise them (models/train/quality.py: design):
     centred, divided by the spread, clipped to +-6."""
-    return np.clip((x - mean) / scale, -6, 6)
+    # a measure that came out infinite or undefined (a grossly over-sharpened photo's blur) counts as the training
+    # average, not as NaN, which made the score NaN and the photo a reject with no reason that said why
+    return np.nan_to_num(np.clip((x - mean) / scale, -6, 6), nan=0.0)
 
 
 def _relu_mlp(x: np.ndarray, W1: np.ndarray, b1: np.ndarray, w2: np.ndarray) -> float:

@@ -174,6 +174,8 @@ def measure(grey: np.ndarray, noise_sigma: float = 0.0) -> dict:
         # directional blur: only tiles with edges across the smear can show whether they are sharp
         along = blur_from_ratio(np.maximum(q1, 0) / np.maximum(q2, 1e-12))
         tile = np.where(across, np.maximum(iso, along + noisy), np.inf)
+    if not np.isfinite(tile).any():  # no tile with edges (a grossly over-sharpened copy): every tile as measured
+        tile = np.where(np.isfinite(iso), iso, np.inf) if np.isfinite(iso).any() else np.full_like(iso, MAX_BLUR)
     r, c = np.unravel_index(int(np.argmin(tile)), tile.shape)
     return {"best": float(tile[r, c]), "box": (int(c * cell), int(r * cell), int((c + 2) * cell), int((r + 2) * cell)),
             "median": float(np.median(tile[np.isfinite(tile)])), "sharp_dir": sharp_dir, "blur_dir": blur_dir,
