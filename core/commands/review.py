@@ -62,6 +62,10 @@ def review(args, settings) -> int:
             channel.close()
         state.close()
     err.print("review stopped; every change is in the sidecars", highlight=False)
+    if getattr(settings, "taste", None):  # the page's choices teach the taste profile now, off its requests
+        from keepers.core.commands.taste import learn_from_review
+
+        learn_from_review(settings, state.roots, say=lambda line: err.print(line, highlight=False, soft_wrap=True))
     return 0
 
 

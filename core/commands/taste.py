@@ -68,6 +68,19 @@ def taste_import(args, settings) -> int:
     from keepers.core.taste import store
 
     name = store.check_name(args.profile)
+    if args.review is not None:
+        return learn_from_review(settings, args.review, name=name, explicit=True)
+    if args.signals:
+        from keepers.core.taste import ratings, signals
+
+        where = settings.daemon.store_path(settings.catalog)
+        values, apps = signals.from_daemon(where, args.app)
+        choices = ratings.pairs(values)
+        print(f"{len(values)} photos with your picks, rejects or stars sent by {args.app or ', '.join(apps)}: "
+              f"{len(choices)} choices")
+        if not choices:
+            raise UserError("no two photos of one folder flagged or rated differently: nothing to learn from")
+        return _add(name, choices, f"signals:{args.app or '*'}", settings, replace=True)
     if args.ratings:
         from keepers.core.taste import ratings
 
@@ -93,10 +106,45 @@ def taste_import(args, settings) -> int:
     return _add(name, choices, f"csv:{src.resolve()}", settings)
 
 
-def _add(name: str, choices: list[tuple[str, str]], source: str, settings) -> int:
+def learn_from_review(settings, paths, *, name=None, explicit=False, say=print) -> int:
+    """The review page's choices of photos under `paths` (all: empty) into profile `name` (the `taste` setting's:
+    None), replacing what the page gave before (a star changed since counts as it is now). Called by `taste import
+    --review` and when the review page closes: the page records each choice in the catalog as it is made; the
+    profile learns here, off the page's requests."""
+    from keepers.core.taste import signals, store
+
+    name = name or getattr(settings, "taste", None)
+    if not name:
+        return 0
+    if not explicit and store.load(settings.catalog, name) is None:
+        say(f"taste profile {name!r} is gone: the review page's choices stay in the catalog (keepers taste import "
+            f"{name} --review learns from them)")
+        return 0
+    choices = signals.from_review(settings.catalog, paths)
+    if explicit:
+        say(f"{len(choices)} choices from the review page (your stars, rejects and burst picks; Keepers' own "
+            "stars left out)")
+        if not choices:
+            raise UserError("no choices made in the review page" + (" under " + ", ".join(paths) if paths else ""))
+    elif not choices and not any(s.get("source") == "review" for s in store.load(settings.catalog, name).signals):
+        return 0  # nothing chosen in the page, and nothing it gave before to take back
+    return _add(name, choices, "review", settings, replace=[os.path.realpath(p) for p in paths] or True, say=say)
+
+
+def _add(name: str, choices: list[tuple[str, str]], source: str, settings, replace=False, say=print) -> int:
+    """Add `choices` to a profile and retrain it. `replace`: the profile's signals from `source` go first (True:
+    all of them; a list of folders: those of photos under them), so a choice changed since counts as it is now."""
     from keepers.core.taste import store
 
     profile = store.load(settings.catalog, name) or store.Profile(name)
+    if replace:
+        def gone(s):
+            inside = replace is True or all(any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in replace)
+                                            for p in (os.path.realpath(s["preferred"]), os.path.realpath(s["other"])))
+            return s.get("source") == source and inside
+        kept = [s for s in profile.signals if not gone(s)]
+        before = {(s["preferred"], s["other"]) for s in profile.signals if gone(s)}
+        profile.signals = kept
     known = {(s["preferred"], s["other"]) for s in profile.signals}
     new = [c for c in choices if c not in known]
     profile.signals += [{"preferred": a, "other": b, "source": source} for a, b in new]
@@ -106,25 +154,30 @@ def _add(name: str, choices: list[tuple[str, str]], source: str, settings) -> in
     finally:
         catalog.close()
     store.save(settings.catalog, profile)
-    print(f"profile {name}: {len(new)} new choices ({len(choices) - len(new)} known already), "
-          f"{used} of {len(profile.signals)} learned from")
+    if replace:
+        fresh = len([c for c in new if c not in before])
+        say(f"profile {name}: {fresh} new choices, {len(before - set(new))} taken back, "
+            f"{used} of {len(profile.signals)} learned from")
+    else:
+        say(f"profile {name}: {len(new)} new choices ({len(choices) - len(new)} known already), "
+            f"{used} of {len(profile.signals)} learned from")
     if missing:
-        print(f"  {len(missing)} photos could not be read, e.g. {missing[0]}")
-    _say(profile)
+        say(f"  {len(missing)} photos could not be read, e.g. {missing[0]}")
+    _say(profile, say)
     return 0
 
 
-def _say(profile) -> None:
+def _say(profile, say=print) -> None:
     from keepers.core.taste.term import weight
 
     if profile.model is None:
-        print("  not enough signals to learn from yet (2 choices at least)")
+        say("  not enough signals to learn from yet (2 choices at least)")
         return
     cv = "not enough signals to cross-validate (10 at least)" if profile.cv is None else \
         f"{100 * profile.cv:.0f} % of held-out choices predicted (5-fold cross-validation)"
-    print(f"  {cv}; weight in the score: {weight(profile):.2f} points per spread of taste")
+    say(f"  {cv}; weight in the score: {weight(profile):.2f} points per spread of taste")
     for line in profile.explanation:
-        print(f"  - {line}")
+        say(f"  - {line}")
 
 
 def taste_show(args, settings) -> int:
@@ -182,6 +235,13 @@ def keepers_commands(subparsers, common):
     i.add_argument("--ratings", nargs="+", metavar="PATH",
                    help="your own stars, picks and rejects: folders or photos (sidecars, embedded XMP), a digiKam "
                    "database (.db) or a Lightroom catalog (.lrcat, read-only); Keepers' own ratings are left out")
+    i.add_argument("--review", nargs="*", metavar="PATH",
+                   help="your choices in the review page (stars, rejects, a burst's pick; of photos under PATH, "
+                   "else all), read from the catalog; they replace what the page gave before")
+    i.add_argument("--signals", action="store_true",
+                   help="the picks, rejects and stars your program sent the daemon (\"Send my ratings and flags to "
+                   "Keepers\"), read from its store beside the catalog")
+    i.add_argument("--app", metavar="NAME", help="with --signals: only those of this application")
     common(i)
     i.set_defaults(func=taste_import)
     s = sub.add_parser("show", help="what a profile has learned: signals, held-out agreement, what it prefers")

@@ -30,7 +30,9 @@ _CHOICES = """CREATE TABLE IF NOT EXISTS review_choices (
     flag TEXT,                 -- 'pick', 'reject' or NULL
     keepers_stars INTEGER,     -- what Keepers had judged, for the taste issue
     decided_at TEXT NOT NULL,
-    label TEXT                 -- the colour label given in the page ('red'...), NULL: none
+    label TEXT,                -- the colour label given in the page ('red'...), NULL: none
+    rated INTEGER              -- 1: `rating` was given in the page (a taste signal); 0: the stars shown, kept with
+                               -- a flag or label (maybe Keepers'); NULL: a catalog from before this column
 )"""
 LABELS = ("red", "yellow", "green", "blue", "purple")
 
@@ -118,6 +120,8 @@ class Review:
             db.execute(_CHOICES)
             if "label" not in {row[1] for row in db.execute("PRAGMA table_info(review_choices)")}:
                 db.execute("ALTER TABLE review_choices ADD COLUMN label TEXT")  # a catalog of the first page
+            if "rated" not in {row[1] for row in db.execute("PRAGMA table_info(review_choices)")}:
+                db.execute("ALTER TABLE review_choices ADD COLUMN rated INTEGER")
         judged = [r for r in results if r.verdict is not None and r.photo_id is not None]
         judged.sort(key=lambda r: ((r.meta.capture_time or "") if r.meta else "", r.photo.path))
         writer = SidecarWriter(cache_folders=True)  # each folder listed once, not once per photo
@@ -172,12 +176,13 @@ class Review:
     def change(self, photo_id: int, *, rating: int | None = None, flag=..., label=...) -> dict:
         """Set a photo's stars, flag and/or colour label; the file and the catalog have it when this returns."""
         it = self.items[photo_id]
+        rating_given = rating is not None
         rating = it.rating if rating is None else rating
         if not 0 <= rating <= 5 or flag not in (None, "pick", "reject", ...) or label not in (None, ..., *LABELS):
             raise ValueError("stars are 0-5, a flag is pick, reject or none, a label one of " + ", ".join(LABELS))
         with self._lock:
             self._undo.append(self._set(it, rating, it.flag if flag is ... else flag,
-                                        it.label if label is ... else label))
+                                        it.label if label is ... else label, rated=rating_given))
             self._redo.clear()
             return it.as_dict()
 
@@ -203,10 +208,10 @@ class Review:
             want[p.tag] = p.value
         return want
 
-    def _set(self, it: Item, rating: int, flag, label, values: dict | None = None, row=...) -> tuple:
+    def _set(self, it: Item, rating: int, flag, label, values: dict | None = None, row=..., rated=False) -> tuple:
         """Write a photo's state; returns what it replaced (for undo). `values`: the XMP values to write as given
         (an undo), else the photographer's; `row`: the review_choices row to restore (None: none), else this
-        choice's."""
+        choice's; `rated`: the stars were given now (or were before, in the page), not only shown."""
         before = None
         if it.where != "plugin":
             want = values if values is not None else self._wanted(rating, flag, label)
@@ -214,16 +219,16 @@ class Review:
             before = self._writer.submit(self._write, it, want, drop).result()
         with self.catalog._lock, self.catalog.db:
             db = self.catalog.db
-            old = db.execute("SELECT photo_id, rating, flag, keepers_stars, decided_at, label FROM review_choices "
-                             "WHERE photo_id = ?", (it.id,)).fetchone()
+            old = db.execute("SELECT photo_id, rating, flag, keepers_stars, decided_at, label, rated "
+                             "FROM review_choices WHERE photo_id = ?", (it.id,)).fetchone()
             if row is ...:
                 row = (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       label)
+                       label, int(bool(rated or (old is not None and old[6] and old[1] == rating))))
             if row is None:
                 db.execute("DELETE FROM review_choices WHERE photo_id = ?", (it.id,))
             else:
                 db.execute("INSERT OR REPLACE INTO review_choices (photo_id, rating, flag, keepers_stars, "
-                           "decided_at, label) VALUES (?, ?, ?, ?, ?, ?)", tuple(row))
+                           "decided_at, label, rated) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
         snapshot = (it.id, it.rating, it.flag, it.label, before, None if old is None else tuple(old))
         it.rating, it.flag, it.label = rating, flag, label
         return snapshot
