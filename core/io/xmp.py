@@ -627,16 +627,7 @@ class SidecarWriter:
         try:
             _remove_stale_temps(target, self.folder_names(target.parent))
             self._run(et, args, photo, "exiftool could not write the photo")
-            st = target.stat()
-            fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-            try:
-                _keep_mode(fd, tmp, st)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            if keep_original:
-                _keep_original(target)
-            _rename_over(tmp, target)
+            install(tmp, target, keep_original)
         except OSError as e:
             _unlink(tmp)
             raise WriteError(photo, e.strerror or str(e)) from e
@@ -644,6 +635,22 @@ class SidecarWriter:
             _unlink(tmp)
             raise
         return result
+
+
+def install(tmp: Path, target: Path, keep_original: bool) -> None:
+    """exiftool's rewrite of a photo (`tmp`, beside it) put in its place: the photo's mode kept, the bytes on disk
+    before the rename (a crash leaves the old photo or the new, never half of one), the original kept as
+    `<name>_original` where asked. The caller removes `tmp` if this raises."""
+    st = target.stat()
+    fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    try:
+        _keep_mode(fd, tmp, st)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    if keep_original:
+        _keep_original(target)
+    _rename_over(tmp, target)
 
 
 def _keep_original(photo: Path) -> None:

@@ -86,7 +86,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     the photographer's now). Returns each tag as it was (keepers:PropertiesSet included), to write back for an
     undo. WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import _keep_mode, _keep_original, _rename_over, _replace, _temp_name, _unlink
+    from keepers.core.io.xmp import _replace, _temp_name, _unlink, install
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet"]))
@@ -113,15 +113,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
         et.execute("-o", os.fsencode(tmp), *args, os.fsencode(target), raw_bytes=True)
         if not tmp.exists():
             raise WriteError(target, "exiftool could not write the photo")
-        fd = os.open(tmp, os.O_RDWR | getattr(os, "O_BINARY", 0))
-        try:
-            _keep_mode(fd, tmp, target.stat())
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        if keep_original:
-            _keep_original(target)
-        _rename_over(tmp, target)
+        install(tmp, target, keep_original)
     except OSError as e:
         _unlink(tmp)
         raise WriteError(target, e.strerror or str(e)) from e
