@@ -229,6 +229,24 @@ def photo_by_path(ctx: Ctx):
     return echo.record(library.photo(ctx.daemon.engine, ctx.key, path=real))
 
 
+# --- the review page ---------------------------------------------------------------------------------------------
+
+
+@route("POST", "/v1/review", scope="predict", summary="Open the review page on photos or folders the daemon has "
+       "judged and written (a job with `write`); answers the page's link with its token", body=s.ReviewOpen,
+       response=s.ReviewOpened, errors=(409,))
+def review_open(ctx: Ctx):
+    from flask import current_app
+
+    from keepers.sidecar.review.daemon import NotReady, open_review
+
+    real = _resolve_all(ctx, ctx.body.paths, s.MAX_JOB_INPUTS)
+    try:
+        return open_review(current_app, ctx.daemon.settings, real, request.host_url)
+    except NotReady as e:
+        raise ApiError(409, "not_judged", str(e)) from None
+
+
 # --- the photographer's own signals -----------------------------------------------------------------------------
 
 

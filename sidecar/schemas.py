@@ -276,6 +276,17 @@ class ModelList(BaseModel):
     models: list[Model]
 
 
+class ReviewOpen(Strict):
+    paths: list[Path_] = Field(min_length=1, max_length=MAX_JOB_INPUTS, description="photos or folders of the "
+                               "library, judged and written by a job (`write`: true)")
+
+
+class ReviewOpened(BaseModel):
+    url: str = Field(description="the review page's link on 127.0.0.1, with its token (open it in a browser on "
+                                 "this machine); opening another review ends this link")
+    photos: int = Field(description="photos in the review")
+
+
 class Deleted(BaseModel):
     deleted: str
 

@@ -145,6 +145,7 @@ def example(ns, method: str, path: str):
         ("POST", "/v1/keys"): ("/v1/keys", {"scopes": ["search"], "note": "from the matrix"}, {201}),
         ("POST", "/v1/signals"): ("/v1/signals", {"photos": [{"path": astronaut, "rating": 3}]}, {200}),
         ("GET", "/v1/signals"): (f"/v1/signals?path={astronaut}", None, {200}),
+        ("POST", "/v1/review"): ("/v1/review", {"paths": [astronaut]}, {200, 409}),  # 409: judged, not written
     }
     url, body, ok = table[(method, path)]
     return method, url, body, ok
@@ -612,6 +613,36 @@ def wait_job(c: Client, job_id: str, timeout: float = 60) -> dict:
             return j
         time.sleep(0.1)
     raise AssertionError(f"job {job_id} still {j}")
+
+
+def test_the_daemon_opens_the_review_page_on_a_written_shoot_and_only_with_its_link(ns):
+    import http.cookiejar
+    import urllib.error
+    import urllib.request
+
+    c = client(ns, ns.full_a)
+    shoot = ns.a / "to_review"
+    for n in ("chelsea", "coffee"):
+        jpeg(shoot / f"{n}.jpg", sample(n))
+    refused = c.post("/v1/review", {"paths": [str(shoot)]})  # judged by nobody yet: say what to do, open nothing
+    is_error(refused, 409, "not_judged")
+    assert "POST /v1/jobs" in refused.json()["error"]["message"]
+    assert wait_job(c, c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()["id"])["state"] == "done"
+    opened = c.post("/v1/review", {"paths": [str(shoot)]})
+    assert opened.status == 200 and opened.json()["photos"] == 2, opened.json()
+    url = opened.json()["url"]
+    assert url.startswith(ns.url + "/review/?token=")
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    with browser.open(url, timeout=30) as page:  # the link's token becomes the page's cookie
+        assert page.status == 200 and b"<html" in page.read().lower()
+    with browser.open(ns.url + "/review/api/photos", timeout=30) as r:
+        shown = json.loads(r.read())
+    shown = shown["photos"] if isinstance(shown, dict) else shown
+    assert sorted(Path(p["path"]).name for p in shown) == ["chelsea.jpg", "coffee.jpg"]
+    with pytest.raises(urllib.error.HTTPError) as no_link:  # the page without the link's token
+        urllib.request.urlopen(ns.url + "/review/api/photos", timeout=30)
+    assert no_link.value.code == 401
+    is_error(client(ns, ns.full_b).post("/v1/review", {"paths": [str(shoot)]}), 403, "path_refused")  # not b's
 
 
 def test_a_job_runs_a_folder_through_cull_and_keeps_its_results(ns):
