@@ -25,7 +25,8 @@ blueprint = Blueprint("review", __name__, url_prefix="/review")
 def _review():
     r = current_app.config.get("KEEPERS_REVIEW")
     if r is None:
-        abort(Response("no review is running here: start one with `keepers review PATH`", 404))
+        abort(Response("no review is running here: start one with `keepers review PATH`, or through the daemon's "
+                       "POST /v1/review", 404))
     return r
 
 
