@@ -282,7 +282,7 @@ def test_with_lightroom_a_jpegs_choice_goes_into_the_file_with_embed_else_only_i
             assert inside.get("Rating") == (2 if embed else None) and inside.get("RatingSet") is None
             row = review.catalog.db.execute("SELECT rating, flag FROM review_choices WHERE photo_id = ?",
                                             (rocket.id,)).fetchone()
-            assert tuple(row) == ((2, "pick") if embed else (4, "pick"))  # for the Keepers plug-in to apply
+            assert tuple(row) == ((2, "pick") if embed else (4, "pick"))  # kept in the catalog (embed: in the file too)
             review.undo()
             assert exiftool_json(folder / "rocket.jpg", tags=("-XMP-xmp:Rating",))[0].get("Rating") == was
         finally:

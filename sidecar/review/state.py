@@ -9,7 +9,7 @@ later cull keeps it too. A reject is xmp:Rating -1 (XMP spec, darktable, Lightro
 files"). A pick has no portable XMP property, so it is kept in the catalog (table review_choices), where every
 overruling also waits for the taste issue. Where the host reads no sidecar for a file (Lightroom's JPEG, TIFF, PSD,
 PNG, DNG) the choice goes into the file itself with the `embed` setting, as `keepers cull --embed` writes;
-otherwise only into the catalog, for the Keepers plug-in to apply (the page says so)."""
+otherwise only into the catalog (the page says so: the Lightroom plug-in does not read the page's choices yet)."""
 
 from __future__ import annotations
 
