@@ -37,6 +37,17 @@ def photos(data: Path = DATA) -> list[tuple[str, str]]:
     return out + [(DEMO, f"demo:{name}") for name in ORIGINALS]
 
 
+# real photos people compared for beauty (the taste sets): sound photos too, reported beside the goal's count, not
+# in it (the rules were never looked at on them; they are the closest we hold to a photographer's own shots)
+PEOPLE_SETS = ("taste/flowers/images", "taste/holidays/images")
+
+
+def people_photos(data: Path = DATA) -> list[tuple[str, str]]:
+    from keepers.core.io.discover import discover
+
+    return [(s.split("/")[1], p.path) for s in PEOPLE_SETS if (data / s).is_dir() for p in discover([data / s])[0]]
+
+
 def _code_key() -> str:
     """What the findings depend on: the analyzers', inference and loader code and the shipped models."""
     root = Path(__file__).resolve().parents[2]
@@ -107,15 +118,28 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
     from keepers.core.settings import Settings
 
     items = photos(data)
+    extra = people_photos(data)
     key = _code_key()
     print(f"false alarms: {len(items)} clean real photos...", file=sys.stderr, flush=True)
-    paths = [p for _, p in items]
+    paths = [p for _, p in items + extra]
     if workers <= 1:
         found = [findings(p, key) for p in paths]
     else:
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
             found = list(pool.map(findings, paths, [key] * len(paths), chunksize=4))
+    found, found_extra = found[: len(items)], found[len(items):]
     settings = Settings()
+    people: dict[str, dict] = {}
+    for (s, _), fs in zip(extra, found_extra):
+        v = judge(fs, settings) if fs is not None else None
+        if v is None or v.score is None:
+            continue
+        row = people.setdefault(s, {"photos": 0, "bad": 0, "bad_unexplained": 0, "flawed": 0})
+        flaw = [r for r in v.reasons if r.cost >= COST and r.code not in NOT_FLAWS]
+        row["photos"] += 1
+        row["bad"] += v.verdict == "bad"
+        row["bad_unexplained"] += v.verdict == "bad" and not flaw  # judged bad, yet no flaw is charged for it
+        row["flawed"] += bool(flaw)
     # the rules were tuned on the train part of the clean sets (core/lab/eval.py: clean_split); the rest is held out
     train = {str(p) for p in clean_split(data)[0]}
     parts = {"tuned on (clean train split)": [0, 0, 0], "held out (clean test split, camera, demo)": [0, 0, 0]}
@@ -143,7 +167,7 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
     return {"photos": n, "judged_bad": sum(r["bad"] for r in sets.values()) / max(n, 1),
             "flaw_reason": sum(r["flawed"] for r in sets.values()) / max(n, 1), "sets": sets,
             "parts": {k: {"photos": a, "bad": b / max(a, 1), "flawed": c / max(a, 1)} for k, (a, b, c) in parts.items()},
-            "offenders": sorted(offenders, key=lambda o: o["score"])}
+            "offenders": sorted(offenders, key=lambda o: o["score"]), "people_sets": people}
 
 
 def report(m: dict) -> list[str]:
@@ -155,6 +179,11 @@ def report(m: dict) -> list[str]:
         lines.append(f"| {s} | {r['photos']} | {r['bad'] / r['photos']:.3f} | {r['flawed'] / r['photos']:.3f} |")
     for k, r in m.get("parts", {}).items():
         lines.append(f"| {k} | {r['photos']} | {r['bad']:.3f} | {r['flawed']:.3f} |")
+    if m.get("people_sets"):
+        lines += ["", "Real photos people compared for beauty (taste sets; not in the goal's count, never tuned on):", "",
+                  "| set | photos | judged bad | of them with no flaw charged | flaw reason ≥ 0.5 |", "|---|---|---|---|---|"]
+        lines += [f"| {s} | {r['photos']} | {r['bad'] / r['photos']:.3f} | {r['bad_unexplained'] / r['photos']:.3f} | "
+                  f"{r['flawed'] / r['photos']:.3f} |" for s, r in m["people_sets"].items()]
     lines += ["", "offenders (score, verdict, first reason costing ≥ 0.5 points):", ""]
     lines += [f"- {o['photo']}: {o['score']:.1f} {o['verdict']}, {o['reason']}" for o in m["offenders"]]
     return lines
