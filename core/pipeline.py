@@ -72,6 +72,14 @@ class Result:
         }
 
 
+def write_fingerprint(v, host, settings) -> str:
+    """What a verdict's write-back depends on (the catalog keeps it as `written`): the same again means the
+    sidecars hold exactly this already."""
+    embed = bool(getattr(settings, "embed", False))
+    return dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick, host.signature,
+                  settings.overwrite_ratings] + (["embed"] if embed else []))
+
+
 def file_hash(path: str) -> str:
     """Content hash: recognises an unchanged, touched, copied or moved photo. Not a security boundary, so a fast
     non-cryptographic 128-bit hash: xxh3 takes 1.4 ms on a 7.8 MB JPEG, SHA-256 6.7 ms, blake2b 8.7 ms."""
@@ -286,8 +294,7 @@ class Cull:
 
         v, s, host = r.verdict, self.settings, self.host
         embed = bool(getattr(s, "embed", False))
-        fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
-                             host.signature, s.overwrite_ratings] + (["embed"] if embed else []))
+        fingerprint = write_fingerprint(v, host, s)
         # a sidecar the host would not read is never written, nor counted: the file's own XMP is the host's
         inside = [f for f in r.photo.files if not host.reads_sidecar(f)]
         outside = [f for f in r.photo.files if f not in inside]

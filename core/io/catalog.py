@@ -105,6 +105,13 @@ def dumps(value: Any) -> str:
     return json.dumps(_jsonable(value), ensure_ascii=False, separators=(",", ":"))
 
 
+def verdict_of(r) -> Verdict:
+    """A row holding the verdicts table's columns as the judgement it stores."""
+    return Verdict(score=r["score"], verdict=r["verdict"], confidence=r["confidence"], stars=r["stars"],
+                   reasons=_reasons(r["reasons"]), keywords=json.loads(r["keywords"]), group=r["grp"],
+                   pick=bool(r["pick"]), judged_by=r["judged_by"])
+
+
 def _reasons(text: str) -> list[Reason]:
     return [Reason(**r) for r in json.loads(text)]
 
@@ -289,11 +296,7 @@ class Catalog:
 
     def verdict(self, photo_id: int) -> Verdict | None:
         r = self.db.execute("SELECT * FROM verdicts WHERE photo_id = ?", (photo_id,)).fetchone()
-        if r is None:
-            return None
-        return Verdict(score=r["score"], verdict=r["verdict"], confidence=r["confidence"], stars=r["stars"],
-                       reasons=_reasons(r["reasons"]), keywords=json.loads(r["keywords"]), group=r["grp"],
-                       pick=bool(r["pick"]), judged_by=r["judged_by"])
+        return None if r is None else verdict_of(r)
 
     def move(self, old: str, new: str) -> None:
         """A file Keepers moved (`sort --move`, its undo): its row follows it."""

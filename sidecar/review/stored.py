@@ -16,7 +16,7 @@ import json
 import os
 import sqlite3
 
-from keepers.core.types import Finding, Meta, Verdict
+from keepers.core.types import Finding, Meta
 
 
 def _under(root: str) -> tuple[str, str]:
@@ -27,11 +27,11 @@ def _under(root: str) -> tuple[str, str]:
 
 def stored_results(paths, settings) -> list | None:
     from keepers.core import pm
-    from keepers.core.io.catalog import Catalog, _reasons, dumps
+    from keepers.core.io.catalog import Catalog, verdict_of
     from keepers.core.io.discover import discover
     from keepers.core.io.hosts import adapter_for
     from keepers.core.io.xmp import SidecarWriter
-    from keepers.core.pipeline import Result
+    from keepers.core.pipeline import Result, write_fingerprint
 
     if not os.path.exists(settings.catalog):
         return None
@@ -75,14 +75,10 @@ def stored_results(paths, settings) -> list | None:
         if (r is None or (r["size"], r["mtime_ns"]) != (st.st_size, st.st_mtime_ns) or r["error"] is not None
                 or r["analyzed_at"] is None or found.get(r["id"]) != versions):
             return None
-        v = Verdict(score=r["score"], verdict=r["verdict"], confidence=r["confidence"], stars=r["stars"],
-                    reasons=_reasons(r["reasons"]), keywords=json.loads(r["keywords"]), group=r["grp"],
-                    pick=bool(r["pick"]), judged_by=r["judged_by"])
+        v = verdict_of(r)
         outside = [f for f in photo.files if host.reads_sidecar(f)]
-        if outside or embed:  # written as the cull writes it now (pipeline.Cull._write_one's fingerprint)
-            fingerprint = dumps([v.score, v.stars, v.keywords, [x.code for x in v.reasons], v.group, v.pick,
-                                 host.signature, settings.overwrite_ratings] + (["embed"] if embed else []))
-            if r["written"] != fingerprint or not all(writer.sidecar(f, host)[1].exists() for f in outside):
+        if outside or embed:  # written as the cull writes it now (pipeline.write_fingerprint, as the cull records it)
+            if r["written"] != write_fingerprint(v, host, settings) or not all(writer.sidecar(f, host)[1].exists() for f in outside):
                 return None
         findings = [Finding(analyzer=a, version=ver, score=None, data=json.loads(d))
                     for a, ver, d in focus.get(r["id"], [])]
