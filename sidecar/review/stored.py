@@ -78,7 +78,8 @@ def stored_results(paths, settings) -> list | None:
         v = verdict_of(r)
         outside = [f for f in photo.files if host.reads_sidecar(f)]
         if outside or embed:  # written as the cull writes it now (pipeline.write_fingerprint, as the cull records it)
-            if r["written"] != write_fingerprint(v, host, settings) or not all(writer.sidecar(f, host)[1].exists() for f in outside):
+            if r["written"] != write_fingerprint(v, host, settings) or \
+                    not all(writer.sidecar(f, host)[1].exists() for f in outside):
                 return None
         findings = [Finding(analyzer=a, version=ver, score=None, data=json.loads(d))
                     for a, ver, d in focus.get(r["id"], [])]
