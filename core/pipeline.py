@@ -72,6 +72,15 @@ class Result:
         }
 
 
+def place_writes(r: Result, host, embed: bool) -> list[str]:
+    """The files of `r` that get a sidecar (returned), and into `r.embedded` / `r.via_plugin` those the host reads
+    no sidecar for (Lightroom's JPEG...): a sidecar the host would not read is never written, nor counted; the
+    file's own XMP is the host's, written into with `embed`, else left to its plug-in."""
+    inside = [f for f in r.photo.files if not host.reads_sidecar(f)]
+    r.embedded, r.via_plugin = (inside, []) if embed else ([], inside)
+    return [f for f in r.photo.files if f not in inside]
+
+
 def write_fingerprint(v, host, settings) -> str:
     """What a verdict's write-back depends on (the catalog keeps it as `written`): the same again means the
     sidecars hold exactly this already."""
@@ -295,12 +304,9 @@ class Cull:
         v, s, host = r.verdict, self.settings, self.host
         embed = bool(getattr(s, "embed", False))
         fingerprint = write_fingerprint(v, host, s)
-        # a sidecar the host would not read is never written, nor counted: the file's own XMP is the host's
-        inside = [f for f in r.photo.files if not host.reads_sidecar(f)]
-        outside = [f for f in r.photo.files if f not in inside]
+        outside = place_writes(r, host, embed)
         sidecars = [writer.sidecar(f, host)[1] for f in outside]
         r.sidecars = [str(p) for p in sidecars]
-        r.embedded, r.via_plugin = (inside, []) if embed else ([], inside)
         if r.via_plugin:
             with self._stats_lock:
                 self.stats["via_plugin"] += len(r.via_plugin)

@@ -16,7 +16,7 @@ from keepers.core import pm
 from keepers.core.io.catalog import Catalog
 from keepers.core.commands.cull import record as cull_record
 from keepers.core.judge.judgement import judge
-from keepers.core.pipeline import Cull, Result
+from keepers.core.pipeline import Cull, Result, place_writes
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Frame, Judgement, Meta, Photo
 from keepers.sidecar import models as app_models
@@ -79,9 +79,7 @@ class SharedCull(Cull):
         embed = bool(getattr(self.settings, "embed", False))
         for r in results:
             if r.verdict is not None:  # as the write would: no sidecar named for a file its host reads none for
-                inside = [f for f in r.photo.files if not self.host.reads_sidecar(f)]
-                r.sidecars = [str(self.host.sidecar(f, names(f))) for f in r.photo.files if f not in inside]
-                r.embedded, r.via_plugin = (inside, []) if embed else ([], inside)
+                r.sidecars = [str(self.host.sidecar(f, names(f))) for f in place_writes(r, self.host, embed)]
 
 
 class Engine:
