@@ -574,11 +574,7 @@ class SidecarWriter:
                 # planned around the photo's (nothing of theirs is contradicted; it stays inside the photo)
                 log.info("%s: the photo's own XMP not copied into its new sidecar: %s", photo, e.reason)
                 data = self._run(et, ["-sep", SEP, "-o", "-.xmp", *fresh], sidecar, doing)
-            try:
-                start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
-                ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
-            except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
-                raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
+            check_packet(data, sidecar)
             _remove_stale_temps(target, here)
             _replace(target, data)
         finally:
@@ -635,6 +631,16 @@ class SidecarWriter:
             _unlink(tmp)
             raise
         return result
+
+
+def check_packet(data: bytes, sidecar) -> None:
+    """WriteError unless `data` (exiftool's new sidecar) holds one whole XMP packet: a sidecar is never replaced with
+    something that is not."""
+    start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
+    try:
+        ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
+    except ElementTree.ParseError as e:
+        raise WriteError(sidecar, f"exiftool returned no valid XMP packet ({e})") from e
 
 
 def install(tmp: Path, target: Path, keep_original: bool) -> None:

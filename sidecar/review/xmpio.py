@@ -86,7 +86,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     the photographer's now). Returns each tag as it was (keepers:PropertiesSet included), to write back for an
     undo. WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import _replace, _temp_name, _unlink, install
+    from keepers.core.io.xmp import _replace, _temp_name, _unlink, check_packet, install
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet"]))
@@ -101,11 +101,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     args = [a for t, v in want.items() for a in _assign(t, v)]
     if not embedded:
         data = et.execute("-o", "-", *args, os.fsencode(target), raw_bytes=True)
-        start, end = data.find(b"<x:xmpmeta"), data.rfind(b"</x:xmpmeta>")
-        try:
-            ElementTree.fromstring(data[start:end + 12] if 0 <= start < end else b"")
-        except ElementTree.ParseError as e:  # never replace a sidecar with something that is not whole
-            raise WriteError(target, f"exiftool returned no valid XMP packet ({e})") from e
+        check_packet(data, target)
         _replace(target, data)
         return was
     tmp = _temp_name(target)  # the photo itself: a whole new file beside it, fsynced, renamed over it
