@@ -355,3 +355,32 @@ def read_sidecar_of_photo(path: Path) -> dict:
                           "-j", "-XMP-keepers:all", str(path)],
                          capture_output=True, text=True, check=True)
     return json.loads(out.stdout)[0]
+
+
+# what the photographer does in each host to take Keepers' reject label off: exiftool edits the sidecar as the host
+# writes it (digiKam: PickLabel 0 "none" and no colour; darktable: Keepers' entry out of darktable:colorlabels)
+UNLABEL = {"generic": ["-XMP-xmp:Label="], "lightroom": ["-XMP-xmp:Label="],
+           "darktable": ["-XMP-darktable:DarktableColorLabels-=0"],
+           "digikam": ["-XMP-digiKam:PickLabel=0", "-XMP-digiKam:ColorLabel="]}
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_reject_label_and_rating_the_photographer_removed_stay_removed_on_every_later_cull(tmp_path, host):
+    """Keepers set a reject's label and rating; the photographer disagreed and removed both in their program. A later
+    cull (a new verdict, another reject) must not put them back: they were Keepers', now they are the photographer's."""
+    img = photo(tmp_path, "IMG_1.CR2")
+    side = write(img, verdict(-1), host).sidecar
+    s = read_sidecar(side)
+    assert s["rating"] == (0 if host == "digikam" else -1) and s["properties_set"]  # Keepers' reject, labelled
+    config = Path(inspect.getfile(SidecarWriter)).with_name("exiftool_config.pl")  # names darktable's namespace
+    subprocess.run(["exiftool", "-config", str(config), "-q", "-overwrite_original", "-XMP-xmp:Rating=",
+                    *UNLABEL[host], str(side)], check=True)
+    before = read_sidecar(side)
+    for stars in (-1, 2, -1):  # Keepers changes its mind twice: nothing it had set comes back
+        res = write(img, verdict(stars, score=2.0 + stars), host)
+        s = read_sidecar(side)
+        assert not res.rating_written and s["rating"] is None and s["rating_set"] is None
+        assert (s["label"], s["pick_label"], s["color_label"]) == (before["label"], before["pick_label"], None)
+        assert s["darktable_colorlabels"] == [] and s["properties_set"] == [] and s["score"] == 2.0 + stars
+        assert "xmp:Rating" in s["overruled"]
+    assert write(img, verdict(3), host, overwrite_ratings=True).rating_written  # asked for: the rating is Keepers'

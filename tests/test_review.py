@@ -326,6 +326,65 @@ def test_the_preview_queue_makes_the_loupes_photo_before_thumbnails_asked_earlie
         q.close()
 
 
+def test_a_label_keepers_set_and_the_photographer_removed_in_the_page_stays_removed_after_a_cull_rewrites_it(page):
+    """Keepers labelled a reject red; the photographer takes the label off in the page and gives another of Keepers'
+    red photos stars only. A later cull that writes every sidecar again (here: new label settings) puts no label back
+    and leaves the starred photo's red Keepers' own."""
+    touched = {"rocket.jpg", "coffee.jpg", "chelsea.jpg", "burst_1.jpg"}  # the page's other tests chose for these
+    red = [p for p in page.photos() if p["label"] == "red" and p["name"] not in touched]
+    assert len(red) >= 2, [(p["name"], p["label"]) for p in page.photos()]
+    unlabelled, starred = red[:2]
+    tags = ("-XMP-xmp:Label", "-XMP-keepers:PropertiesSet", "-XMP-keepers:Overruled", "-XMP-keepers:AnalyzedAt")
+
+    def side(p):
+        return exiftool_json(page.folder / f"{p['name']}.xmp", tags=tags)[0]
+
+    assert page.change(unlabelled["id"], label=None)[0] == 200
+    assert side(unlabelled).get("Label") is None and "xmp:Label" in str(side(unlabelled).get("Overruled"))
+    assert page.change(starred["id"], rating=3)[0] == 200
+    assert side(starred).get("Label") == "Red" and "xmp:Label=Red" in str(side(starred).get("PropertiesSet"))
+    written = side(unlabelled)["AnalyzedAt"]
+    config = page.tmp / "labels.toml"
+    config.write_text('[labels]\nkeeper = "blue"\n')  # what Keepers writes changes: every sidecar is written again
+    time.sleep(1.1)  # AnalyzedAt has whole seconds
+    proc = keepers("cull", page.folder, "--config", config, tmp=page.tmp)
+    assert proc.returncode == 0, proc.stderr
+    assert side(unlabelled)["AnalyzedAt"] != written  # the cull did write this sidecar
+    assert side(unlabelled).get("Label") is None and side(starred).get("Label") == "Red"
+    assert page.photo(unlabelled["name"])["label"] is None
+
+
+def test_stars_given_in_the_page_leave_the_darktable_colour_labels_the_page_does_not_show(tmp_path):
+    """darktable keeps several colour labels a photo (darktable:colorlabels); the page shows one. Giving stars used
+    to write the page's label over the list: the photographer's purple, set in darktable, went."""
+    import shutil
+
+    from keepers.core.commands.cull import run_cull
+    from keepers.core.io.xmp import read_sidecar
+    from keepers.core.lab import demo
+    from keepers.core.settings import Settings
+    from keepers.sidecar.review.state import Review
+
+    demo.build(tmp_path / "demo")
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    shutil.copy(tmp_path / "demo" / "coffee.jpg", folder / "coffee.jpg")
+    settings = Settings(catalog=tmp_path / "catalog.db", host="darktable", workers=1)
+    results, _ = run_cull([str(folder)], settings, quiet=True)
+    side = folder / "coffee.jpg.xmp"
+    config = Path(__file__).resolve().parents[1] / "core" / "io" / "exiftool_config.pl"  # darktable's namespace
+    subprocess.run(["exiftool", "-config", str(config), "-q", "-overwrite_original",
+                    "-XMP-darktable:DarktableColorLabels+=4", str(side)], check=True)  # purple, in darktable
+    labels = read_sidecar(side)["darktable_colorlabels"]
+    review = Review(settings, results, [str(folder)])
+    try:
+        review.change(next(iter(review.items)), rating=4)
+        s = read_sidecar(side)
+        assert s["rating"] == 4 and s["darktable_colorlabels"] == labels and 4 in labels
+    finally:
+        review.close()
+
+
 def test_sigterm_stops_the_review_cleanly(page):
     page.proc.send_signal(signal.SIGTERM)
     out, err = page.proc.communicate(timeout=30)
@@ -346,3 +405,4 @@ def test_the_daemon_serves_the_review_blueprint_and_says_how_to_start_a_review(t
         assert client.get("/review/", headers={"Host": "evil.example"}).status_code == 403
     finally:
         daemon.close()
+

@@ -639,3 +639,20 @@ def test_on_windows_a_folders_read_only_attribute_does_not_refuse_the_write(tmp_
         xmp._check_writable(folder / "a.jpg.xmp", False)
     finally:
         folder.chmod(0o755)
+
+
+def test_a_keepers_keyword_the_photographer_deleted_is_not_added_again(tmp_path, writer):
+    """Keepers tagged a photo "bird"; the photographer deleted the keyword (from both lists, as Lightroom, darktable
+    and digiKam do). The next cull still predicts a bird: the keyword stays deleted, Keepers' other keywords still
+    follow its verdict."""
+    img = photo(tmp_path, "IMG_8.jpg")
+    side = writer.write(img, verdict(keywords=["animal|bird", "quality|sharp"]), analyzers=ANALYZERS).sidecar
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-dc:Subject-=bird",
+                    "-XMP-lr:HierarchicalSubject-=Keepers|animal|bird", str(side)], check=True)
+    for quality in ("quality|soft", "quality|sharp"):
+        res = writer.write(img, verdict(keywords=["animal|bird", quality]), analyzers=ANALYZERS)
+        s = read_sidecar(side)
+        leaf = quality.split("|")[1]
+        assert s["keywords"] == [leaf] and s["hierarchical"] == [f"Keepers|{quality}"]
+        assert "bird" not in res.keywords_added and sorted(s["keywords_added"]) == [f"Keepers|{quality}", leaf]
+        assert {"bird", "Keepers|animal|bird"} <= set(s["overruled"])

@@ -40,6 +40,8 @@
     AnalyzedAt   => { Writable => 'date' },
     Version      => { },                       # Keepers version that wrote this
     PropertiesSet => { List => 'Bag' },        # "prefix:Name=value" for each label Keepers set last (its to change)
+    Overruled    => { List => 'Bag' },         # what Keepers set and the photographer changed or removed: "xmp:Rating",
+                                               # "xmp:Label"..., keyword entries as in KeywordsAdded; never set again
     Host         => { },                       # which host adapter wrote this: generic | lightroom | darktable | digikam
     Timeline     => { List => 'Seq' },         # a video's per-second scores, "<second>s=<score>"
 );

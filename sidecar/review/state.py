@@ -4,8 +4,9 @@ to the catalog.
 
 A choice is the photographer's in the sidecar's own terms (core/io/xmp.py): xmp:Rating is set and keepers:RatingSet
 cleared, so a later cull sees a rating Keepers did not set and never replaces it; a label is set in the host's label
-property (xmp:Label "Red"..., darktable:colorlabels, digiKam:ColorLabel) and leaves keepers:PropertiesSet, so a
-later cull keeps it too. A reject is xmp:Rating -1 (XMP spec, darktable, Lightroom's reject on "Read metadata from
+property (xmp:Label "Red"..., darktable:colorlabels, digiKam:ColorLabel) or removed, and leaves
+keepers:PropertiesSet; what was chosen is named in keepers:Overruled, so a later cull keeps it, a removed label
+included. A reject is xmp:Rating -1 (XMP spec, darktable, Lightroom's reject on "Read metadata from
 files"). A pick has no portable XMP property, so it is kept in the catalog (table review_choices), where every
 overruling also waits for the taste issue. Where the host reads no sidecar for a file (Lightroom's JPEG, TIFF, PSD,
 PNG, DNG) the choice goes into the file itself with the `embed` setting, as `keepers cull --embed` writes;
@@ -198,15 +199,22 @@ class Review:
             dst.append(self._set(it, rating, flag, label, values, row))
             return it.as_dict()
 
-    def _wanted(self, rating: int, flag: str | None, label: str | None) -> dict:
-        """The XMP values that say the photographer's choice: {exiftool tag: value or None (removed)}."""
-        want = {"XMP-xmp:Rating": str(-1 if flag == "reject" else rating), "XMP-keepers:RatingSet": None}
-        for c in LABELS:  # every label property this host has, set to this colour or removed
-            for p in self._label_props[c]:
-                want[p.tag] = None
-        for p in self._label_props.get(label, []):
-            want[p.tag] = p.value
-        return want
+    def _wanted(self, it: Item, rating: int, flag: str | None, label: str | None, rated: bool) -> tuple[dict, list]:
+        """The XMP values that say the photographer's choice, {exiftool tag: value or None (removed)}, and the
+        properties that are theirs from now on. Only what the choice changes: a star given leaves the labels alone
+        (darktable's colour labels the page does not show among them), a label the stars."""
+        want, theirs = {}, []
+        if rated or rating != it.rating or flag != it.flag:
+            want.update({"XMP-xmp:Rating": str(-1 if flag == "reject" else rating), "XMP-keepers:RatingSet": None})
+            theirs.append("xmp:Rating")
+        if label != it.label:
+            for c in LABELS:  # every label property this host has, set to this colour or removed
+                for p in self._label_props[c]:
+                    want[p.tag] = None
+                    theirs.append(p.name)
+            for p in self._label_props.get(label, []):
+                want[p.tag] = p.value
+        return want, list(dict.fromkeys(theirs))
 
     def _set(self, it: Item, rating: int, flag, label, values: dict | None = None, row=..., rated=False) -> tuple:
         """Write a photo's state; returns what it replaced (for undo). `values`: the XMP values to write as given
@@ -214,8 +222,7 @@ class Review:
         choice's; `rated`: the stars were given now (or were before, in the page), not only shown."""
         before = None
         if it.where != "plugin":
-            want = values if values is not None else self._wanted(rating, flag, label)
-            drop = [n for c in LABELS for p in self._label_props[c] for n in (p.name,)] if values is None else []
+            want, drop = (values, []) if values is not None else self._wanted(it, rating, flag, label, rated)
             before = self._writer.submit(self._write, it, want, drop).result()
         with self.catalog._lock, self.catalog.db:
             db = self.catalog.db

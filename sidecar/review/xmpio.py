@@ -82,22 +82,24 @@ def _assign(tag: str, value) -> list[str]:
 def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded: bool = False,
           keep_original: bool = False) -> dict:
     """Set `want` ({exiftool tag: value, a list or None to remove}) in `target` (a sidecar, or with `embedded` the
-    photo's own XMP), and take the properties named in `drop_properties` out of keepers:PropertiesSet (they are
-    the photographer's now). Returns each tag as it was (keepers:PropertiesSet included), to write back for an
-    undo. WriteError, changing nothing, where it cannot be written."""
+    photo's own XMP), and take the properties named in `drop_properties` out of keepers:PropertiesSet and into
+    keepers:Overruled (they are the photographer's now: a later cull never sets them again, core/io/xmp.py).
+    Returns each tag as it was (keepers:PropertiesSet and Overruled included), to write back for an undo.
+    WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
     from keepers.core.io.xmp import _replace, _temp_name, _unlink, check_packet, install
 
     et = et_proc.get()
-    tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet"]))
+    tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet", "XMP-keepers:Overruled"]))
     rec = json.loads(et.execute("-j", *[f"-{t}" for t in tags], os.fsencode(target), raw_bytes=True) or b"[{}]")[0]
     named = {k.rpartition(":")[2]: v for k, v in rec.items()}  # "XMP:Rating": the process runs with -G -n
     was = {t: named.get(t.rpartition(":")[2]) for t in tags}
     want = dict(want)
     if drop_properties:
-        held = was["XMP-keepers:PropertiesSet"] or []
-        held = held if isinstance(held, list) else [held]
+        held, overruled = ([] if v is None else v if isinstance(v, list) else [v]
+                           for v in (was["XMP-keepers:PropertiesSet"], was["XMP-keepers:Overruled"]))
         want["XMP-keepers:PropertiesSet"] = [e for e in held if str(e).split("=", 1)[0] not in drop_properties]
+        want["XMP-keepers:Overruled"] = sorted({*map(str, overruled), *drop_properties})
     args = [a for t, v in want.items() for a in _assign(t, v)]
     if not embedded:
         data = et.execute("-o", "-", *args, os.fsencode(target), raw_bytes=True)
