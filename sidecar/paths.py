@@ -3,11 +3,16 @@ the caller's own form of every path the daemon answers with (`Echo`).
 
 Paths are compared the way the file system compares them: without case on Windows (`normcase`), with either
 separator there. Every function takes the path module (`os.path` by default) so the Windows rules are unit-tested
-with `ntpath` on any machine."""
+with `ntpath` on any machine. macOS's file systems ignore case too (and Unicode normalisation), but its `normcase`
+and `realpath` keep the case a path was typed in: a path whose folders differ from a root only so is asked of the
+file system itself (`same_folder`), so "/users/ann/pictures/a.jpg" is inside the root "/Users/ann/Pictures" there,
+and never on Linux, where those are two folders."""
 
 from __future__ import annotations
 
 import os
+import unicodedata
+from functools import lru_cache
 
 
 class PathRefused(Exception):
@@ -18,6 +23,25 @@ def real_roots(roots: list[str]) -> list[str]:
     return [os.path.realpath(r) for r in roots]
 
 
+def same_folder(a: str, b: str) -> bool:
+    """The file system's own answer to whether two existing names are one folder (the probe the unit tests
+    replace to play a case-insensitive file system on Linux)."""
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+@lru_cache(maxsize=1024)
+def _same(a: str, b: str) -> bool:
+    # a folder walk asks this for each file found under one folder: the file system is asked once
+    return same_folder(a, b)
+
+
+def _fold(p: str) -> str:
+    return unicodedata.normalize("NFC", p).casefold()
+
+
 def inside(real: str, roots: list[str], mod=os.path) -> bool:
     """`real` (already resolved) is one of `roots` (resolved) or below one."""
     path = mod.normcase(real)
@@ -25,7 +49,22 @@ def inside(real: str, roots: list[str], mod=os.path) -> bool:
         r = mod.normcase(root).rstrip(mod.sep)  # "/" and "C:\\" end in a separator; "" and "C:" then add it back
         if path == r or path.startswith(r + mod.sep) or path == r + mod.sep:
             return True
-    return False
+    return mod is os.path and _inside_ignoring_case(real, roots)
+
+
+def _inside_ignoring_case(real: str, roots: list[str]) -> bool:
+    """Where the names differ only in case or Unicode form, whether the file system holds `real` in one of
+    `roots` (it does on a case-insensitive file system: macOS, Windows)."""
+    folded = {_fold(r.rstrip(os.sep) or os.sep): r for r in roots}
+    head = real
+    while True:
+        root = folded.get(_fold(head))
+        if root is not None and _same(head, root):
+            return True
+        up = os.path.dirname(head)
+        if up == head:
+            return False
+        head = up
 
 
 def resolve(path: str, roots: list[str]) -> str:
