@@ -6,7 +6,6 @@ personal term in the judging step (keepers.core.taste.term)."""
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -18,43 +17,16 @@ from keepers.core.hookspecs import hookimpl
 def read_choices(path: Path) -> list[tuple[str, str]]:
     """(preferred, other) absolute paths from a CSV with the header `preferred,other`; a relative path is relative
     to the CSV's folder."""
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-            fields = [h.strip().lower() for h in (rows[0].keys() if rows else [])]
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise UserError(f"cannot read {path}: {e}") from None
-    if rows and not {"preferred", "other"} <= set(fields):
-        raise UserError(f"{path}: the header must be `preferred,other` (it is {','.join(fields)})")
-    base = Path(path).resolve().parent
-    out = []
-    for r in rows:
-        r = {k.strip().lower(): (v or "").strip() for k, v in r.items() if k}
-        if r.get("preferred") and r.get("other"):
-            out.append(tuple(str((base / os.path.expanduser(r[k])).resolve()) for k in ("preferred", "other")))
-    return out
+    from keepers.core.taste.learn import read_choices as read
+
+    return read(path)
 
 
 def train(profile, settings, catalog) -> tuple[int, list[str]]:
-    """Retrain `profile` on its signals (the photos read through the catalog); returns (signals used, paths that
-    could not be read)."""
-    from keepers.core.taste import explain, model
-    from keepers.core.taste.features import analyse
+    """Retrain `profile` on its signals (keepers.core.taste.learn.train, the daemon's trainer's too)."""
+    from keepers.core.taste.learn import train as learn
 
-    paths = sorted({p for s in profile.signals for p in (s["preferred"], s["other"]) if os.path.isfile(p)})
-    photos = analyse(paths, settings, catalog) if paths else {}
-    pairs = [(photos[s["preferred"]], photos[s["other"]]) for s in profile.signals
-             if s["preferred"] in photos and s["other"] in photos]
-    missing = sorted({p for s in profile.signals for p in (s["preferred"], s["other"]) if p not in photos})
-    if len(pairs) < 2:
-        profile.model, profile.cv, profile.trained_on, profile.explanation = None, None, 0, []
-        return len(pairs), missing
-    profile.model = model.fit(pairs)
-    profile.cv = model.cross_validated(pairs)
-    profile.trained_on = len(pairs)
-    seen = list({id(p): p for pair in pairs for p in pair}.values())
-    profile.explanation = explain.describe(profile.model, seen)
-    return len(pairs), missing
+    return learn(profile, settings, catalog)
 
 
 def _catalog(settings):
@@ -135,19 +107,10 @@ def _add(name: str, choices: list[tuple[str, str]], source: str, settings, repla
     """Add `choices` to a profile and retrain it. `replace`: the profile's signals from `source` go first (True:
     all of them; a list of folders: those of photos under them), so a choice changed since counts as it is now."""
     from keepers.core.taste import store
+    from keepers.core.taste.learn import merge
 
     profile = store.load(settings.catalog, name) or store.Profile(name)
-    if replace:
-        def gone(s):
-            inside = replace is True or all(any(p == r or p.startswith(r.rstrip(os.sep) + os.sep) for r in replace)
-                                            for p in (os.path.realpath(s["preferred"]), os.path.realpath(s["other"])))
-            return s.get("source") == source and inside
-        kept = [s for s in profile.signals if not gone(s)]
-        before = {(s["preferred"], s["other"]) for s in profile.signals if gone(s)}
-        profile.signals = kept
-    known = {(s["preferred"], s["other"]) for s in profile.signals}
-    new = [c for c in choices if c not in known]
-    profile.signals += [{"preferred": a, "other": b, "source": source} for a, b in new]
+    new, before = merge(profile, choices, source, replace)
     catalog = _catalog(settings)
     try:
         used, missing = train(profile, settings, catalog)
