@@ -1,5 +1,5 @@
-"""The routes under /v1: predict, jobs, workflows, search, photo results, models, keys. Each declares its scope;
-sidecar/app.py checks it before the handler runs."""
+"""The routes under /v1: predict, jobs, workflows, search, photo results, models, keys, taste profiles. Each
+declares its scope; sidecar/app.py checks it before the handler runs."""
 
 from __future__ import annotations
 
@@ -32,13 +32,18 @@ def _resolve_all(ctx: Ctx, paths: list[str], limit: int | None = None) -> list[s
 
 
 def _run(ctx: Ctx, names: list[str] | None, write: bool = False) -> tuple[dict, int]:
+    from keepers.sidecar.api_taste import check_taste
+
     engine, results, ops = ctx.daemon.engine, [], 0
     try:
         if request.mimetype == "multipart/form-data":
             results, ops = _uploads(ctx, names)
         else:
-            for given, real in zip(ctx.body.paths, _resolve_all(ctx, ctx.body.paths)):
-                r, n = engine.predict(real, ctx.key.app_id, names, write=write, label=given)
+            taste = ctx.body.taste
+            real_paths = _resolve_all(ctx, ctx.body.paths)
+            check_taste(ctx, taste)
+            for given, real in zip(ctx.body.paths, real_paths):
+                r, n = engine.predict(real, ctx.key.app_id, names, write=write, label=given, taste=taste)
                 echo = Echo()  # the path, its RAW's companion and its sidecar in the form the caller sent
                 echo.add(given, real)
                 results.append(echo.record(r))
@@ -100,10 +105,13 @@ def predict(ctx: Ctx):
 
 
 @route("POST", "/v1/jobs", scope="predict", summary="Start a batch job over photos or folders", body=s.JobCreate,
-       response=s.Job, status=202)
+       response=s.Job, status=202, errors=(404,))
 def job_create(ctx: Ctx):
+    from keepers.sidecar.api_taste import check_taste
+
     _resolve_all(ctx, ctx.body.paths, s.MAX_JOB_INPUTS)  # all refused now if one is; read by the job as sent
-    return ctx.daemon.jobs.create(ctx.key, ctx.body.paths, ctx.body.write)
+    check_taste(ctx, ctx.body.taste)
+    return ctx.daemon.jobs.create(ctx.key, ctx.body.paths, ctx.body.write, ctx.body.taste)
 
 
 @route("GET", "/v1/jobs", scope="predict", summary="This application's jobs, newest first", response=s.JobList)
@@ -255,7 +263,13 @@ def review_open(ctx: Ctx):
 def signals_store(ctx: Ctx):
     b = ctx.body
     real = _resolve_all(ctx, [p.path for p in b.photos])  # files may be offline: only where they lie is checked
-    return library.store_signals(ctx.daemon.engine, ctx.key, b.source, list(zip(real, b.photos)))
+    out = library.store_signals(ctx.daemon.engine, ctx.key, b.source, list(zip(real, b.photos)))
+    # the profiles that follow this application's signals retrain from them, off this request (sidecar/taste.py)
+    out["retraining"] = [r["name"] for r in ctx.daemon.store.all(
+        "SELECT name FROM taste_profiles WHERE app_id = ? AND follow_signals = 1 ORDER BY name", (ctx.key.app_id,))]
+    for name in out["retraining"]:
+        ctx.daemon.trainer.request(name, signals=True)
+    return out
 
 
 @route("GET", "/v1/signals", scope="predict", summary="The photographer's signals stored for this application (for "
@@ -280,4 +294,4 @@ def signals_list(ctx: Ctx):
 
 
 # the admin routes (models, keys) live beside: importing them here fills ROUTES completely
-from keepers.sidecar import api_admin  # noqa: E402,F401
+from keepers.sidecar import api_admin, api_taste  # noqa: E402,F401

@@ -178,12 +178,14 @@ def create_app(daemon) -> Flask:
 
 
 class Daemon:
-    """Everything a running daemon holds: settings, the store, the shared engine, the job runner, the watcher."""
+    """Everything a running daemon holds: settings, the store, the shared engine, the job runner, the taste trainer,
+    the watcher."""
 
     def __init__(self, settings: Settings, daemon_settings: DaemonSettings, *, start_workers: bool = True):
         from keepers.core.taste.term import profile_for
         from keepers.sidecar.engine import Engine
         from keepers.sidecar.jobs import Jobs
+        from keepers.sidecar.taste import Trainer
 
         self.settings, self.daemon_settings = settings, daemon_settings
         self.store = Store(daemon_settings.store_path(settings.catalog))
@@ -192,9 +194,11 @@ class Daemon:
         if daemon_settings.warm_up:
             self.engine.warm_up()
         self.jobs = Jobs(self.engine)
+        self.trainer = Trainer(self.engine)  # taste profiles retrained off the request path
         self.watcher = None
         if start_workers:
             self.jobs.start()
+            self.trainer.start()
             if daemon_settings.watch:
                 from keepers.sidecar.watch import Watcher
 
@@ -205,9 +209,11 @@ class Daemon:
                     self.watcher.start()
                 except FileNotFoundError as e:  # a typo in [daemon] watch: said plainly, no traceback
                     self.jobs.stop()
+                    self.trainer.stop()
                     raise UserError(f"{e} (see [daemon] watch in the config file)") from None
 
     def close(self) -> None:
         if self.watcher:
             self.watcher.stop()
         self.jobs.stop()
+        self.trainer.stop()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from keepers.sidecar.store import Store, now
 
 PREFIX = "kp_"
-SCOPES = ("predict", "search", "workflows", "models:add", "models:patch", "keys:admin")
+SCOPES = ("predict", "search", "workflows", "models:add", "models:patch", "keys:admin", "taste")
 APP_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 

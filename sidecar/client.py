@@ -80,6 +80,9 @@ class Client:
     def patch(self, path: str, payload, **kw) -> Response:
         return self.post(path, payload, method="PATCH", **kw)
 
+    def put(self, path: str, payload, **kw) -> Response:
+        return self.post(path, payload, method="PUT", **kw)
+
     def upload(self, path: str, files: list[tuple[str, bytes]], fields: dict[str, str] | None = None,
                **kw) -> Response:
         """multipart/form-data: each (file name, bytes) as a `file` field."""

@@ -120,9 +120,10 @@ class Engine:
 
     # --- the one data path ------------------------------------------------------------------------------------
 
-    def cull(self, catalog: Catalog, *, write: bool, progress=None) -> SharedCull:
-        """A Cull over the daemon's loaded analyzers, in this process (workers=1: nothing is loaded again)."""
-        settings = self.settings.model_copy(update={"workers": 1})
+    def cull(self, catalog: Catalog, *, write: bool, progress=None, taste: str | None = None) -> SharedCull:
+        """A Cull over the daemon's loaded analyzers, in this process (workers=1: nothing is loaded again); `taste`:
+        judged with that taste profile (else the `taste` setting's, if any)."""
+        settings = self.settings.model_copy(update={"workers": 1, **({"taste": taste} if taste else {})})
         return SharedCull(settings, catalog, self.analyzers, dry_run=not write, plan_writes=write, progress=progress)
 
     def judge_frame(self, photo: Photo, findings: list[Finding]) -> Judgement:
@@ -153,16 +154,17 @@ class Engine:
         return rec
 
     def predict(self, path: str, app_id: int, names: list[str] | None = None, *, write: bool = False,
-                label: str | None = None, cache: bool = True) -> tuple[dict, int]:
+                label: str | None = None, cache: bool = True, taste: str | None = None) -> tuple[dict, int]:
         """Predict one input (a resolved path); returns (the input's result, operations it cost: one per model
-        output it holds, so an input that could not be read costs nothing)."""
+        output it holds, so an input that could not be read costs nothing). `taste`: judged with that profile."""
         analyzers, concepts = self.plan(app_id, names)
-        rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache)
+        rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache, taste=taste)
         if not cache:  # an upload: its temporary file is gone when the answer leaves
             rec.update(path=rec["input"], files=[rec["input"]], sidecars=[], embedded=[], via_plugin=[], photo_id=None)
         return rec, ops
 
-    def _predict(self, path: str, analyzers, concepts, label: str, *, write: bool, cache: bool) -> tuple[dict, int]:
+    def _predict(self, path: str, analyzers, concepts, label: str, *, write: bool, cache: bool,
+                 taste: str | None = None) -> tuple[dict, int]:
         if is_video(path):
             from keepers.sidecar import video
 
@@ -172,11 +174,11 @@ class Engine:
             return failed(label, path, *bad), 0
         if cache:
             with self._path_locks[zlib.crc32(path.encode("utf-8", "surrogateescape")) % 64]:
-                r = self._one(path, self.catalog(), write)
+                r = self._one(path, self.catalog(), write, taste)
         else:  # an upload: judged the same way, but not remembered (it has no place in the library)
             catalog = Catalog(":memory:")
             try:
-                r = self._one(path, catalog, write=False)
+                r = self._one(path, catalog, write=False, taste=taste)
             finally:
                 catalog.close()
         if r is None:
@@ -184,6 +186,6 @@ class Engine:
         rec = self.record(r, analyzers, concepts, label=label, write=write)
         return rec, len(rec["models"])
 
-    def _one(self, path: str, catalog: Catalog, write: bool) -> Result | None:
-        results = self.cull(catalog, write=write).run([path])
+    def _one(self, path: str, catalog: Catalog, write: bool, taste: str | None = None) -> Result | None:
+        results = self.cull(catalog, write=write, taste=taste).run([path])
         return next((r for r in results if path in r.photo.files), results[0] if results else None)

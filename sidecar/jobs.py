@@ -19,7 +19,7 @@ from keepers.sidecar.paths import Echo, PathRefused, inside, real_roots, resolve
 from keepers.sidecar.store import now
 
 log = logging.getLogger("keepers.sidecar.jobs")
-FIELDS = "id, state, total, done, errors, write, error, created_at, finished_at"
+FIELDS = "id, state, total, done, errors, write, taste, error, created_at, finished_at"
 
 
 class Cancelled(Exception):
@@ -53,11 +53,11 @@ class Jobs:
 
     # --- the API's side -----------------------------------------------------------------------------------------
 
-    def create(self, key: auth.Key, paths: list[str], write: bool) -> dict:
+    def create(self, key: auth.Key, paths: list[str], write: bool, taste: str | None = None) -> dict:
         job_id = secrets.token_hex(8)
-        self.store.run("INSERT INTO jobs (id, app_id, key_id, paths, write, state, created_at) "
-                       "VALUES (?, ?, ?, ?, ?, 'queued', ?)", (job_id, key.app_id, key.id, json.dumps(paths),
-                                                               int(write), now()))
+        self.store.run("INSERT INTO jobs (id, app_id, key_id, paths, write, taste, state, created_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, 'queued', ?)", (job_id, key.app_id, key.id, json.dumps(paths),
+                                                                  int(write), taste, now()))
         self._wake.set()
         return self.get(job_id)
 
@@ -149,7 +149,7 @@ class Jobs:
         progress = _Progress(self, job_id)
 
         # in-process: the daemon's loaded models are used, not reloaded in worker processes
-        cull = self.engine.cull(catalog, write=write, progress=progress)
+        cull = self.engine.cull(catalog, write=write, progress=progress, taste=row["taste"])
         try:
             results = cull.run([f for p in allowed for f in p.files])
             analyzers, concepts = self.engine.plan(row["app_id"], None)
@@ -158,7 +158,7 @@ class Jobs:
                        for r in results]
             for v in videos:  # a clip is judged a frame a second, as predict judges one: never dropped unanswered
                 progress("video", 0, 0)
-                rec, _ = self.engine.predict(v, row["app_id"], write=write, label=echo(v))
+                rec, _ = self.engine.predict(v, row["app_id"], write=write, label=echo(v), taste=row["taste"])
                 records.append(echo.record(rec))
         except Cancelled:
             state = "queued" if self._stop.is_set() and job_id not in self._cancel else "cancelled"

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 Path_ = Annotated[str, Field(min_length=1, max_length=4096, description="absolute path on the daemon's machine")]
 ModelName = Annotated[str, Field(min_length=1, max_length=64)]
-Scope = Literal["predict", "search", "workflows", "models:add", "models:patch", "keys:admin"]
+Scope = Literal["predict", "search", "workflows", "models:add", "models:patch", "keys:admin", "taste"]
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 # a job is a whole shoot (a wedding: 2,000-5,000 frames) in one request, so its bursts are found across all of it;
 # predict answers while the caller waits and keeps to `[daemon] max_inputs`
@@ -30,10 +30,14 @@ class PredictRequest(Strict):
     models: list[ModelName] | None = Field(None, min_length=1, max_length=64,
                                            description="models to run (default: every enabled model)")
     write: bool = Field(False, description="also write the verdict into each photo's XMP sidecar")
+    taste: str | None = Field(None, pattern=NAME_PATTERN, description="judge with this application's taste "
+                              "profile (/v1/taste/profiles): a `taste` reason says what it moved")
 
 
 class WorkflowPredictRequest(Strict):
     paths: list[Path_] = Field(min_length=1, max_length=1000)
+    taste: str | None = Field(None, pattern=NAME_PATTERN, description="judge with this application's taste "
+                              "profile (/v1/taste/profiles): a `taste` reason says what it moved")
 
 
 class JobCreate(Strict):
@@ -41,6 +45,8 @@ class JobCreate(Strict):
                                "each result gives its paths in the form they were sent (a path through a symlink "
                                "or a mapped drive comes back as sent)")
     write: bool = Field(False, description="write each verdict into the photo's XMP sidecar")
+    taste: str | None = Field(None, pattern=NAME_PATTERN, description="judge with this application's taste "
+                              "profile (/v1/taste/profiles): a `taste` reason says what it moved")
 
 
 class WorkflowCreate(Strict):
@@ -77,7 +83,7 @@ class TextRequest(Strict):
 
 
 class KeyCreate(Strict):
-    scopes: list[Scope] = Field(min_length=1, max_length=6)
+    scopes: list[Scope] = Field(min_length=1, max_length=7)
     note: str = Field("", max_length=200)
 
 
@@ -200,6 +206,7 @@ class Job(BaseModel):
     done: int
     errors: int
     write: bool
+    taste: str | None = Field(None, description="the taste profile it judges with; null: none named")
     error: str | None = Field(description="why the job failed as a whole; null otherwise")
     created_at: str
     finished_at: str | None
@@ -223,6 +230,8 @@ class JobResults(BaseModel):
 class SignalsStored(BaseModel):
     photos: int = Field(description="photos whose signals from this source were replaced")
     signals: int = Field(description="signals stored")
+    retraining: list[str] = Field(default_factory=list, description="this application's taste profiles that "
+                                  "follow its signals: each retrains now, in the background (its `state`)")
 
 
 class SignalOut(BaseModel):
@@ -324,3 +333,72 @@ class Health(BaseModel):
     queue: dict[str, int]
     taste: dict[str, Any] | None = Field(None, description="the `taste` setting's profile, whether it is in use, "
                                          "and why not (a deleted profile: judged without taste)")
+
+
+# --- taste profiles (sidecar/api_taste.py) ------------------------------------------------------------------------
+
+MAX_CHOICES = MAX_JOB_INPUTS  # choices one import takes (a CSV's rows)
+MAX_CSV_CHARS = 4 * 1024 * 1024  # a CSV's text, 20,000 rows of two long paths
+
+
+class Choice(Strict):
+    preferred: Path_
+    other: Path_
+
+
+class TasteChoices(Strict):
+    """Choices added to a profile (made when it is not there): exactly one of `csv`, `choices` and `signals`."""
+
+    csv: str | None = Field(None, description=f"a CSV with the header `preferred,other` (photo paths; a relative "
+                            f"one is relative to `base`), at most {MAX_CHOICES} rows and {MAX_CSV_CHARS} characters")
+    base: Path_ | None = Field(None, description="the folder a relative path of the CSV is relative to")
+    choices: list[Choice] | None = Field(None, min_length=1, max_length=MAX_CHOICES)
+    signals: bool = Field(False, description="the picks, rejects and stars this application sent (/v1/signals), "
+                          "as they are now: they replace what its signals gave the profile before")
+    follow_signals: bool | None = Field(None, description="retrain the profile whenever this application sends "
+                                        "signals (unchanged: null)")
+
+
+class TastePatch(Strict):
+    follow_signals: bool = Field(description="retrain whenever this application sends signals (from them)")
+
+
+class TasteSignal(BaseModel):
+    model_config = ConfigDict(strict=True)  # other fields a later version may add are left out
+
+    preferred: Path_
+    other: Path_
+    source: str = Field("import", max_length=4200)
+
+
+class TasteFile(Strict):
+    """A profile as `keepers taste export` writes it and `keepers taste import P FILE.json` reads it."""
+
+    format: Literal["keepers-taste/1"]
+    name: str = Field(pattern=NAME_PATTERN)
+    signals: list[TasteSignal] = Field(max_length=100_000)
+    cv: float | None = Field(None, ge=0, le=1)
+    trained_on: int = Field(0, ge=0)
+    explanation: list[Annotated[str, Field(max_length=1000)]] = Field(default_factory=list, max_length=50)
+    model: dict[str, Any] | None = None
+
+
+class TasteProfile(BaseModel):
+    name: str
+    signals: int = Field(description="choices it holds")
+    sources: dict[str, int] = Field(description="choices by where they came from (csv, signals, ratings, review)")
+    trained_on: int = Field(description="choices its model learned from (both photos readable)")
+    cv_agreement: float | None = Field(description="held-out agreement: share of its choices predicted by a model "
+                                       "trained on the others (5-fold cross-validation); null under 10 choices")
+    weight: float = Field(description="points of the 1-10 score per spread of taste (grows with the evidence)")
+    prefers: list[str] = Field(description="what it prefers, in words")
+    follow_signals: bool
+    state: Literal["untrained", "queued", "retraining", "trained", "failed"] = Field(
+        description="`queued`/`retraining`: a retrain is waiting or running, in the background; `trained`: at "
+                    "`trained_at`")
+    trained_at: str | None
+    error: str | None = Field(description="why the last retrain failed; null otherwise")
+
+
+class TasteList(BaseModel):
+    profiles: list[TasteProfile]

@@ -1,7 +1,9 @@
 """The daemon's SQLite file: applications, API keys (hashed) with usage, workflows, per-application model settings,
 concepts, batch jobs (a job's results one row per photo, so a 10,000-photo job is read a page at a time), the
-watched-folder queue and the photographer's own signals (picks, rejects, stars, labels, keywords sent by a host
-plug-in, for learning their taste). Kept apart from the catalog, which holds photos only."""
+watched-folder queue, the photographer's own signals (picks, rejects, stars, labels, keywords sent by a host
+plug-in, for learning their taste) and which application owns each taste profile made through the API (the
+profiles themselves are files beside the catalog: keepers.core.taste.store). Kept apart from the catalog, which
+holds photos only."""
 
 from __future__ import annotations
 
@@ -47,6 +49,10 @@ CREATE TABLE IF NOT EXISTS signals (
     path TEXT NOT NULL, photo_id INTEGER, kind TEXT NOT NULL, value TEXT NOT NULL, source TEXT NOT NULL,
     time TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS signals_photo ON signals(app_id, path, source);
+CREATE TABLE IF NOT EXISTS taste_profiles (
+    name TEXT PRIMARY KEY, app_id INTEGER NOT NULL REFERENCES applications(id) ON DELETE CASCADE,
+    follow_signals INTEGER NOT NULL DEFAULT 0, state TEXT NOT NULL, trained_at TEXT, error TEXT,
+    created_at TEXT NOT NULL);
 """
 
 
@@ -67,6 +73,8 @@ class Store:
         self.db.execute("PRAGMA synchronous=FULL")  # the watch queue must survive a crash exactly as committed
         self.db.execute("PRAGMA foreign_keys=ON")
         self.db.executescript(SCHEMA)
+        if not any(r[1] == "taste" for r in self.db.execute("PRAGMA table_info(jobs)")):  # a store from before
+            self.db.execute("ALTER TABLE jobs ADD COLUMN taste TEXT")  # a job's taste profile (null: none)
         # key hashes and library roots are nobody else's business. On Windows chmod only sets or clears the
         # read-only flag (0o600 leaves the file writable); the file inherits its folder's ACL, the user's profile
         os.chmod(self.path, 0o600)

@@ -119,8 +119,19 @@ def example(ns, method: str, path: str):
         name = f"c{time.monotonic_ns()}"
         made = c.post("/v1/models", {"name": name, "examples": [pid]})
         return method, f"/v1/models/{name}", None, {200} if made.status == 201 else {404}
+    if path.startswith("/v1/taste/profiles/"):  # a profile of this application, its choices of its photos
+        name = f"t{time.monotonic_ns()}"
+        pair = {"preferred": astronaut, "other": str(ns.photos["coffee"])}
+        assert c.post(f"/v1/taste/profiles/{name}/choices", {"choices": [pair, pair]}).status == 202
+        made = c.get(f"/v1/taste/profiles/{name}/file").json()
+        taste = {("GET", "{name}"): (None, {200}), ("PATCH", "{name}"): ({"follow_signals": False}, {200}),
+                 ("DELETE", "{name}"): (None, {200}), ("POST", "{name}/choices"): ({"choices": [pair]}, {202}),
+                 ("GET", "{name}/file"): (None, {200}), ("PUT", "{name}/file"): (made, {200})}
+        body, ok = taste[(method, path.removeprefix("/v1/taste/profiles/"))]
+        return method, path.replace("{name}", name), body, ok
     table = {
         ("GET", "/health"): ("/health", None, {200}),
+        ("GET", "/v1/taste/profiles"): ("/v1/taste/profiles", None, {200}),
         ("GET", "/v1/me"): ("/v1/me", None, {200}),
         ("POST", "/v1/predict"): ("/v1/predict", {"paths": [astronaut]}, {200}),
         ("POST", "/v1/jobs"): ("/v1/jobs", {"paths": [astronaut]}, {202}),
@@ -794,16 +805,18 @@ def test_the_photographers_signals_are_stored_replaced_and_kept_to_the_keys_libr
         {"path": cat, "pick": 1, "rating": 4, "label": "Blue", "keywords": ["people|Anna", "places|Norway"]},
         {"path": offline, "pick": -1}]}
     r = c.post("/v1/signals", body)
-    assert r.status == 200 and r.json() == {"photos": 2, "signals": 6}, r
+    # no taste profile of this application follows its signals: none retrains
+    assert r.status == 200 and r.json() == {"photos": 2, "signals": 6, "retraining": []}, r
     got = c.get(f"/v1/signals?path={cat}").json()["signals"]
     assert {(s["kind"], s["value"]) for s in got} == {("pick", "1"), ("rating", "4"), ("label", "blue"),
                                                       ("keyword", "people|Anna"), ("keyword", "places|Norway")}
     assert {s["photo_id"] for s in got} == {ns.ids[cat]} and {s["source"] for s in got} == {"lightroom"}
     # the flag taken off and the stars changed since: the photo's signals from Lightroom are replaced
-    assert c.post("/v1/signals", {"photos": [{"path": cat, "rating": 2}]}).json() == {"photos": 1, "signals": 1}
+    assert c.post("/v1/signals", {"photos": [{"path": cat, "rating": 2}]}).json() == {"photos": 1, "signals": 1,
+                                                                                     "retraining": []}
     assert [(s["kind"], s["value"]) for s in c.get(f"/v1/signals?path={cat}").json()["signals"]] == [("rating", "2")]
     twice = c.post("/v1/signals", {"photos": [{"path": cat, "rating": 1}, {"path": cat, "rating": 3}]}).json()
-    assert twice == {"photos": 1, "signals": 1}  # a photo named twice in one request: its last naming counts
+    assert twice == {"photos": 1, "signals": 1, "retraining": []}  # a photo named twice in one request: its last naming counts
     assert [(s["kind"], s["value"]) for s in c.get(f"/v1/signals?path={cat}").json()["signals"]] == [("rating", "3")]
     assert [(s["kind"], s["photo_id"]) for s in c.get(f"/v1/signals?path={offline}").json()["signals"]] == \
         [("reject", None)]
