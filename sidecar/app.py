@@ -197,6 +197,11 @@ class Daemon:
         self.trainer = Trainer(self.engine)  # taste profiles retrained off the request path
         self.watcher = None
         if start_workers:
+            from keepers.core.io.catalog import Catalog
+
+            # made (migrated) here, once: the job runner and the trainer open it at once, and two threads making
+            # a new catalog's tables together failed one ("table photos already exists"), its thread gone
+            Catalog(settings.catalog).close()
             self.jobs.start()
             self.trainer.start()
             if daemon_settings.watch:

@@ -137,6 +137,51 @@ def test_signals_sent_for_a_profile_that_follows_them_retrain_it_off_the_request
     assert r.json()["retraining"] == [] and choices_of(c, "lr") == last
 
 
+def test_choices_added_while_the_profile_trains_are_kept_and_trained_on_not_overwritten_by_the_older_model(ns):
+    c, trainer = ns.c, ns.daemon.trainer
+    first, later = all_pairs(ORDER[:5]), all_pairs(ORDER[5:])
+    analyse = trainer._analyse
+    added = []
+
+    def meanwhile(paths, settings, catalog):  # the photographer adds choices while the first retrain analyses
+        if not added:
+            added.append(Client(ns.url, c.key).post("/v1/taste/profiles/busy/choices",
+                                                    {"csv": csv_of(later), "base": str(ns.lib)}))
+        return analyse(paths, settings, catalog)
+
+    trainer._analyse = meanwhile
+    try:
+        assert c.post("/v1/taste/profiles/busy/choices", {"csv": csv_of(first), "base": str(ns.lib)}).status == 202
+        p = wait_trained(c, "busy", lambda p: p["trained_on"] == len(first) + len(later), timeout=120)
+    finally:
+        trainer._analyse = analyse
+    assert added and added[0].status == 202, added
+    assert choices_of(c, "busy") == set(first) | set(later) and p["signals"] == p["trained_on"] == 13, p
+
+
+def test_a_retrain_interrupted_by_a_restart_runs_when_the_daemon_starts_again(ns, tmp_path):
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    before = Daemon(settings, DaemonSettings(port=0, warm_up=False), start_workers=False)  # no trainer running
+    server = Server(before, port=0).start()
+    try:
+        _, _, key = auth.create_app(before.store, "lr", [str(ns.lib)])
+        r = Client(server.url, key).post("/v1/taste/profiles/p/choices", {"csv": csv_of(all_pairs(ORDER[:4])),
+                                                                          "base": str(ns.lib)})
+        assert r.status == 202 and r.json()["state"] == "queued", r
+    finally:
+        server.stop()
+        before.close()
+        before.store.close()
+    after = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    server = Server(after, port=0).start()
+    try:
+        p = wait_trained(Client(server.url, key), "p", timeout=120)
+        assert p["state"] == "trained" and p["trained_on"] == 6, p
+    finally:
+        server.stop()
+        after.close()
+
+
 def test_a_profile_goes_out_as_a_file_comes_back_under_another_name_and_is_forgotten_on_reset(ns):
     c = ns.c
     if c.get("/v1/taste/profiles/mine").status == 404:
