@@ -127,3 +127,25 @@ def test_rows_of_deleted_files_are_marked_missing_or_pruned_where_a_copy_lives_o
     (tmp_path / "moved" / "a.jpg").write_bytes(b"a")
     assert cat.adopt(Photo(str(tmp_path / "moved" / "a.jpg"), "jpeg"), b"a".hex(), 1, 1) == (kept, "moved")
     assert kept not in cat.missing_ids()
+
+
+def test_a_folder_of_many_identical_copies_is_adopted_without_looking_at_every_earlier_copy_again(tmp_path,
+                                                                                                 monkeypatch):
+    """2,000 identical frames (a card copied twice, a stuck burst): each copy found the earlier ones by content
+    and checked every one's file again, so a cull of 2,000 took minutes in the catalog alone. Each copy still
+    gets its own row (copied, not moved), and the files are looked at about once each."""
+    import os
+
+    cat = Catalog(tmp_path / "c.db")
+    n = 400
+    _photo(cat, tmp_path / "IMG_0000.jpg", b"same frame")
+    copies = []
+    for i in range(1, n):
+        (tmp_path / f"IMG_{i:04d}.jpg").write_bytes(b"same frame")
+        copies.append(Photo(str(tmp_path / f"IMG_{i:04d}.jpg"), "jpeg"))
+    looked = []
+    real_exists = os.path.exists
+    monkeypatch.setattr(os.path, "exists", lambda p: looked.append(p) or real_exists(p))
+    adopted = [cat.adopt(p, b"same frame".hex(), 10, 1) for p in copies]
+    assert all(how == "copied" for _, how in adopted) and len({pid for pid, _ in adopted}) == n - 1
+    assert len(looked) < 3 * n  # it was n * n / 2: every earlier copy, for each new one
