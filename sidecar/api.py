@@ -255,6 +255,17 @@ def review_open(ctx: Ctx):
         raise ApiError(409, "not_judged", str(e)) from None
 
 
+@route("POST", "/v1/review/choices", scope="predict", summary="The photographer's choices made in the review page "
+       "(stars, pick/reject flag, colour label) on these photos, for a host's plug-in to apply where no sidecar "
+       "carries them (Lightroom's JPEG, TIFF, PSD, PNG, DNG)", body=s.ChoicesRequest, response=s.ChoiceList)
+def review_choices(ctx: Ctx):
+    from keepers.sidecar.review.daemon import choices
+
+    real = _resolve_all(ctx, ctx.body.paths, s.MAX_JOB_INPUTS)
+    found = choices(ctx.daemon.engine.catalog(), real)
+    return {"choices": [{"path": given, **found[r]} for given, r in zip(ctx.body.paths, real) if r in found]}
+
+
 # --- the photographer's own signals -----------------------------------------------------------------------------
 
 

@@ -290,6 +290,25 @@ class ReviewOpen(Strict):
                                "library, judged and written by a job (`write`: true)")
 
 
+class ChoicesRequest(Strict):
+    paths: list[Path_] = Field(min_length=1, max_length=MAX_JOB_INPUTS, description="photos of the library, as the "
+                               "host knows them (a folder is not looked into)")
+
+
+class Choice(BaseModel):
+    path: str = Field(description="the photo's path as sent")
+    rating: int | None = Field(ge=0, le=5, description="the stars the photographer gave in the page; null: none "
+                               "given there (the stars it showed were Keepers' or the host's)")
+    flag: Literal["pick", "reject"] | None = Field(description="the pick or reject flag given in the page; null: none")
+    label: Literal["red", "yellow", "green", "blue", "purple"] | None = Field(description="the colour label given "
+                                                                             "in the page; null: none")
+    decided_at: str = Field(description="when the photographer last chose in the page (UTC, ISO 8601)")
+
+
+class ChoiceList(BaseModel):
+    choices: list[Choice] = Field(description="one for each photo sent that the photographer chose for in the page")
+
+
 class ReviewOpened(BaseModel):
     url: str = Field(description="the review page's link on 127.0.0.1, with its token (open it in a browser on "
                                  "this machine); opening another review ends this link")

@@ -515,3 +515,54 @@ def test_the_settings_dialog_builds_with_the_defaults_and_keeps_the_key_in_lrpas
     assert out["errors"] == [] and out["dialogs"] == [{"title": "Keepers settings", "message": "modal",
                                                        "style": "modal", "contents": True}]
     assert out["passwords"] == {"apiKey": "kp_mine"} and "apiKey" not in out["prefs"]
+
+
+def test_the_choices_made_in_the_review_page_are_applied_to_lightroom_and_stay_the_photographers(daemon, tmp_path):
+    """Lightroom reads no sidecar for a JPEG: the review page keeps such a choice in Keepers' catalog. "Apply my
+    choices from the review page" puts the stars, flag and label given there into Lightroom, as the
+    photographer's (a later Analyze does not change them); what was not chosen there stays as it was."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    shoot = daemon.photos / "review"  # inside the application's root; the job writes its sidecars here only
+    shoot.mkdir()
+    for name in ("astronaut.jpg", "coffee.jpg"):
+        shutil.copy(daemon.photos / name, shoot / name)
+    a, b = str(shoot / "astronaut.jpg"), str(shoot / "coffee.jpg")
+    status, job = api(daemon, "POST", "/v1/jobs", {"paths": [str(shoot)], "write": True})
+    while job["state"] in ("queued", "running"):
+        time.sleep(0.2)
+        job = api(daemon, "GET", f"/v1/jobs/{job['id']}")[1]
+    status, opened = api(daemon, "POST", "/v1/review", {"paths": [str(shoot)]})
+    assert status == 200, opened
+    u = urlsplit(opened["url"])
+    token = u.query.removeprefix("token=")
+
+    def page(method, path, body=None):
+        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+        headers = {"Cookie": f"keepers_review={token}", "X-Keepers-CSRF": token, "Content-Type": "application/json",
+                   "Origin": f"http://{u.netloc}"}
+        conn.request(method, path, body=None if body is None else json.dumps(body), headers=headers)
+        r = conn.getresponse()
+        data = json.loads(r.read())
+        conn.close()
+        assert r.status == 200, data
+        return data
+
+    ids = {p["path"]: p["id"] for p in page("GET", "/review/api/photos")["photos"]}
+    page("POST", f"/review/api/photos/{ids[a]}", {"rating": 2, "label": "purple"})
+    page("POST", f"/review/api/photos/{ids[b]}", {"flag": "reject"})
+    status, got = api(daemon, "POST", "/v1/review/choices", {"paths": [a, b, str(daemon.photos / "rocket.jpg")]})
+    assert status == 200 and {c["path"]: (c["rating"], c["flag"], c["label"]) for c in got["choices"]} == \
+        {a: (2, None, "purple"), b: (None, "reject", None)}  # coffee's stars were only shown: not given
+    keepers_set = {"ratingSet": "4", "pickSet": "1", "labelSet": "green"}  # what Analyze wrote before
+    photos = [{"path": a, "rating": 4, "pickStatus": 1, "label": "green", "properties": dict(keepers_set)},
+              {"path": b, "rating": 3, "pickStatus": 1, "label": "green", "properties": dict(keepers_set)}]
+    out = lua(daemon, tmp_path, {"script": "ApplyChoices.lua", "photos": photos})
+    assert out["errors"] == [] and out["dialogs"][-1]["style"] == "info", out["dialogs"]
+    assert out["dialogs"][-1]["message"].startswith("2 photo(s): 1 rated, 1 flagged, 1 labelled")
+    pa, pb = out["by_path"][a][0], out["by_path"][b][0]
+    assert (pa["rating"], pa["pickStatus"], pa["label"]) == (2, 1, "purple")  # no flag given there: Keepers' stays
+    assert pa["properties"] == {"pickSet": "1"}  # the stars and label are the photographer's now
+    assert (pb["rating"], pb["pickStatus"], pb["label"]) == (3, -1, "green")
+    assert pb["properties"] == {"ratingSet": "4", "labelSet": "green"}

@@ -157,6 +157,7 @@ def example(ns, method: str, path: str):
         ("POST", "/v1/signals"): ("/v1/signals", {"photos": [{"path": astronaut, "rating": 3}]}, {200}),
         ("GET", "/v1/signals"): (f"/v1/signals?path={astronaut}", None, {200}),
         ("POST", "/v1/review"): ("/v1/review", {"paths": [astronaut]}, {200, 409}),  # 409: judged, not written
+        ("POST", "/v1/review/choices"): ("/v1/review/choices", {"paths": [astronaut]}, {200}),
     }
     url, body, ok = table[(method, path)]
     return method, url, body, ok

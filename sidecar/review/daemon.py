@@ -34,3 +34,26 @@ def open_review(app, settings, paths: list[str], base_url: str) -> dict:
     if old is not None:
         old.close()
     return {"url": f"{base_url.rstrip('/')}/review/?token={state.token}", "photos": len(state.items)}
+
+
+def choices(catalog, paths: list[str]) -> dict[str, dict]:
+    """The page's choices on these photos (real paths) as a host's plug-in applies them: {path: {rating, flag,
+    label, decided_at}}. Stars are given only where the photographer gave them (the page keeps the stars it showed
+    beside a flag or label, maybe Keepers'); photos without a choice are left out."""
+    db = catalog.db
+    out: dict[str, dict] = {}
+    with catalog._lock:
+        if not db.execute("SELECT 1 FROM sqlite_master WHERE name = 'review_choices'").fetchone():
+            return out  # no page was ever used with this catalog
+        cols = {r[1] for r in db.execute("PRAGMA table_info(review_choices)")}
+        label = "c.label" if "label" in cols else "NULL"
+        rated = "c.rated" if "rated" in cols else "NULL"
+        for i in range(0, len(paths), 500):
+            part = list(dict.fromkeys(paths[i:i + 500]))
+            rows = db.execute(f"SELECT p.path, c.rating, c.flag, {label}, {rated}, c.decided_at FROM review_choices c "
+                              f"JOIN photos p ON p.id = c.photo_id WHERE p.path IN ({','.join('?' * len(part))})", part)
+            for path, rating, flag, colour, given, when in rows:
+                # rated NULL: a catalog from before the page told given stars from shown ones; it wrote them as given
+                out[path] = {"rating": rating if given != 0 else None, "flag": flag, "label": colour,
+                             "decided_at": when}
+    return out

@@ -10,7 +10,8 @@ included. A reject is xmp:Rating -1 (XMP spec, darktable, Lightroom's reject on 
 files"). A pick has no portable XMP property, so it is kept in the catalog (table review_choices), where every
 overruling also waits for the taste issue. Where the host reads no sidecar for a file (Lightroom's JPEG, TIFF, PSD,
 PNG, DNG) the choice goes into the file itself with the `embed` setting, as `keepers cull --embed` writes;
-otherwise only into the catalog (the page says so: the Lightroom plug-in does not read the page's choices yet)."""
+otherwise only into the catalog (the page says so), where the Lightroom plug-in reads it (POST /v1/review/choices)
+and applies it."""
 
 from __future__ import annotations
 

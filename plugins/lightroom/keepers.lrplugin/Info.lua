@@ -16,6 +16,7 @@ return {
     { title = "Cull bursts", file = "CullBursts.lua", enabledWhen = "photosSelected" },
     { title = "Find similar", file = "FindSimilar.lua", enabledWhen = "photosSelected" },
     { title = "Send my ratings and flags to Keepers", file = "SendRatings.lua", enabledWhen = "photosSelected" },
+    { title = "Apply my choices from the review page", file = "ApplyChoices.lua", enabledWhen = "photosSelected" },
     { title = "Keepers settings...", file = "Settings.lua" },
   },
   VERSION = { major = 0, minor = 2, revision = 0, build = 0 },

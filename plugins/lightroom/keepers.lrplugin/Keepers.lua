@@ -164,6 +164,11 @@ function Keepers.signals(context, catalog)
   return require("Signals").send(context, catalog)
 end
 
+function Keepers.choices(context, catalog)
+  local byPath, paths = Keepers.byPath(catalog, catalog:getTargetPhotos())
+  return require("Choices").apply(context, catalog, byPath, paths)
+end
+
 -- run a command in an async task, with its errors shown in a dialog
 function Keepers.start(kind)
   LrTasks.startAsyncTask(function()

@@ -130,7 +130,7 @@ function details(p) {
   const facts = [e.model, e.lens, e.exposure_time ? `1/${Math.round(1 / e.exposure_time)} s` : null,
     e.f_number ? `f/${e.f_number}` : null, e.iso ? `ISO ${e.iso}` : null, p.time].filter(Boolean).join(" · ");
   const where = p.where === "plugin"
-    ? "This host reads no sidecar for this file: your choices are kept in Keepers' catalog only (set embed = true to write them into the file itself)."
+    ? "This host reads no sidecar for this file: your choices are kept in Keepers' catalog (Lightroom: Plug-in Extras > Apply my choices from the review page; or set embed = true to write them into the file itself)."
     : p.where === "embedded" ? "Your choices are written into the file itself (embed setting)." : null;
   return el("aside", {}, el("h2", { text: p.name }),
     el("p", {}, el("span", { class: "stars", text: stars(p) }), " ", labelDot(p), " ",
