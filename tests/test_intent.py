@@ -81,6 +81,23 @@ def test_a_sharp_sunset_silhouette_is_not_called_motion_blur(shared_data, cull):
     assert v.verdict == "good", (v.score, v.reasons)
 
 
+# bright flowers centred on dark foliage (taste/flowers: sound photos 22 people compared for beauty): the head read the
+# dark surround as vignetting and judged them bad (0.jpg 4.8 bad; 144.jpg 3.6 bad, "vignetting" charged 3.3 points)
+@pytest.mark.parametrize("name", ["0.jpg", "144.jpg"])
+def test_a_flower_lit_on_dark_foliage_is_kept_and_a_vignette_added_to_it_is_still_charged(shared_data, cull, name):
+    from keepers.core.lab import distort
+
+    frame = cull.load(shared_data / "taste" / "flowers" / "images" / name)
+    v = cull(frame)
+    assert v.verdict == "good", (v.score, v.reasons)
+    assert "vignetting" not in [r.code for r in v.reasons]
+    assert "lit_subject" in [r.code for r in v.reasons]  # says what it recognised
+    # a lens falloff of 1 stop at the corners darkens the smooth parts of the foliage too: that is vignetting
+    vignetted = cull(variant_frame(frame, saved(distort.vignetting(frame.rgb, 2))))
+    assert vignetted.verdict == "bad" and costly(vignetted, {"vignetting"}) == ["vignetting"], vignetted.reasons
+    assert "lit_subject" not in [r.code for r in vignetted.reasons]
+
+
 def test_a_clean_checkerboard_is_not_rejected_for_jpeg_artefacts(shared_data, cull):
     v = cull(str(shared_data / "textures" / "chequered" / "chequered_0042.jpg"))
     assert costly(v, {"jpeg_artifacts"}) == [], v.reasons

@@ -24,9 +24,22 @@ CA_PX = 0.8  # red or blue shift at the corners, in analysis pixels
 _TILE, _TILES = 64, 16
 
 
+EVEN = 0.25  # stops per pixel (of the 64 px map): steeper is an edge or texture, not an even surface. A lens falloff
+# is gentler (the eval's strongest synthetic vignette, 2.5 stops at the corners, slopes ~0.1 there)
+
+
 def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35, shrink=None) -> float:
     """Falloff (stops) from radius r0 to the corners (radius 1), of the quadrant that darkens least.
     `shrink((w, h))`: `grey8` shrunk by area averaging, when the caller has a cheaper way (Frame.grey_shrunk)."""
+    return falloff(grey8, width, r0, shrink)[0]
+
+
+def falloff(grey8: np.ndarray, width: int = 64, r0: float = 0.35, shrink=None) -> tuple[float, float, float]:
+    """(falloff over every pixel, as vignetting_ev; the same over even surfaces only; stops the middle is lighter
+    than the outer ring). A bright flower on dark foliage darkens outwards at the flower's edge, and the radial
+    gradients of the whole frame read that edge as a falloff of 1-4 stops; a lens darkens the same surface (sky, a
+    wall, a smooth backdrop) towards the corners, which the even pixels alone still show. Where a quadrant holds too
+    few even pixels to tell (foliage, gravel), it counts as no falloff: vignetting is judged on even surfaces."""
     h, w = grey8.shape
     hh = max(8, round(width * h / w))
     lin = TO_LINEAR[shrink((width, hh)) if shrink is not None else area_resize(grey8, (width, hh))]
@@ -40,12 +53,17 @@ def vignetting_ev(grey8: np.ndarray, width: int = 64, r0: float = 0.35, shrink=N
     radial = (gx * dx + gy * dy) / r  # stops per pixel, outwards
     ok = (lin > 0.004) & (lin < 0.85) & (r >= r0 * d)  # clipped areas have no gradient to read
     ok[:2], ok[-2:], ok[:, :2], ok[:, -2:] = False, False, False, False
-    falloff = []
-    for qx in (dx < 0, dx >= 0):
-        for qy in (dy < 0, dy >= 0):
-            m = ok & qx & qy
-            falloff.append(-float(np.median(radial[m])) * (1 - r0) * d if m.sum() > 30 else 0.0)
-    return min(falloff)
+    even = ok & (np.hypot(gx, gy) < EVEN)
+    out = []
+    for mask in (ok, even):
+        fall = []
+        for qx in (dx < 0, dx >= 0):
+            for qy in (dy < 0, dy >= 0):
+                m = mask & qx & qy
+                fall.append(-float(np.median(radial[m])) * (1 - r0) * d if m.sum() > 30 else 0.0)
+        out.append(min(fall))
+    lit = float(np.median(logl[r < r0 * d]) - np.median(logl[r >= 0.7 * d]))
+    return out[0], out[1], lit
 
 
 def ca_shift(rgb: np.ndarray, grey: np.ndarray, shrink=None) -> tuple[float, float]:
@@ -95,13 +113,13 @@ def _weighted_median(pairs: list[tuple[float, float]]) -> float:
 
 class LensAnalyzer(Analyzer):
     name = "lens"
-    version = "1"
+    version = "2"
     weight = 0.3
 
     def analyze(self, frame: Frame) -> Finding:
         if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
             return Finding(self.name, self.version, None)
-        vig = vignetting_ev(frame.grey8, shrink=lambda size: frame.grey_shrunk(size, u8=True))
+        vig, even, lit = falloff(frame.grey8, shrink=lambda size: frame.grey_shrunk(size, u8=True))
         red, blue = ca_shift(frame.rgb, frame.grey, shrink=frame.grey_shrunk)
         ca = max(abs(red), abs(blue))
         reasons = []
@@ -114,4 +132,5 @@ class LensAnalyzer(Analyzer):
                                   f"corners (about {ca:.1f} px)", severity))
         score = float(np.prod([1.0 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         return Finding(self.name, self.version, score, reasons, weight=self.weight,
-                       features={"vignetting_ev": vig, "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca})
+                       features={"vignetting_ev": vig, "vignetting_even_ev": even, "lit_centre_ev": lit,
+                                 "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca})
