@@ -98,6 +98,29 @@ def test_a_flower_lit_on_dark_foliage_is_kept_and_a_vignette_added_to_it_is_stil
     assert "lit_subject" not in [r.code for r in vignetted.reasons]
 
 
+def test_a_face_that_still_reads_against_a_bright_background_is_not_charged_for_the_backlight(shared_data, cull):
+    import dataclasses
+
+    from keepers.core.judge.judgement import judge
+    from keepers.core.settings import Settings
+
+    # carved totems against a sunlit forest (CBSD68 101085): faces 2 stops under middle grey, fully readable; the
+    # backlight cost 0.7 points before
+    v = cull(str(shared_data / "clean" / "CBSD68" / "101085.jpg"))
+    assert "backlit" in [r.code for r in v.reasons]  # still said
+    assert costly(v, {"backlit"}) == [], v.reasons
+    # the same measurements with the face lost in shadow (3.5 stops under): then the backlight is the flaw
+    from keepers.core import pm
+    from keepers.core.analyzers import run_all
+
+    settings = Settings()
+    found = run_all(cull.load(shared_data / "clean" / "CBSD68" / "101085.jpg"), pm.analyzers(settings))
+    q = next(f for f in found if f.analyzer == "quality")
+    lost = dataclasses.replace(q, data={**q.data, "portrait": {**q.data["portrait"], "face_ev": -3.5}})
+    dark = judge([lost if f is q else f for f in found], settings)
+    assert costly(dark, {"backlit"}) == ["backlit"] and dark.score < v.score, dark.reasons
+
+
 def test_a_clean_checkerboard_is_not_rejected_for_jpeg_artefacts(shared_data, cull):
     v = cull(str(shared_data / "textures" / "chequered" / "chequered_0042.jpg"))
     assert costly(v, {"jpeg_artifacts"}) == [], v.reasons

@@ -40,6 +40,10 @@ SCORER = {"blur": "gaussian_blur", "motion": "motion_blur", "noise": "noise", "j
           "over": "overexpose", "contrast": "low_contrast", "vignetting": "vignetting", "ca": "chromatic_aberration"}
 EVIDENCE = 2.5  # chosen on the train part of the clean photos (core/lab/falsealarms.py; docs/eval.md)
 GUESS = 1.0  # IQRs above the clean median a flaw's scorer needs for the flaw to name a low score
+# stops under middle grey (the portrait check's face_ev) from which a face is lost in shadow: only then does a bright
+# background cost points ("backlit is a flaw only when the subject's face is lost"); a face that still reads (carved
+# totems against a lit forest at -2 EV) keeps its "backlit" reason, at no cost
+FACE_LOST_EV = -2.5
 CLASSICAL = ("sharpness", "noise", "exposure", "lens")  # the measuring analyzers (not the quality finding's checks)
 MISFIRE = "misfire"  # a finger or strap over the frame, a colour cast over a region: a reject (exposure analyzer)
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
@@ -161,8 +165,11 @@ def _by_quality_head(q: Finding, findings: list[Finding], settings: Settings) ->
                                   and not (a in CLASSICAL and r.code in unfounded)]
     faces = next((f for f in findings if f.analyzer == "faces"), None)
     own = keep(q.reasons)
-    unseen = own + ([r for r in faces.reasons if r.code == "closed_eyes"]
-                    if faces is not None and not q.data.get("faces_again") else [])
+    face_ev = (q.data.get("portrait") or {}).get("face_ev")
+    readable = face_ev is not None and face_ev > FACE_LOST_EV
+    unseen = [r for r in own if not (readable and r.code == "backlit")]
+    unseen += ([r for r in faces.reasons if r.code == "closed_eyes"]
+               if faces is not None and not q.data.get("faces_again") else [])
     # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty for them
     # was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC). A misfire it does not see
     theirs = [(f.analyzer, r) for f in findings if f is not q for r in keep(f.reasons, f.analyzer)]
