@@ -16,6 +16,10 @@ reruns read them back in seconds.
 
 from __future__ import annotations
 
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: on a busy machine its threads made each fit ~30x slower
+
 import argparse
 import csv
 import itertools
@@ -91,13 +95,17 @@ def majority_agreement(person: str, test, people) -> float:
 
 
 def grid(quick: bool) -> list[dict]:
-    out = [{"kind": "logistic", "k": k, "lam": lam, "measures": False} for k, lam in itertools.product((8, 16, 32),
-                                                                                                   (1.0, 10.0))]
-    out += [{"kind": "logistic", "k": 8, "lam": 1.0, "measures": True},
+    """The settings tried (docs/eval.md, Taste): pairwise logistic on the PCA of the embedding, k x lambda x how
+    whitened x the per-photo term's penalty (None: without it); the analyzers' measurements; a kernel ranker;
+    RankNet."""
+    base = {"kind": "logistic", "measures": False}
+    out = [{**base, "k": k, "lam": lam, "white": wh, "ident": li}
+           for k, lam, wh, li in itertools.product((8, 16, 32), (1.0, 3.0), (1.0, 0.75, 0.5), (0.3, 1.0, None))]
+    out += [{**base, "k": 8, "lam": 1.0, "measures": True, "ident": None},
             {"kind": "kernel", "k": 8, "lam": 1.0, "gamma": 1.0, "measures": False},
             {"kind": "ranknet", "k": 8, "lam": 10.0, "hidden": 8, "measures": False}]
     if quick:
-        out = [p for p in out if p["k"] == 8]
+        out = [p for p in out if p["k"] == 16]
     return out
 
 
@@ -164,7 +172,9 @@ def evaluate(name: str, people: dict, settings: Settings, catalog: Catalog, quic
           + " | ".join(fmt(mean(n)) for n in CURVE) + " |")
     above = sum(r["profile"] > r["majority"] for r in rows)
     at70 = sum(r["profile"] >= 0.70 for r in rows)
-    print(f"\nprofile above the others' majority for {above} of {len(rows)} people; at or above 70 % for {at70}")
+    print(f"\nprofile above the others' majority for {above} of {len(rows)} people; at or above 70 % for {at70}; "
+          f"means: general {mean('general'):.3f}, majority {mean('majority'):.3f}, profile {mean('profile'):.3f}, "
+          f"cull --taste {mean('culled'):.3f}")
     return {"rows": rows, "best": best, "cv": best_cv}
 
 
