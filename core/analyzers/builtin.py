@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from keepers.core.analyzers.artefacts import ArtefactsAnalyzer
 from keepers.core.analyzers.exposure import ExposureAnalyzer
 from keepers.core.analyzers.lens import LensAnalyzer
 from keepers.core.analyzers.noise import NoiseAnalyzer
@@ -11,4 +12,4 @@ from keepers.core.hookspecs import hookimpl
 
 @hookimpl
 def keepers_analyzers(settings):
-    return [SharpnessAnalyzer(), NoiseAnalyzer(), ExposureAnalyzer(), LensAnalyzer()]
+    return [SharpnessAnalyzer(), NoiseAnalyzer(), ExposureAnalyzer(), LensAnalyzer(), ArtefactsAnalyzer()]

@@ -29,7 +29,8 @@ BLANK = "blank"  # a frame of one flat tone: rejected, for that reason alone
 # how much a flaw the head cannot see takes off the head's score (times the reason's severity)
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
-           "soft_corners": 0.15, "misfire": 0.9}
+           "soft_corners": 0.15, "misfire": 0.9,
+           "impulse_noise": 0.7, "posterised": 0.5, "pixelated": 0.85, "pasted_blocks": 0.95}
 # The head's scale puts the median clean photo at 7.5 (models/train/quality.py: knots). Points below that are what
 # the head took for flaws, and go to the reasons naming them; the gap from 7.5 to 10 is no flaw (a sound photo is
 # not a great one: the moment and appeal say what lifts it). Counted from 10, a clean photo at 7 "lost" 3 points
@@ -46,6 +47,7 @@ GUESS = 1.0  # IQRs above the clean median a flaw's scorer needs for the flaw to
 FACE_LOST_EV = -2.5
 CLASSICAL = ("sharpness", "noise", "exposure", "lens")  # the measuring analyzers (not the quality finding's checks)
 MISFIRE = "misfire"  # a finger or strap over the frame, a colour cast over a region: a reject (exposure analyzer)
+ARTEFACTS = ("impulse_noise", "posterised", "pixelated", "pasted_blocks")  # core/analyzers/artefacts.py; PENALTY: KADID
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
 FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
           "clipped_highlights": "overexposed"}
@@ -173,7 +175,7 @@ def _by_quality_head(q: Finding, findings: list[Finding], settings: Settings) ->
     # the classical analyzers' reasons do not lower the score: the head sees those flaws itself (a penalty for them
     # was tried: clean photos judged good fell from 0.91 to 0.80 for no gain in AUC). A misfire it does not see
     theirs = [(f.analyzer, r) for f in findings if f is not q for r in keep(f.reasons, f.analyzer)]
-    unseen += [r for _, r in theirs if r.code == MISFIRE]
+    unseen += [r for _, r in theirs if r.code == MISFIRE or r.code in ARTEFACTS]
     factor = math.prod(1 - PENALTY.get(r.code, 0.2) * r.severity for r in unseen) if unseen else 1.0
     overall = 1.0 + (head_score - 1.0) * factor
     # a flaw class's points go to its reasons, and a low score is named by it, only where its scorer sees the flaw:
