@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from types import SimpleNamespace
 
@@ -71,8 +72,14 @@ def taste_reasons(results) -> list:
 
 
 def test_a_csv_of_choices_makes_a_profile_that_trains_in_the_background_and_then_judges_predictions_and_jobs(ns):
-    c = ns.c
-    r = c.post("/v1/taste/profiles/mine/choices", {"csv": csv_of(all_pairs(ORDER)), "base": str(ns.lib)})
+    c, trainer = ns.c, ns.daemon.trainer
+    gate, analyse = threading.Event(), trainer._analyse
+    trainer._analyse = lambda *a: gate.wait(60) and analyse(*a)  # the retrain waits until the request answered
+    try:
+        r = c.post("/v1/taste/profiles/mine/choices", {"csv": csv_of(all_pairs(ORDER)), "base": str(ns.lib)})
+    finally:
+        gate.set()
+        trainer._analyse = analyse
     assert r.status == 202, r
     # answered before any training: the photos are analysed and the model fitted by the daemon's trainer
     assert r.json()["state"] in ("queued", "retraining") and r.json()["trained_on"] == 0, r.json()
