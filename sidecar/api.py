@@ -61,6 +61,11 @@ def _uploads(ctx: Ctx, names: list[str] | None) -> tuple[list, int]:
         raise ApiError(400, "bad_request", f"at most {ctx.daemon.daemon_settings.max_inputs} inputs per request")
     if names is None and request.form.get("models"):
         names = [n.strip() for n in request.form["models"].split(",") if n.strip()] or None
+    taste = request.form.get("taste") or None
+    if taste is not None:
+        from keepers.sidecar.api_taste import check_taste
+
+        check_taste(ctx, taste)
     tmp = tempfile.mkdtemp(prefix="keepers-upload-")
     results, ops = [], 0
     try:
@@ -70,7 +75,7 @@ def _uploads(ctx: Ctx, names: list[str] | None) -> tuple[list, int]:
             path = os.path.join(tmp, f"upload-{i}{ext}")
             f.save(path)
             r, n = ctx.daemon.engine.predict(path, ctx.key.app_id, names, label=(f.filename or f"upload-{i}")[:255],
-                                             cache=False)
+                                             cache=False, taste=taste)
             results.append(r)
             ops += n
     finally:

@@ -13,7 +13,8 @@ STATUS_TEXT = {400: "Bad request", 401: "No valid API key (`unauthorized`), or a
                501: "Not available in this installation"}
 UPLOAD = {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "photos or videos"},
-    "models": {"type": "string", "description": "comma-separated model names (default: every enabled model)"}}}
+    "models": {"type": "string", "description": "comma-separated model names (default: every enabled model)"},
+    "taste": {"type": "string", "description": "judge with this application's taste profile"}}}
 
 
 def document(routes) -> dict:

@@ -100,6 +100,10 @@ def test_a_csv_of_choices_makes_a_profile_that_trains_in_the_background_and_then
     # the loved photo goes up, the passed-over one down (never across its band)
     assert tasted[0]["score"] >= plain[0]["score"] and tasted[1]["score"] <= plain[1]["score"], (plain, tasted)
 
+    uploaded = c.upload("/v1/predict", [("a.jpg", (ns.lib / f"{ORDER[0]}.jpg").read_bytes())], {"taste": "mine"})
+    assert uploaded.json()["results"][0]["score"] == tasted[0]["score"] and taste_reasons(uploaded.json()["results"])
+    is_error(ns.them.upload("/v1/predict", [("a.jpg", b"")], {"taste": "mine"}), 403, "forbidden")
+
     job = c.post("/v1/jobs", {"paths": paths, "taste": "mine"}).json()
     assert job["taste"] == "mine"
     end = time.monotonic() + 120
