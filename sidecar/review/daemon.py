@@ -39,7 +39,7 @@ def open_review(app, settings, paths: list[str], base_url: str) -> dict:
 def choices(catalog, paths: list[str]) -> dict[str, dict]:
     """The page's choices on these photos (real paths) as a host's plug-in applies them: {path: {rating, flag,
     label, decided_at}}. Stars are given only where the photographer gave them (the page keeps the stars it showed
-    beside a flag or label, maybe Keepers'); photos without a choice are left out."""
+    beside a flag or label, maybe Keepers'); photos without a choice to apply are left out."""
     db = catalog.db
     out: dict[str, dict] = {}
     with catalog._lock:
@@ -54,6 +54,7 @@ def choices(catalog, paths: list[str]) -> dict[str, dict]:
                               f"JOIN photos p ON p.id = c.photo_id WHERE p.path IN ({','.join('?' * len(part))})", part)
             for path, rating, flag, colour, given, when in rows:
                 # rated NULL: a catalog from before the page told given stars from shown ones; it wrote them as given
-                out[path] = {"rating": rating if given != 0 else None, "flag": flag, "label": colour,
-                             "decided_at": when}
+                rating = rating if given != 0 else None
+                if rating is not None or flag is not None or colour is not None:  # else unflagged: nothing to apply
+                    out[path] = {"rating": rating, "flag": flag, "label": colour, "decided_at": when}
     return out
