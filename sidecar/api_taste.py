@@ -11,16 +11,32 @@ from keepers.core.errors import UserError
 from keepers.sidecar import schemas as s
 from keepers.sidecar.app import ApiError, Ctx, route
 from keepers.sidecar.paths import PathRefused, resolve
-from keepers.sidecar.taste import Refused, claim, mine, summary
+from keepers.sidecar.taste import claim, summary
 
 NAME = {"type": "string", "minLength": 1, "maxLength": 200}  # checked by the handler: a bad name is a 400
 
 
 def owned(ctx: Ctx, name: str, exists: bool = True):
+    """The store's row of this application's profile `name` (None: there is none and `exists` is False: the name
+    is free for it). Refused: a bad name (400), no such profile (404), another application's or the command
+    line's (403)."""
+    from keepers.core.taste import store
+
     try:
-        return mine(ctx.daemon, ctx.key, name, exists)
-    except Refused as e:
-        raise ApiError(e.status, e.code, e.message) from None
+        path = store.path_of(ctx.daemon.settings.catalog, name)
+    except UserError as e:
+        raise ApiError(400, "bad_request", str(e)) from None
+    row = ctx.daemon.store.one("SELECT * FROM taste_profiles WHERE name = ?", (name,))
+    if path.is_file():
+        if row is None:
+            raise ApiError(403, "forbidden", f"the taste profile {name!r} was made on this machine's command line, "
+                           f"not by this application (keepers taste export {name} FILE.json, then PUT the file here)")
+        if row["app_id"] != ctx.key.app_id:
+            raise ApiError(403, "forbidden", f"the taste profile {name!r} belongs to another application")
+        return row
+    if exists:
+        raise ApiError(404, "not_found", f"no taste profile {name!r}")
+    return None
 
 
 def check_taste(ctx: Ctx, name: str | None) -> None:

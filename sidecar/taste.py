@@ -1,7 +1,7 @@
 """Taste profiles through the daemon. The profiles are the files `keepers taste` reads and writes
 (keepers.core.taste.store, one namespace on this machine); the daemon's store records which application made each
 one through the API, so an application reads and changes only its own (another application's, or one made on the
-command line, is refused). The `Trainer` retrains a profile off the request path, in one background thread: after
+command line, is refused: sidecar/api_taste.py's `owned`). The `Trainer` retrains a profile off the request path, in one background thread: after
 choices were added, and when signals arrive for a profile that follows its application's signals. One retrain runs
 at a time; a profile asked for again while it trains is trained once more after, on its newest signals, and a model
 trained on signals that changed meanwhile is never saved over them."""
@@ -17,33 +17,6 @@ from keepers.core.taste import store as profiles
 from keepers.sidecar.store import now
 
 log = logging.getLogger("keepers.sidecar.taste")
-
-
-class Refused(Exception):
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-
-def mine(daemon, key, name: str, exists: bool = True):
-    """The store's row of this application's profile `name` (None: there is none and `exists` is False: the name
-    is free for it). Refused: a bad name (400), no such profile (404), another application's or the command
-    line's (403)."""
-    try:
-        path = profiles.path_of(daemon.settings.catalog, name)
-    except UserError as e:
-        raise Refused(400, "bad_request", str(e)) from None
-    row = daemon.store.one("SELECT * FROM taste_profiles WHERE name = ?", (name,))
-    if path.is_file():
-        if row is None:
-            raise Refused(403, "forbidden", f"the taste profile {name!r} was made on this machine's command line, not "
-                          f"by this application (keepers taste export {name} FILE.json, then PUT the file here)")
-        if row["app_id"] != key.app_id:
-            raise Refused(403, "forbidden", f"the taste profile {name!r} belongs to another application")
-        return row
-    if exists:
-        raise Refused(404, "not_found", f"no taste profile {name!r}")
-    return None
 
 
 def claim(daemon, key, name: str, follow: bool, state: str = "untrained") -> None:

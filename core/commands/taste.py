@@ -14,21 +14,6 @@ from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
 
 
-def read_choices(path: Path) -> list[tuple[str, str]]:
-    """(preferred, other) absolute paths from a CSV with the header `preferred,other`; a relative path is relative
-    to the CSV's folder."""
-    from keepers.core.taste.learn import read_choices as read
-
-    return read(path)
-
-
-def train(profile, settings, catalog) -> tuple[int, list[str]]:
-    """Retrain `profile` on its signals (keepers.core.taste.learn.train, the daemon's trainer's too)."""
-    from keepers.core.taste.learn import train as learn
-
-    return learn(profile, settings, catalog)
-
-
 def _catalog(settings):
     from keepers.core.io.catalog import Catalog
 
@@ -72,6 +57,8 @@ def taste_import(args, settings) -> int:
         store.save(settings.catalog, incoming)
         print(f"profile {name}: imported from {src} ({len(incoming.signals)} signals)")
         return 0
+    from keepers.core.taste.learn import read_choices
+
     choices = read_choices(src)
     if not choices:
         raise UserError(f"{src}: no choices (rows of preferred,other)")
@@ -107,7 +94,7 @@ def _add(name: str, choices: list[tuple[str, str]], source: str, settings, repla
     """Add `choices` to a profile and retrain it. `replace`: the profile's signals from `source` go first (True:
     all of them; a list of folders: those of photos under them), so a choice changed since counts as it is now."""
     from keepers.core.taste import store
-    from keepers.core.taste.learn import merge
+    from keepers.core.taste.learn import merge, train
 
     profile = store.load(settings.catalog, name) or store.Profile(name)
     new, before = merge(profile, choices, source, replace)
