@@ -175,7 +175,7 @@ class Catalog:
         gone = [r for r in rows if seen.get(r[1], -1e9) < fresh and not self._present(r[1])]
         rows = gone or rows
         name = os.path.basename(exclude_path or "")
-        same = [r for r in rows if name and r[1].endswith(os.sep + name)] if name else []
+        same = [r for r in rows if r[1].endswith(os.sep + name)] if name else []
         if same:  # its folder's names, compared from the end
             tail = Path(exclude_path).parts[::-1]
 

@@ -87,7 +87,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     Returns each tag as it was (keepers:PropertiesSet and Overruled included), to write back for an undo.
     WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import _replace, _temp_name, _unlink, check_packet, install
+    from keepers.core.io.xmp import _list, _replace, _temp_name, _unlink, check_packet, install
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet", "XMP-keepers:Overruled"]))
@@ -96,10 +96,9 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     was = {t: named.get(t.rpartition(":")[2]) for t in tags}
     want = dict(want)
     if drop_properties:
-        held, overruled = ([] if v is None else v if isinstance(v, list) else [v]
-                           for v in (was["XMP-keepers:PropertiesSet"], was["XMP-keepers:Overruled"]))
-        want["XMP-keepers:PropertiesSet"] = [e for e in held if str(e).split("=", 1)[0] not in drop_properties]
-        want["XMP-keepers:Overruled"] = sorted({*map(str, overruled), *drop_properties})
+        held, overruled = _list(was["XMP-keepers:PropertiesSet"]), _list(was["XMP-keepers:Overruled"])
+        want["XMP-keepers:PropertiesSet"] = [e for e in held if e.split("=", 1)[0] not in drop_properties]
+        want["XMP-keepers:Overruled"] = sorted({*overruled, *drop_properties})
     args = [a for t, v in want.items() for a in _assign(t, v)]
     if not embedded:
         data = et.execute("-o", "-", *args, os.fsencode(target), raw_bytes=True)
