@@ -83,9 +83,13 @@ class Model:
         return cls(dict(d["params"]), {k: np.asarray(v, np.float64) for k, v in d["arrays"].items()}, list(d["keys"]))
 
 
+def _d2(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """Squared distances between the rows of A and of B (never below 0 from rounding)."""
+    return np.maximum((A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * A @ B.T, 0.0)
+
+
 def _rbf(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
-    d2 = (A * A).sum(1)[:, None] + (B * B).sum(1)[None, :] - 2 * A @ B.T
-    return np.exp(-float(gamma) * np.maximum(d2, 0.0))
+    return np.exp(-float(gamma) * _d2(A, B))
 
 
 def _pairwise_logistic(D: np.ndarray, lam, iters: int = 30) -> np.ndarray:
@@ -125,7 +129,7 @@ def _seen(Z: np.ndarray, pi: np.ndarray, oi: np.ndarray) -> tuple[np.ndarray, fl
     `NEAR` of the median distance from a photo to its nearest other photo (a different photo gets ~nothing)."""
     counts = np.bincount(np.concatenate([pi, oi]), minlength=len(Z))
     S = Z[np.sort(np.argsort(-counts, kind="stable")[:MAX_ANCHORS])]
-    d2 = np.maximum((Z * Z).sum(1)[:, None] + (S * S).sum(1)[None, :] - 2 * Z @ S.T, 0.0)
+    d2 = _d2(Z, S)
     d2[d2 < 1e-12] = np.inf  # a photo itself (or an exact copy) is not its neighbour
     nn = np.min(d2, 1)
     nn = nn[np.isfinite(nn)]
