@@ -111,14 +111,14 @@ def grid(quick: bool) -> list[dict]:
 
 def as_culled(first, second, model, settings) -> float:
     """Agreement of the scores `keepers cull --taste` gives (the general score moved by the personal term within
-    its band, keepers.core.taste.term), as the lead's protocol reads them."""
+    its band: a named flaw keeps a bad photo bad, keepers.core.taste.term), as the lead's protocol reads them."""
     from keepers.core.taste.store import Profile
     from keepers.core.taste.term import shifted, weight
 
     w = weight(Profile("p", model=model, cv=tm.cross_validated(first, model.params), trained_on=len(first)))
     photos = list({id(p): p for pair in second for p in pair}.values())
     u = dict(zip(map(id, photos), model.utility(photos)))
-    score = {id(p): shifted(p.score, w * u[id(p)], settings) for p in photos}
+    score = {id(p): shifted(p.score, w * u[id(p)], settings, sound=not p.flawed) for p in photos}
     return float(np.mean([1.0 if score[id(a)] > score[id(b)] else 0.5 if score[id(a)] == score[id(b)] else 0.0
                           for a, b in second]))
 

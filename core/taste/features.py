@@ -23,6 +23,7 @@ class Seen:
     measures: dict[str, float]  # "analyzer.feature" -> value
     score: float | None  # the general 1-10 score
     labels: list[str]  # the embedding's top ImageNet labels, for explaining a direction in words
+    flawed: bool = False  # a named flaw costs it points (its judgement's reasons): taste cannot lift it to a keeper
 
 
 def seen(findings: list[Finding], score: float | None = None) -> Seen | None:
@@ -40,10 +41,12 @@ def seen(findings: list[Finding], score: float | None = None) -> Seen | None:
 def analyse(paths: list[str], settings, catalog) -> dict[str, Seen]:
     """path -> Seen for every photo of `paths` that could be judged, through the one data path (a dry run)."""
     from keepers.core.pipeline import Cull
+    from keepers.core.taste.term import named_flaw
 
     out = {}
     for r in Cull(settings, catalog, dry_run=True).run(paths):
         s = seen(r.findings, r.verdict.score if r.verdict else None)
         if s is not None:
+            s.flawed = bool(r.verdict and named_flaw(r.verdict.reasons))
             out[r.photo.path] = s
     return out

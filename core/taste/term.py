@@ -2,10 +2,14 @@
 1-10 score by up to `MAX_POINTS` points per spread, a weight that grows with the evidence: the number of signals
 (half at `HALF_AT`) and how well the profile predicted held-out choices (nothing at chance, full at 65 %).
 
-Taste reorders among photos the general judgement put in the same band and never moves one across a band: a
-reject (below `stars.reject_below`) stays a reject, a bad photo stays bad, a good one stays good. Within its band
-the score moves on a logistic scale, so the order taste sets is kept (no two photos pile up at a band's edge) and
-a photo near the edge moves less. With no profile, or one without signals, the score is untouched."""
+The general flaws still cost what they cost; taste reorders among what is sound. A reject (below
+`stars.reject_below`) stays a reject, and a photo judged bad for a named flaw (a reason costing `FLAW` points or
+more) stays bad: taste never lifts a flawed photo into the keepers. Every other photo from the reject line up (a
+keeper, or a photo judged bad on the quality model's general doubt with no flaw named) moves anywhere between the
+reject line and 10, so taste can keep a sound photo the general judgement doubted, or drop a keeper this person
+would not keep. The score moves on a softsign scale within its band: monotonic, so the order taste sets is kept,
+and never flat at a band's edge (a logistic one put strongly moved photos on the same rounded score there, and a
+tie decides no pair). With no profile, or one without signals, the score is untouched."""
 
 from __future__ import annotations
 
@@ -18,9 +22,12 @@ from keepers.core.taste import store
 from keepers.core.taste.features import seen
 from keepers.core.types import Finding, Reason
 
-MAX_POINTS = 4.0
+# chosen by cross-validation on the first halves of taste/flowers and taste/holidays (tools/taste_eval.py,
+# docs/eval.md Taste): 16 -> 64 all within a point (0.666-0.673); more only piles photos on a band's edges
+MAX_POINTS = 32.0
 HALF_AT = 30  # signals at which the weight is half its most
 EDGE = 0.01  # a band's open top: a score rounded to 2 decimals stays below it
+FLAW = 0.5  # points a reason must cost to be a named flaw (issue 21's line for a flaw reason)
 
 
 def weight(profile: store.Profile) -> float:
@@ -87,29 +94,37 @@ def profile_for(settings) -> store.Profile | None:
     return _cached(str(p), mtime)
 
 
-def bands(settings) -> list[tuple[float, float, bool]]:
-    """(low, high, high is open) score bands taste never moves a photo out of."""
-    r, thr = settings.stars.reject_below, settings.good_threshold
-    cuts = sorted({1.0, min(max(r, 1.0), 10.0), min(max(thr, 1.0), 10.0), 10.0})
-    return [(lo, hi, hi < 10.0) for lo, hi in zip(cuts, cuts[1:]) if hi > lo]
+def named_flaw(reasons) -> bool:
+    """Whether a named flaw costs the photo points (taste's own reason, and the moment's gains, are no flaw)."""
+    return any(r.code != "taste" and r.cost >= FLAW for r in reasons)
 
 
-def shifted(score: float, points: float, settings) -> float:
-    """`score` moved by about `points` within its band, on a logistic scale (monotonic in both)."""
-    for lo, hi, open_top in bands(settings):
-        if lo <= score < hi or (not open_top and score == hi):
-            top = hi - EDGE if open_top else hi
-            span = top - lo
-            if span <= 0:
-                return score
-            x = min(1 - 1e-4, max(1e-4, (score - lo) / span))
-            z = math.log(x / (1 - x)) + points * 4.0 / span  # near the band's middle: about `points` points
-            return round(min(top, max(lo, lo + span / (1 + math.exp(-z)))), 2)
-    return score
+def band(score: float, sound: bool, settings) -> tuple[float, float, bool]:
+    """(low, high, high is open): the scores taste may move this photo between. `sound`: no named flaw costs it
+    points."""
+    r, thr = min(max(settings.stars.reject_below, 1.0), 10.0), min(max(settings.good_threshold, 1.0), 10.0)
+    if score < r:
+        return 1.0, r, True
+    if score < thr and not sound:
+        return r, thr, True
+    return r, 10.0, False
 
 
-def personal(findings: list[Finding], score: float, settings) -> tuple[float, Reason | None]:
-    """The score with the settings' taste applied, and the reason that says so (None where taste moved nothing)."""
+def shifted(score: float, points: float, settings, sound: bool = False) -> float:
+    """`score` moved by about `points` within its band (`band`), on a softsign scale (monotonic in both)."""
+    lo, hi, open_top = band(score, sound, settings)
+    top = hi - EDGE if open_top else hi
+    span = top - lo
+    if span <= 0:
+        return score
+    c = 2 * min(1.0, max(0.0, (score - lo) / span)) - 1  # -1 .. 1 across the band
+    z = c / max(1e-9, 1 - abs(c)) + points * 2.0 / span  # near the band's middle: about `points` points
+    return round(min(top, max(lo, lo + span * (0.5 + 0.5 * z / (1 + abs(z))))), 2)
+
+
+def personal(findings: list[Finding], score: float, settings, reasons=()) -> tuple[float, Reason | None]:
+    """The score with the settings' taste applied, and the reason that says so (None where taste moved nothing).
+    `reasons`: the judgement's so far, with what each cost (a named flaw keeps a bad photo bad)."""
     profile = profile_for(settings)
     if profile is None:
         return score, None
@@ -118,7 +133,7 @@ def personal(findings: list[Finding], score: float, settings) -> tuple[float, Re
     if w == 0.0 or photo is None:
         return score, None
     u = float(profile.model.utility([photo])[0])
-    new = shifted(score, w * u, settings)
+    new = shifted(score, w * u, settings, sound=not named_flaw(reasons))
     moved = round(new - score, 2)
     if abs(moved) < 0.05:
         return score, None
