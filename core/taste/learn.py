@@ -10,6 +10,8 @@ import io
 import os
 from pathlib import Path
 
+from threadpoolctl import threadpool_limits
+
 from keepers.core.errors import UserError
 
 
@@ -78,9 +80,12 @@ def train(profile, settings, catalog, analyse=None) -> tuple[int, list[str]]:
     if len(pairs) < 2:
         profile.model, profile.cv, profile.trained_on, profile.explanation = None, None, 0, []
         return len(pairs), missing
-    profile.model = model.fit(pairs)
-    profile.cv = model.cross_validated(pairs)
+    # numpy's BLAS on one thread: a few hundred choices make small matrices, and on a busy 2-core machine its
+    # default thread per core made a fit with its cross-validation 9-21 s instead of 0.6 s (docs/eval.md, Taste)
+    with threadpool_limits(limits=1, user_api="blas"):
+        profile.model = model.fit(pairs)
+        profile.cv = model.cross_validated(pairs)
+        seen = list({id(p): p for pair in pairs for p in pair}.values())
+        profile.explanation = explain.describe(profile.model, seen)
     profile.trained_on = len(pairs)
-    seen = list({id(p): p for pair in pairs for p in pair}.values())
-    profile.explanation = explain.describe(profile.model, seen)
     return len(pairs), missing
