@@ -9,7 +9,6 @@ changed star mapping applies without re-analysis).
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
@@ -29,7 +28,7 @@ from keepers.core.io.hosts import adapter_for
 from keepers.core.io.loader import load
 from keepers.core.settings import Settings
 from keepers.core.types import Finding, Judgement, Meta, Photo
-from keepers.core.workers import prepare_worker
+from keepers.core.workers import pool_context, prepare_worker
 
 log = logging.getLogger("keepers.pipeline")
 
@@ -237,8 +236,8 @@ class Cull:
             outs: Iterable[dict] = (analyze_photo(p, self.settings, self.analyzers) for p in todo)
             self._collect(outs, results, total)
             return
-        ctx = multiprocessing.get_context("spawn")  # no fork: this process holds SQLite and exiftool handles
-        pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker,
+        # not forked from this process, which holds SQLite and exiftool handles: from a fresh, warmed fork server
+        pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_init_worker,
                                    initargs=(self.settings.model_dump_json(),))
         try:
             futures = [pool.submit(analyze_photo, p) for p in todo]
