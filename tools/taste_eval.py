@@ -172,7 +172,9 @@ def evaluate(name: str, people: dict, settings: Settings, catalog: Catalog, quic
           + " | ".join(fmt(mean(n)) for n in CURVE) + " |")
     above = sum(r["profile"] > r["majority"] for r in rows)
     at70 = sum(r["profile"] >= 0.70 for r in rows)
-    print(f"\nprofile above the others' majority for {above} of {len(rows)} people; at or above 70 % for {at70}; "
+    c_above, c70 = sum(r["culled"] > r["majority"] for r in rows), sum(r["culled"] >= 0.70 for r in rows)
+    print(f"\ncull --taste above the others' majority for {c_above} of {len(rows)} people; at or above 70 % for {c70}")
+    print(f"profile above the others' majority for {above} of {len(rows)} people; at or above 70 % for {at70}; "
           f"means: general {mean('general'):.3f}, majority {mean('majority'):.3f}, profile {mean('profile'):.3f}, "
           f"cull --taste {mean('culled'):.3f}")
     return {"rows": rows, "best": best, "cv": best_cv}
