@@ -82,7 +82,7 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
             return unjudged(findings)
         score, judged_by, reasons = scored
     score = round(min(10.0, max(1.0, score)), 2)
-    score, gained = moment(findings, score, settings); reasons += gained  # the moment, appeal (core/judge/moment)
+    score, gained = moment(findings, score, settings, reasons); reasons += gained  # the moment, appeal (core/judge/moment)
     score, taste = personal(findings, score, settings, reasons)  # the profile's term; a named flaw holds (core/taste)
     reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
 

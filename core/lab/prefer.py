@@ -6,7 +6,8 @@ cross-validation inside the other folds' photos). Reported on the same pairs:
 - flowers: the pairs with a clear majority (at least 15 of the 22 people), and holidays: the pairs with a strict
   majority among its people (pooled over its 10 people);
 - today's score (the judgement without the moment and appeal terms), the held-out head alone, and the score as a
-  cull gives it with the held-out head's appeal in place of the shipped head's (which saw these photos).
+  cull gives it with the held-out head's appeal in place of the shipped head's (which saw these photos);
+- the scale among the photos judged good, without and with the terms (p10 / p90, and the share at 9 or more).
 
 Photos go through the one data path (a dry run) into a catalog under ~/.cache/keepers/lab_prefer: reruns read them
 back in seconds.
@@ -57,7 +58,12 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
 
     today = {p: scored(found[p]) for p in held["utility"]}
     after = {p: scored(found[p], u) for p, u in held["utility"].items()}
-    out = {"photos": len(emb), "chosen_per_fold": held["chosen"]}
+    out = {"photos": len(emb), "chosen_per_fold": held["chosen"], "spread": {}}
+    for s in votes:  # the scale among the photos judged good (p10, p90, share at 9 or more), without and with the terms
+        good = [p for p in held["utility"] if f"/{s}/" in p and (today[p] or 0) >= settings.good_threshold]
+        out["spread"][s] = {k: [round(float(np.percentile([v[p] for p in good], q)), 2) for q in (10, 90)]
+                            + [round(float(np.mean([v[p] >= 9 for p in good])), 3)] for k, v in (("today", today),
+                                                                                             ("after", after))}
     for s, pairs in held["pairs"].items():
         clear = A.CLEAR if s == "flowers" else 0
         rows = [(a, b, v, d) for a, b, v, d in pairs if v[0] != v[1] and max(v) >= clear]
@@ -79,6 +85,10 @@ def report(m: dict) -> str:
              "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {r['pairs']} | {r['score_today']:.1%} | {r['head']:.1%} | {r['score_after']:.1%} | {goal} |"
               for name, r, goal in rows]
+    lines += ["", "| photos judged good | p10 / p90 without the moment and appeal terms | with them | scored 9 or more |",
+              "|---|---|---|---|"]
+    lines += [f"| {s} | {v['today'][0]:.2f} / {v['today'][1]:.2f} | {v['after'][0]:.2f} / {v['after'][1]:.2f} | "
+              f"{v['today'][2]:.0%} → {v['after'][2]:.0%} |" for s, v in m.get("spread", {}).items()]
     return "\n".join(lines)
 
 
