@@ -145,7 +145,9 @@ def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyz
     q, findings = measure(analyzer, sample_rgb("chelsea"))
     v = judge(findings, Settings())
     assert v.verdict == "good" and 1.0 <= q.features["head_score"] <= 10.0
-    assert v.score == pytest.approx(q.features["head_score"], abs=0.01)  # nothing the head cannot see lowered it
+    # nothing the head cannot see lowered it; the head's points for slight noise are priced as people price them
+    # (judgement.PRICE: 70-90 % kept), which may give a few back
+    assert q.features["head_score"] - 0.01 <= v.score <= q.features["head_score"] + 0.5
 
 
 def test_the_astronaut_is_routed_to_the_portrait_checks(analyzer):
