@@ -14,6 +14,7 @@ import numpy as np
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
 from keepers.core.inference.runtime import MODELS_DIR, OnnxModel, cpu_variant
+from keepers.core.inference.subject import FEATURE_MAP, Subject, activation_map, classifier, with_output
 from keepers.core.types import Finding, Frame
 
 INPUT_SIZE = 224  # the network's fixed input: short side resized to this, then a centre crop of this square
@@ -70,9 +71,13 @@ def top_labels(probs: np.ndarray, k: int = 5) -> list[tuple[str, str, float]]:
 
 
 class EfficientNetLite0(OnnxModel):
-    """EfficientNet-Lite0 with two outputs: `logits` [N, 1000] and `features` [N, 1280] (global average pool)."""
+    """EfficientNet-Lite0 with two outputs: `logits` [N, 1000] and `features` [N, 1280] (global average pool), and
+    a third added when the session is built: the feature map they pool, [N, 1280, 7, 7] (core/inference/subject)."""
 
     name = "efficientnet_lite0"
+
+    def source(self) -> bytes:
+        return with_output(self.path.read_bytes(), FEATURE_MAP)
 
     def embed_batch(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Preprocessed [N, 3, 224, 224] -> (raw pooled features [N, 1280], softmax probabilities [N, 1000])."""
@@ -87,6 +92,11 @@ class EfficientNetLite0(OnnxModel):
         """
         feats, probs = self.embed_batch(preprocess(rgb))
         return feats[0], probs[0]
+
+    def embed_map(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """As `embed`, with the feature map [1280, 7, 7] the features pool (the same run: no extra cost)."""
+        logits, feats, fmap = self.run({"input": preprocess(rgb)}, ["logits", "features", FEATURE_MAP])
+        return feats[0].astype(np.float32), softmax(logits[0].astype(np.float64)).astype(np.float32), fmap[0]
 
 
 class EfficientNetLite0Int8(EfficientNetLite0):
@@ -103,6 +113,8 @@ def default_model(providers: list[str] | None = None, verify: bool = True) -> Ef
 
 _shared: dict[tuple, EfficientNetLite0] = {}
 FRAME_CACHE = "_efficientnet_lite0"  # (features, probs) cached on the Frame, so analyzers share one run
+SUBJECT_CACHE = "_subject"  # the Subject found in the same run
+CLASSIFIER = MODELS_DIR / "efficientnet_lite0.onnx"  # the fp32 file's classifier weights serve both variants
 
 
 def shared_model(providers: list[str] | None = None) -> EfficientNetLite0:
@@ -120,20 +132,34 @@ def frame_embedding(frame: Frame, model: EfficientNetLite0 | None = None) -> tup
         h, w = frame.rgb.shape[:2]
         size = resized_size(h, w)
         rgb = frame.shrunk(size) if size[0] < w else frame.rgb  # the frame's halvings serve other analyzers too
-        cached = (model or shared_model()).embed(rgb)
-        frame.__dict__[FRAME_CACHE] = cached
+        feats, probs, fmap = (model or shared_model()).embed_map(rgb)
+        cached = frame.__dict__[FRAME_CACHE] = (feats, probs)
+        a, b = w / size[0], h / size[1]  # the network's centre square, in analysis pixels
+        left, top = (size[0] - INPUT_SIZE) // 2, (size[1] - INPUT_SIZE) // 2
+        frame.__dict__[SUBJECT_CACHE] = Subject(*activation_map(fmap, probs, classifier(CLASSIFIER)),
+                                                (left * a, top * b, (left + INPUT_SIZE) * a, (top + INPUT_SIZE) * b),
+                                                (h, w))
     return cached
+
+
+def frame_subject(frame: Frame, model: EfficientNetLite0 | None = None) -> Subject:
+    """Where the image model sees the photo's subject (box and mask at analysis size), from the embedding's run."""
+    if SUBJECT_CACHE not in frame.__dict__:  # an embedding put on the frame without its map is run again
+        frame.__dict__.pop(FRAME_CACHE, None)
+    frame_embedding(frame, model)
+    return frame.__dict__[SUBJECT_CACHE]
 
 
 class EmbeddingAnalyzer(Analyzer):
     """Stores the photo's embedding and top-5 ImageNet labels; it judges nothing (score None, weight 0).
 
     `data["embedding"]` is the raw 1280-d float32 feature vector, `data["labels"]` the top 5 as (name, p), and
-    `data["model"]` the manifest name of the variant that computed them (fp32 and int8 agree to cosine ~0.99).
+    `data["model"]` the manifest name of the variant that computed them (fp32 and int8 agree to cosine ~0.99),
+    `data["subject"]` where the model sees the subject (Subject.as_dict: box in analysis pixels, share of the frame).
     """
 
     name = "embedding"
-    version = "1"
+    version = "1"  # the subject added to `data` changes no number: catalogued photos need no second analysis
 
     def __init__(self, model: EfficientNetLite0 | None = None, providers: list[str] | None = None):
         self._model = model
@@ -148,8 +174,10 @@ class EmbeddingAnalyzer(Analyzer):
     def analyze(self, frame: Frame) -> Finding:
         feats, probs = frame_embedding(frame, self.model)
         labels = [(name, round(p, 4)) for _, name, p in top_labels(probs, 5)]
+        subject = frame_subject(frame, self.model)
         return Finding(self.name, self.version, score=None, weight=0.0,
-                       data={"embedding": feats, "labels": labels, "model": self.model.name})
+                       data={"embedding": feats, "labels": labels, "model": self.model.name,
+                             "subject": subject.as_dict()})
 
 
 @hookimpl

@@ -138,11 +138,15 @@ class OnnxModel(ABC):
             opts.add_session_config_entry(PRECISE_INT8, "1")
         providers = choose_providers(self.providers)
         try:
-            session = ort.InferenceSession(str(self.path), opts, providers=[(p, provider_options(p)) for p in providers])
+            session = ort.InferenceSession(self.source(), opts, providers=[(p, provider_options(p)) for p in providers])
         except Exception as e:  # onnxruntime raises its own types for a truncated or garbled file
             raise ModelError(f"model file {self.path} cannot be loaded ({e}); rebuild it: {self.entry.get('recipe')}") from e
         log.info("model %s on %s", self.name, session.get_providers()[0])
         return session
+
+    def source(self) -> str | bytes:
+        """What onnxruntime loads: the file's path, or (a subclass that adds a graph output) the model's bytes."""
+        return str(self.path)
 
     @property
     def provider(self) -> str:
