@@ -98,6 +98,22 @@ def test_a_flower_lit_on_dark_foliage_is_kept_and_a_vignette_added_to_it_is_stil
     assert "lit_subject" not in [r.code for r in vignetted.reasons]
 
 
+# a lotus on black water (taste/flowers 33.jpg, 2.7 bad: the head charged "vignetting") and a columbine on black
+# (47.jpg, 4.9 bad): their backdrops darken outwards like a lens's falloff, but the subject the image model sees is lit
+# and 4.5+ stops above them (core/inference/subject, lens.subject_lift_ev)
+@pytest.mark.parametrize("name", ["33.jpg", "47.jpg"])
+def test_a_lit_flower_on_a_black_backdrop_is_kept_and_a_vignette_added_to_it_is_still_charged(shared_data, cull, name):
+    from keepers.core.lab import distort
+
+    frame = cull.load(shared_data / "taste" / "flowers" / "images" / name)
+    v = cull(frame)
+    assert v.verdict == "good", (v.score, v.reasons)
+    assert "dark_backdrop" in [r.code for r in v.reasons] and costly(v, {"vignetting"}) == []
+    # a lens falloff of 1 stop at the corners over it darkens the backdrop further than a backdrop does: charged
+    vignetted = cull(variant_frame(frame, saved(distort.vignetting(frame.rgb, 2))))
+    assert vignetted.score < v.score - 1 and "dark_backdrop" not in [r.code for r in vignetted.reasons]
+
+
 def test_a_face_that_still_reads_against_a_bright_background_is_not_charged_for_the_backlight(shared_data, cull):
     import dataclasses
 

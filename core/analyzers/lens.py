@@ -66,6 +66,20 @@ def falloff(grey8: np.ndarray, width: int = 64, r0: float = 0.35, shrink=None) -
     return out[0], out[1], lit
 
 
+def subject_light(grey8: np.ndarray, subject, width: int = 64, shrink=None) -> dict[str, float]:
+    """How lit the subject the image model sees is (core/inference/subject): the median of its log2 linear luminance
+    (`subject_ev`; middle grey is -2.5) and how many stops lighter it is than the rest of the frame
+    (`subject_lift_ev`), on the 64 px map the falloff reads. Empty where the model sees no subject."""
+    h, w = grey8.shape
+    hh = max(8, round(width * h / w))
+    mask = subject.mask_at((width, hh))
+    if mask.sum() < 4 or (~mask).sum() < 4:
+        return {}
+    logl = np.log2(TO_LINEAR[shrink((width, hh)) if shrink is not None else area_resize(grey8, (width, hh))] + 2e-3)
+    lit = float(np.median(logl[mask]))
+    return {"subject_ev": lit, "subject_lift_ev": lit - float(np.median(logl[~mask]))}
+
+
 def ca_shift(rgb: np.ndarray, grey: np.ndarray, shrink=None) -> tuple[float, float]:
     """Radial shift (px at the corners; + outwards) of red and of blue relative to green. `shrink`: as in
     vignetting_ev, for `grey`."""
@@ -113,13 +127,18 @@ def _weighted_median(pairs: list[tuple[float, float]]) -> float:
 
 class LensAnalyzer(Analyzer):
     name = "lens"
-    version = "2"
+    version = "3"
     weight = 0.3
 
     def analyze(self, frame: Frame) -> Finding:
         if min(frame.rgb.shape[:2]) < MIN_SIDE:  # a thumbnail-sized image shows too little to judge
             return Finding(self.name, self.version, None)
-        vig, even, lit = falloff(frame.grey8, shrink=lambda size: frame.grey_shrunk(size, u8=True))
+        from keepers.core.inference.embedding import frame_subject  # (the embedding's run, shared with its analyzer)
+
+        small: dict = {}  # the 64 px map the falloff reads serves the subject's light too (0.3 ms a shrink)
+        shrink8 = lambda size: small.get(size) if size in small else small.setdefault(  # noqa: E731
+            size, frame.grey_shrunk(size, u8=True))
+        vig, even, lit = falloff(frame.grey8, shrink=shrink8)
         red, blue = ca_shift(frame.rgb, frame.grey, shrink=frame.grey_shrunk)
         ca = max(abs(red), abs(blue))
         reasons = []
@@ -133,4 +152,5 @@ class LensAnalyzer(Analyzer):
         score = float(np.prod([1.0 - 0.9 * r.severity for r in reasons])) if reasons else 1.0
         return Finding(self.name, self.version, score, reasons, weight=self.weight,
                        features={"vignetting_ev": vig, "vignetting_even_ev": even, "lit_centre_ev": lit,
-                                 "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca})
+                                 "ca_red_px": red, "ca_blue_px": blue, "ca_px": ca,
+                                 **subject_light(frame.grey8, frame_subject(frame), shrink=shrink8)})
