@@ -166,15 +166,19 @@ def test_taste_never_lifts_a_reject_or_a_flawed_bad_photo_and_moves_a_sound_one_
                 assert (new < 3.0) == (score < 3.0), (score, points, sound, new)  # a reject stays one, and only it
                 if score < 5.0 and not sound:
                     assert new < 5.0, (score, points, new)  # a named flaw keeps a bad photo bad
-                if score not in (1.0, 2.99, 3.0, 4.99, 5.0, 10.0):  # (at a band's edge: below)
-                    assert (new - score) * points >= 0  # it moves the way taste says, or not at all
+                assert (new - score) * points >= 0  # it moves the way taste says, or not at all
+                assert shifted(score, 0.0, s, sound=sound) == score  # a taste that says nothing moves nothing
     assert shifted(4.2, 5, s, sound=True) >= 5.0 and shifted(7.3, -5, s) < 5.0  # across the good line, both ways
-    # strongly moved photos keep taste's order at 2 decimals (a tie at a band's edge decides no pair)
-    moved = [shifted(6.0, p, s, sound=True) for p in (20, 40, 80, 160)]
+    # strongly moved photos keep taste's order at 2 decimals (a tie at a band's edge decides no pair) until they
+    # reach the scale's top, where a photo the general judgement put at 10.0 already is
+    moved = [shifted(6.0, p, s, sound=True) for p in (2, 5, 10, 20)]
     assert moved == sorted(set(moved)), moved
-    # keepers the general judgement piled at 10.0 are ordered by taste, not left tied there
-    top = [shifted(10.0, p, s) for p in (-4, -1, 1, 4, 8)]
-    assert top == sorted(set(top)), top
+    # a keeper at 10.0 is not out of a taste's reach: one this person would not keep falls, by how much they would not
+    top = [shifted(10.0, p, s) for p in (-16, -8, -4, -1)]
+    assert top == sorted(set(top)) and top[-1] < 10.0, top
+    # and the general order of the keepers near the top is kept where the taste is the same (no clamp piles them up)
+    near = [shifted(x, 0.5, s) for x in (9.0, 9.4, 9.7, 9.9)]
+    assert near == sorted(set(near)), near
 
 
 def _flowers(shared_data, folder, n):

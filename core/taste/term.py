@@ -9,7 +9,7 @@ keeper, or a photo judged bad on the quality model's general doubt with no flaw 
 reject line and 10, so taste can keep a sound photo the general judgement doubted, or drop a keeper this person
 would not keep. The score moves on a softsign scale within its band: monotonic, so the order taste sets is kept,
 and never flat at a band's edge (a logistic one put strongly moved photos on the same rounded score there, and a
-tie decides no pair); photos piled at the scale's end (10.0) are ordered by taste too (`INSIDE`). With no profile, or one without signals, the score is untouched."""
+tie decides no pair); photos at the scale's end (10.0) can be moved too (`INSIDE`). With no profile, or one without signals, the score is untouched."""
 
 from __future__ import annotations
 
@@ -28,9 +28,10 @@ MAX_POINTS = 32.0
 HALF_AT = 30  # signals at which the weight is half its most
 EDGE = 0.01  # a band's open top: a score rounded to 2 decimals stays below it
 FLAW = 0.5  # points a reason must cost to be a named flaw (issue 21's line for a flaw reason)
-# A general score within this share of its band's edge counts as that far inside it: the scale's end is where
-# photos pile up (10.0, where the moment's points saturate), and a score at the very edge could not be moved by any
-# taste, so the photos piled there stayed tied. There a neutral taste moves a photo inward (a 10.0 keeper to 9.3)
+# The band is squeezed by this share on the softsign scale, so a score at its very edge (10.0, where photos pile up)
+# is still one a taste can move: on the bare scale an edge is infinitely far and no taste moves it. Squeezing the
+# whole band (not clamping the scores near its edges) keeps the general order and leaves a score as it is where
+# the taste says nothing; a clamp had shown every keeper above 9.3 at 9.3, "your taste: -0.7", on a neutral taste
 INSIDE = 0.1
 
 
@@ -121,9 +122,10 @@ def shifted(score: float, points: float, settings, sound: bool = False) -> float
     span = top - lo
     if span <= 0:
         return score
-    c = 2 * min(1 - INSIDE, max(INSIDE, (score - lo) / span)) - 1  # across the band, short of its edges
+    squeeze = 1 - INSIDE
+    c = (2 * min(1.0, max(0.0, (score - lo) / span)) - 1) * squeeze  # across the band, short of its edges
     z = c / (1 - abs(c)) + points * 2.0 / span  # near the band's middle: about `points` points
-    return round(min(top, max(lo, lo + span * (0.5 + 0.5 * z / (1 + abs(z))))), 2)
+    return round(min(top, max(lo, lo + span * (0.5 + 0.5 * z / (1 + abs(z)) / squeeze))), 2)
 
 
 def personal(findings: list[Finding], score: float, settings, reasons=()) -> tuple[float, Reason | None]:
