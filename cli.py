@@ -65,7 +65,25 @@ def _quiet_warnings() -> None:
     os.environ["PYTHONWARNINGS"] = "ignore"  # the analysis processes start fresh interpreters that read it
 
 
+def _early_workers(argv: list[str]) -> None:
+    """A cull's analysis workers fork from a warmed server (keepers.core.workers): start it before the parser imports
+    every plugin, so both happen at once on two cores, not one after the other (docs/benchmarks.md). Only for a cull
+    that may use more than one worker; with one core or `--workers 1` there is no pool, and nothing is started."""
+    if not argv or argv[0] != "cull" or (os.cpu_count() or 1) < 2 or "-h" in argv or "--help" in argv:
+        return
+    if any(a in ("--workers=1", "--workers=0") for a in argv) or any(
+            a == "--workers" and b in ("0", "1") for a, b in zip(argv, argv[1:])):
+        return
+    if "-v" not in argv and "--verbose" not in argv:
+        _quiet_warnings()  # before the server starts: the workers inherit its warnings setting
+    from keepers.core.workers import start_early
+
+    start_early()
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    _early_workers(argv)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")

@@ -27,10 +27,12 @@ A run starts one worker process per core (keepers.core.pipeline), so each proces
 
 from __future__ import annotations
 
+import atexit
 import ctypes
 import multiprocessing
 import os
 import platform
+import signal
 import sys
 from multiprocessing import util
 
@@ -48,6 +50,37 @@ def pool_context():
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["keepers.core.warm"])  # read when the server starts (the first pool of a process)
     return ctx
+
+
+def start_early() -> bool:
+    """Start the run's fork server now, before the main process has imported what it needs (every plugin: 0.5-0.8 s
+    of one core, the other idle): its warm-up (0.5 s) runs on that idle core, and the pool that `pool_context` makes
+    later connects to the same server, ready. True if a server was started (Linux), False where workers spawn.
+    Everything the server reads from this process (its environment, the preload list) is set when it starts, so call
+    it after anything a worker must inherit (the warnings setting)."""
+    ctx = pool_context()
+    if ctx.get_start_method() != "forkserver":
+        return False
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()  # spawns the server and returns: its preload runs while this process goes on
+    atexit.register(_stop_server)
+    return True
+
+
+def _stop_server() -> None:
+    """At the process's end, the server goes too. A run that made no pool (every photo already in the catalog) left
+    it still warming up: it would have outlived the run by up to 0.5 s, holding the run's output open, so that
+    `keepers cull --json | ...` (and the check's unchanged re-run) waited for it. An idle server was about to exit
+    anyway; the workers it forked are not its threads and end on their own."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)
+    if pid:
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except OSError:  # gone already
+            pass
 
 
 def warm_up() -> None:

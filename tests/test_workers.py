@@ -123,3 +123,27 @@ def test_a_runs_workers_start_warm_having_paid_the_imports_and_tables_once_betwe
     for loaded, lab_cpu in json.loads(out.stdout):
         assert loaded  # imported in the fork server, once, not again in each worker
         assert lab_cpu < 0.03, lab_cpu  # built there too: about 0.15 s of CPU in a cold process
+
+
+EARLY_SERVER = """
+import json, sys
+from multiprocessing import forkserver
+from keepers.cli import _early_workers
+_early_workers(sys.argv[1:])
+print(json.dumps([forkserver._forkserver._forkserver_pid is not None, "keepers.core.pm" in sys.modules]))
+"""
+
+
+@pytest.mark.skipif(platform.system() != "Linux", reason="workers fork from a warmed server on Linux only")
+def test_a_cull_starts_its_workers_server_before_loading_the_plugins_and_a_one_worker_cull_or_other_command_none():
+    def started(*argv):
+        out = subprocess.run([sys.executable, "-c", EARLY_SERVER, *argv], capture_output=True, text=True, check=True)
+        return json.loads(out.stdout)
+
+    import json
+
+    # the server warms up on the second core while this process imports every plugin (0.4-0.8 s), not after it
+    assert started("cull", "photos") == [True, False]
+    assert started("cull", "--workers", "1", "photos") == [False, False]  # no pool: nothing to start
+    assert started("sort", "photos") == [False, False]
+    assert started("--version") == [False, False]
