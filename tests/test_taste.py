@@ -7,6 +7,7 @@ import csv
 import itertools
 import json
 import os
+import re
 
 import pytest
 
@@ -139,6 +140,9 @@ def test_a_taste_imported_from_a_csv_is_shown_exported_imported_elsewhere_and_re
     assert info["weight"] > 0
     words = keepers("taste", "show", "mine", tmp=tmp).stdout
     assert f"{len(pairs)} signals" in words and "held-out" in words
+    # how far the taste moves a score, said on the 1-10 scale: a liked keeper up from 7.0, a less liked one down
+    said = re.search(r"scored 7\.0 .* scores (\d+\.\d), one it likes less (\d+\.\d)", words)
+    assert said and 10.0 >= float(said[1]) > 7.0 > float(said[2]) >= 1.0, words
 
     exported = tmp_path / "mine.json"
     assert keepers("taste", "export", "mine", exported, tmp=tmp).returncode == 0

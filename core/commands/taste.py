@@ -113,19 +113,24 @@ def _add(name: str, choices: list[tuple[str, str]], source: str, settings, repla
             f"{used} of {len(profile.signals)} learned from")
     if missing:
         say(f"  {len(missing)} photos could not be read, e.g. {missing[0]}")
-    _say(profile, say)
+    _say(profile, settings, say)
     return 0
 
 
-def _say(profile, say=print) -> None:
-    from keepers.core.taste.term import weight
+def _say(profile, settings, say=print) -> None:
+    from keepers.core.taste.term import shifted, weight
 
     if profile.model is None:
         say("  not enough signals to learn from yet (2 choices at least)")
         return
     cv = "not enough signals to cross-validate (10 at least)" if profile.cv is None else \
         f"{100 * profile.cv:.0f} % of held-out choices predicted (5-fold cross-validation)"
-    say(f"  {cv}; weight in the score: {weight(profile):.2f} points per spread of taste")
+    # said on the 1-10 scale, where a photographer reads it: the weight itself is in points per spread of the
+    # profile's utility, on a softsign scale that bends toward the ends (tens of "points" that move a score by two)
+    w = weight(profile)
+    up, down = shifted(7.0, w, settings, sound=True), shifted(7.0, -w, settings, sound=True)
+    say(f"  {cv}; a keeper scored 7.0 that your taste likes more than most (one spread) scores {up:.1f}, "
+        f"one it likes less {down:.1f}")
     for line in profile.explanation:
         say(f"  - {line}")
 
@@ -145,7 +150,7 @@ def taste_show(args, settings) -> int:
     sources = sorted({s.get("source", "?").split(":", 1)[0] for s in profile.signals})
     print(f"profile {profile.name}: {len(profile.signals)} signals ({', '.join(sources) or 'none'}), "
           f"{profile.trained_on} learned from")
-    _say(profile)
+    _say(profile, settings)
     return 0
 
 
