@@ -97,3 +97,24 @@ def test_a_profile_trains_with_numpy_on_one_thread_so_a_busy_machine_does_not_sl
                                     for a, b in first])
     assert learn.train(profile, None, None, analyse=lambda paths, s, c: photos)[0] == len(first)
     assert threads and set(threads) == {1}, threads
+
+
+def test_what_a_profile_prefers_is_said_in_words_never_as_an_analyzers_key(holidays):
+    import dataclasses
+    import re
+
+    from keepers.core.taste.explain import describe
+
+    first, _ = halves(holidays["user10"])
+    model = tm.fit(first)
+    photos = list({id(p): p for pair in first for p in pair}.values())
+    u = model.utility(photos)
+    # three measurements that follow this taste exactly: brightness twice (a percentile and the key) and a number
+    # only the analyzers understand
+    told = [dataclasses.replace(p, measures={"exposure.p50": x, "exposure.key_ev": 2 * x, "exposure.p5": x,
+                                             "quality.head_raw": -x})
+            for p, x in zip(photos, u)]
+    lines = describe(model, told)
+    said = [line for line in lines if line.startswith("you prefer")]
+    assert said == ["you prefer brighter photos (correlation +1.00)"], lines  # said once, in words
+    assert not any(re.search(r"\b[a-z]+\.[a-z_0-9]+\b", line) for line in lines), lines

@@ -11,8 +11,19 @@ import numpy as np
 from keepers.core.taste.features import Seen
 from keepers.core.taste.model import Model
 
-# measurements worth naming, in words (others are named by their key)
+# measurements worth naming, in words. Only these are named: the analyzers' other numbers (percentiles, scorer
+# internals) would read as code to a photographer, and several say the same thing as one of these
 WORDS = {
+    "appeal.appeal": ("the kind of photo most people like", "photos most people would pass over"),
+    "appeal.people": ("photos with people in them", "photos without people"),
+    "appeal.smile": ("smiling faces", "serious faces"),
+    "appeal.face_size": ("people close up", "people small in the frame"),
+    "exposure.p1": ("lifted, hazy shadows", "deep blacks"),
+    "exposure.p99": ("bright highlights", "subdued highlights"),
+    "exposure.backlit_ev": ("a bright surround behind a darker middle", "a middle brighter than its surround"),
+    "lens.subject_lift_ev": ("a subject lit brighter than its surroundings", "evenly lit scenes"),
+    "sharpness.blur_median": ("softer photos overall", "photos sharp all over"),
+    "quality.flaw_motion_blur": ("more motion blur", "steadier shots"),
     "quality.head_score": ("technically better photos", "technically weaker photos"),
     "exposure.p50": ("brighter photos", "darker photos"),
     "exposure.key_ev": ("brighter photos", "darker photos"),
@@ -49,8 +60,14 @@ def describe(model: Model, photos: list[Seen], most: int = 2) -> list[str]:
         ok = np.isfinite(v)
         if ok.sum() >= 8 and np.std(v[ok]) > 1e-9:
             corr.append((float(np.corrcoef(v[ok], u[ok])[0, 1]), k))
-    corr = [c for c in corr if np.isfinite(c[0]) and abs(c[0]) >= 0.2]
-    for r, k in sorted(corr, key=lambda c: -abs(c[0]))[:most]:
-        up, down = WORDS.get(k, (f"a higher {k}", f"a lower {k}"))
-        out.append(f"you prefer {up if r > 0 else down} (correlation {r:+.2f} with {k})")
+    corr = [c for c in corr if np.isfinite(c[0]) and abs(c[0]) >= 0.2 and c[1] in WORDS]
+    said = set()
+    for r, k in sorted(corr, key=lambda c: -abs(c[0])):
+        words = WORDS[k][0 if r > 0 else 1]
+        if words in said:  # two measures of one thing (key_ev and p50: brightness) are said once
+            continue
+        said.add(words)
+        out.append(f"you prefer {words} (correlation {r:+.2f})")
+        if len(said) == most:
+            break
     return out
