@@ -12,9 +12,11 @@ import re
 import pytest
 
 from helpers import keepers, records
+from keepers.core.judge.flaws import named_flaw
 from keepers.core.lab import demo
 from keepers.core.settings import Settings
-from keepers.core.taste.term import FLAW, shifted
+from keepers.core.taste.term import shifted
+from keepers.core.types import Reason
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +74,7 @@ def test_cull_with_a_taste_reorders_the_sound_photos_but_never_lifts_a_flawed_re
 
 
 def _flawed(record) -> bool:
-    return any(x["code"] != "taste" and x["cost"] >= FLAW for x in record["reasons"])
+    return named_flaw(Reason(**x) for x in record["reasons"])
 
 
 # taste/flowers photos the general judgement puts on each side (at 2026-12-06): judged bad with no flaw named (the
@@ -120,6 +122,8 @@ def test_a_strong_taste_keeps_a_photo_judged_bad_with_no_flaw_named_but_never_a_
         assert tasted[n]["stars"] == -1, tasted[n]
     # and a keeper this person likes least of all may now be judged bad: taste reorders the sound photos whole
     assert min(tasted[n]["score"] for n in good) < min(general[n]["score"] for n in good)
+    # and one it dropped is not flawed: no "flaw|taste" keyword goes to its sidecar, as none came from its look
+    assert not [k for r in tasted.values() for k in r["keywords"] if k.startswith(("flaw|taste", "flaw|appeal"))]
 
 
 def test_a_taste_imported_from_a_csv_is_shown_exported_imported_elsewhere_and_reset(shoot, tmp_path):

@@ -16,6 +16,7 @@ import math
 
 from keepers.core.judge.moment import moment
 from keepers.core.judge import intent
+from keepers.core.judge.flaws import is_flaw
 from keepers.core.settings import Settings
 from keepers.core.taste.term import personal
 from keepers.core.types import Finding, Judgement, Reason
@@ -113,7 +114,7 @@ def judge(findings: list[Finding], settings: Settings) -> Judgement:
         reasons.append(Reason("low_quality", "Low overall technical quality", 1.0, cost=10.0 - score))
     reasons += [taste] if taste else []  # last: it took no points, it gave (or took) taste's
     keywords = {k for f in findings for k in f.keywords}
-    keywords |= {f"flaw|{r.code.replace('_', ' ')}" for r in reasons if r.severity >= 0.3 and r.cost >= 0.5}
+    keywords |= {f"flaw|{r.code.replace('_', ' ')}" for r in reasons if r.severity >= 0.3 and is_flaw(r)}
     return Judgement(score=score, verdict=verdict, confidence=confidence, stars=stars, reasons=reasons,
                      keywords=sorted(keywords), judged_by=judged_by)
 

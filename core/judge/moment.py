@@ -15,7 +15,7 @@ band. A photo judged good stays good whatever its look (a dull look is not a fla
 its flaws put it, neither lifted toward the line nor pushed toward a reject (its stars say how flawed it is, and a
 photographer's own rating that matches them would read as Keepers'). Only a SOUND photo is lifted: gains grow
 from nothing at the verdict line to all of them `SOUND` points above it (a flawed copy is not lifted over its
-clean original), and none at all where a flaw reason costs `FLAWED` points or more, or where grain says the photo
+clean original), and none at all where a named flaw costs it points (core/judge/flaws), or where grain says the photo
 is a dim shot (`_grainy`): its look waits for the flaws' verdict. Losses (a dull look, a face turned away) stay
 small (`APPEAL_RANGE`'s low end): the spread is mostly upward, the best above the merely sound.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 
+from keepers.core.judge.flaws import named_flaw
 from keepers.core.types import Finding, Reason
 
 # points per spread of the head's utility over the photos it learned from, counted from APPEAL_FROM spreads (a photo
@@ -49,7 +50,6 @@ TURNED = 0.6
 CUT = -0.5  # the main face cut by the frame's edge (a face over CLOSE_UP of the frame is a close-up, cut on purpose)
 CLOSE_UP = 0.45
 SOUND = 0.5  # gains are full from this many points above the verdict line, none at it
-FLAWED = 0.5  # a reason costing this many points: the photo is not sound, nothing lifts it
 # the quality analyzer's noise scorer (interquartile ranges of clean photos above their median): from NOISY the
 # grain is as plain as a flaw the judging step would name (judgement.GUESS); from GRAIN where the head put the photo
 # below the line and intent gave its points back (a dark scene read as low-key, a lit subject). Scenic low-light
@@ -102,9 +102,9 @@ def _top(x: float) -> float:
     return KNEE + room * (1.0 - math.exp(-(x - KNEE) / room))
 
 
-def _grainy(findings: list[Finding], thr: float) -> bool:
-    """Grain says the photo is a dim shot (GRAIN, NOISY above): its look waits for the flaws' verdict."""
-    q = next((f for f in findings if f.analyzer == "quality" and "head_score" in f.features), None)
+def _grainy(q: Finding | None, thr: float) -> bool:
+    """Grain says the photo is a dim shot (GRAIN, NOISY above): its look waits for the flaws' verdict. `q`: the
+    quality head's finding."""
     if q is None:
         return False
     grain = q.features.get("flaw_noise", 0.0)
@@ -114,21 +114,21 @@ def _grainy(findings: list[Finding], thr: float) -> bool:
 def moment(findings: list[Finding], score: float, settings, reasons: list[Reason] = ()) -> tuple[float, list[Reason]]:
     """`score` (the technical 1-10, clamped) with the moment and appeal terms, and a reason for each term that
     moved it (cost = minus the points it gave, as the taste reason). `reasons`: the judgement's so far (a flaw
-    among them costing FLAWED points or more, and the photo is not lifted)."""
+    among them naming a flaw (core/judge/flaws), and the photo is not lifted)."""
     thr = settings.good_threshold
     if score < thr:  # judged bad: its flaws set its place
         return score, []
     a = next((f for f in findings if f.analyzer == "appeal"), None)
     cut = any(r.code == "face_cut_off" for f in findings for r in f.reasons)  # the portrait check said it already
-    flawed = any(r.cost >= FLAWED for r in reasons) or _grainy(findings, thr)
+    q = next((f for f in findings if f.analyzer == "quality" and "head_score" in f.features), None)
+    flawed = named_flaw(reasons) or _grainy(q, thr)
     sound = 0.0 if flawed else min(1.0, max(0.0, (score - thr) / SOUND))
     given = [(code, what, pts * sound if pts > 0 else pts) for code, what, pts in terms(a, cut)]
     total = sum(p for _, _, p in given)
     # the head's points above CLEAN say no flaw (judgement.CLEAN): they count DAMP of themselves, so that the look
     # and the moment order the sound photos and the best have room below 10
     # (only where the quality head judged: the technical fallback's 10 is a photo with no flaw at all)
-    headed = a is not None and any(f.analyzer == "quality" and "head_score" in f.features for f in findings)
-    base = CLEAN + DAMP * (score - CLEAN) if score > CLEAN and headed else score
+    base = CLEAN + DAMP * (score - CLEAN) if score > CLEAN and a is not None and q is not None else score
     new = round(_top(max(base + total, thr)), 2)  # a dull look is not a flaw
     moved = new - base
     if not given or abs(moved) < 0.05:

@@ -13,15 +13,12 @@ import pickle
 import sys
 from pathlib import Path
 
+from keepers.core.judge.flaws import FLAW_COST, is_flaw
 from keepers.core.lab.eval import DATA
 
 CACHE = Path("/tmp/kcache/falsealarms")
-COST = 0.5  # points: a reason that took this many is a flaw the photographer is told about
 SETS = ("clean/imagenet", "clean/CBSD68", "clean/CSet14", "clean/CSet5", "clean/CSun_Hays80", "clean/CUrban100",
         "clean/McMaster", "camera/photos")
-# what people prefer and the moment (core/judge/moment.py, core/taste) are no flaws: a photo people tend to pass over
-# is not a faulty one, so their reasons are not counted here
-NOT_FLAWS = {"appeal", "taste", "moment", "smile", "eyes_open", "eyes_judged", "people", "yaw", "face_size"}
 DEMO = "demo"  # the demo's originals (core/lab/demo.py), scikit-image's bundled photos
 
 
@@ -109,7 +106,7 @@ def findings(path: str, key: str):
 
 
 def measure(data: Path = DATA, workers: int = 2) -> dict:
-    """Per set: photos judged, fraction judged bad, fraction with a flaw reason costing >= COST; the offenders."""
+    """Per set: photos judged, fraction judged bad, fraction with a named flaw (core/judge/flaws); the offenders."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -135,7 +132,7 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
         if v is None or v.score is None:
             continue
         row = people.setdefault(s, {"photos": 0, "bad": 0, "bad_unexplained": 0, "flawed": 0})
-        flaw = [r for r in v.reasons if r.cost >= COST and r.code not in NOT_FLAWS]
+        flaw = [r for r in v.reasons if is_flaw(r)]
         row["photos"] += 1
         row["bad"] += v.verdict == "bad"
         row["bad_unexplained"] += v.verdict == "bad" and not flaw  # judged bad, yet no flaw is charged for it
@@ -151,7 +148,7 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
         v = judge(fs, settings)
         if v.score is None:
             continue
-        flaw = [r for r in v.reasons if r.cost >= COST and r.code not in NOT_FLAWS]
+        flaw = [r for r in v.reasons if is_flaw(r)]
         row = sets.setdefault(s, {"photos": 0, "bad": 0, "flawed": 0})
         row["photos"] += 1
         row["bad"] += v.verdict == "bad"
@@ -173,7 +170,7 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
 def report(m: dict) -> list[str]:
     """Markdown lines: the totals, per set, and the offenders with their first reason."""
     lines = [f"{m['photos']} clean real photos: judged bad {m['judged_bad']:.3f} (goal ≤ 0.05), with a flaw reason "
-             f"costing ≥ {COST} points {m['flaw_reason']:.3f} (goal ≤ 0.05)", "",
+             f"costing ≥ {FLAW_COST} points {m['flaw_reason']:.3f} (goal ≤ 0.05)", "",
              "| set | photos | judged bad | flaw reason ≥ 0.5 |", "|---|---|---|---|"]
     for s, r in m["sets"].items():
         lines.append(f"| {s} | {r['photos']} | {r['bad'] / r['photos']:.3f} | {r['flawed'] / r['photos']:.3f} |")

@@ -41,7 +41,7 @@ def seen(findings: list[Finding], score: float | None = None) -> Seen | None:
 def analyse(paths: list[str], settings, catalog) -> dict[str, Seen]:
     """path -> Seen for every photo of `paths` that could be judged, through the one data path (a dry run)."""
     from keepers.core.pipeline import Cull
-    from keepers.core.taste.term import named_flaw
+    from keepers.core.judge.flaws import named_flaw
 
     out = {}
     for r in Cull(settings, catalog, dry_run=True).run(paths):

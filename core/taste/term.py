@@ -3,8 +3,8 @@
 (half at `HALF_AT`) and how well the profile predicted held-out choices (nothing at chance, full at 65 %).
 
 The general flaws still cost what they cost; taste reorders among what is sound. A reject (below
-`stars.reject_below`) stays a reject, and a photo judged bad for a named flaw (a reason costing `FLAW` points or
-more) stays bad: taste never lifts a flawed photo into the keepers. Every other photo from the reject line up (a
+`stars.reject_below`) stays a reject, and a photo judged bad for a named flaw (a reason costing points for a flaw:
+core/judge/flaws) stays bad: taste never lifts a flawed photo into the keepers. Every other photo from the reject line up (a
 keeper, or a photo judged bad on the quality model's general doubt with no flaw named) moves anywhere between the
 reject line and 10, so taste can keep a sound photo the general judgement doubted, or drop a keeper this person
 would not keep. The score moves on a softsign scale within its band: monotonic, so the order taste sets is kept,
@@ -18,6 +18,7 @@ import math
 import os
 from functools import lru_cache
 
+from keepers.core.judge.flaws import named_flaw
 from keepers.core.taste import store
 from keepers.core.taste.features import seen
 from keepers.core.types import Finding, Reason
@@ -27,7 +28,6 @@ from keepers.core.types import Finding, Reason
 MAX_POINTS = 32.0
 HALF_AT = 30  # signals at which the weight is half its most
 EDGE = 0.01  # a band's open top: a score rounded to 2 decimals stays below it
-FLAW = 0.5  # points a reason must cost to be a named flaw (issue 21's line for a flaw reason)
 # The band is squeezed by this share on the softsign scale, so a score at its very edge (10.0, where photos pile up)
 # is still one a taste can move: on the bare scale an edge is infinitely far and no taste moves it. Squeezing the
 # whole band (not clamping the scores near its edges) keeps the general order and leaves a score as it is where
@@ -97,11 +97,6 @@ def profile_for(settings) -> store.Profile | None:
         return None
     GONE.discard(str(p))  # back again: a later deletion is said again
     return _cached(str(p), mtime)
-
-
-def named_flaw(reasons) -> bool:
-    """Whether a named flaw costs the photo points (taste's own reason, and the moment's gains, are no flaw)."""
-    return any(r.code != "taste" and r.cost >= FLAW for r in reasons)
 
 
 def band(score: float, sound: bool, settings) -> tuple[float, float, bool]:
