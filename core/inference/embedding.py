@@ -144,9 +144,7 @@ def frame_embedding(frame: Frame, model: EfficientNetLite0 | None = None) -> tup
 
 def frame_subject(frame: Frame, model: EfficientNetLite0 | None = None) -> Subject:
     """Where the image model sees the photo's subject (box and mask at analysis size), from the embedding's run."""
-    if SUBJECT_CACHE not in frame.__dict__:  # an embedding put on the frame without its map is run again
-        frame.__dict__.pop(FRAME_CACHE, None)
-    frame_embedding(frame, model)
+    frame_embedding(frame, model)  # (it puts the subject on the frame with the embedding)
     return frame.__dict__[SUBJECT_CACHE]
 
 
