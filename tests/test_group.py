@@ -332,11 +332,17 @@ def test_placeholder_capture_dates_of_cameras_with_unset_clocks_are_no_capture_t
     assert G._parse_time("2024-05-01T10:00:00.25") == pytest.approx(1714557600.25)
 
 
-def test_grouping_5000_photos_takes_under_3_seconds_and_finds_their_scenes():
+def test_grouping_5000_photos_takes_under_3_seconds_of_one_core_and_finds_their_scenes():
+    """The time is this process's CPU time with numpy's BLAS held to one thread: the work grouping does, which a
+    busy machine does not inflate (wall time read 2.1-3.7 s for the same 1.1-1.8 s of work while two other jobs
+    ran, and failed the suite), and which a grouping grown quadratic would still blow past."""
+    from threadpoolctl import threadpool_limits
+
     items, truth = bench.synthetic_shoot(5000)  # what bench_group (make bench) times
-    start = time.perf_counter()
-    groups = G.group(items)
-    seconds = time.perf_counter() - start
+    with threadpool_limits(1):
+        start = time.process_time()
+        groups = G.group(items)
+        seconds = time.process_time() - start
     scene_of = {it.key: t for it, t in zip(items, truth)}
     scenes = [{scene_of[k] for k in g.members} for g in groups]
     assert all(len(s) == 1 for s in scenes)  # no group mixes scenes
