@@ -235,6 +235,27 @@ def test_a_big_jpeg_is_decoded_at_reduced_scale_then_shrunk(tmp_path):
     assert np.abs(crop.astype(int) - full[1500:1891, 2000:2391]).mean() < 2
 
 
+def test_a_big_jpeg_reaches_libjpeg_in_one_read_with_the_same_pixels(tmp_path, monkeypatch):
+    """Fed in Pillow's 64 KB blocks, libjpeg stops and resumes at each (1.5 ms of a 24 MP photo's decode): the
+    loader hands it the whole file at once. The analysis image must be the very same pixels."""
+    from PIL import JpegImagePlugin
+
+    big = cv2.resize(sample_rgb("astronaut"), (3000, 3000), interpolation=cv2.INTER_CUBIC)  # a 1.2 MB JPEG
+    Image.fromarray(big).save(tmp_path / "big.jpg", quality=95)
+    assert (tmp_path / "big.jpg").stat().st_size > 10 * 65536
+    with Image.open(tmp_path / "big.jpg") as im:  # Pillow's own feeding, 64 KB at a time
+        im.draft("RGB", (1024, 1024))  # libjpeg's 1/2 scale, as the loader asks for a 1024 px image
+        im.load()
+        blockwise = np.asarray(im)
+    reads = []
+    read = JpegImagePlugin.JpegImageFile.load_read
+    monkeypatch.setattr(JpegImagePlugin.JpegImageFile, "load_read", lambda self, n: reads.append(n) or read(self, n))
+    frame = load(photo(tmp_path / "big.jpg"))
+    assert len(reads) <= 2  # the file, then the end of it (the decoder stops at its end marker before)
+    assert np.array_equal(frame._decoded[2].pixels, blockwise)  # the decode the analysis image came from
+    assert np.array_equal(frame.rgb, cv2.resize(blockwise, (1024, 1024), interpolation=cv2.INTER_AREA))
+
+
 def test_a_small_photo_is_never_upscaled(write_jpeg):
     frame = load(photo(write_jpeg(sample_rgb("chelsea"))))  # 451 x 300
     assert frame.rgb.shape == (300, 451, 3) and frame.scale == 1.0

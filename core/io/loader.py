@@ -160,6 +160,8 @@ def _decode(im: Image.Image, path: str, target: int | None) -> np.ndarray:
             k = target / max(im.size)
             # a box of the image's own aspect, so libjpeg picks the smallest of 1/1..1/8 still >= target
             im.draft("RGB", (max(1, math.ceil(im.width * k)), max(1, math.ceil(im.height * k))))
+        if im.format in ("JPEG", "MPO"):
+            _one_block(im)
         im.load()
         return np.asarray(to_rgb(im))
     except MemoryError:
@@ -168,6 +170,24 @@ def _decode(im: Image.Image, path: str, target: int | None) -> np.ndarray:
         raise ReadError(path, _os_reason(e)) from None
     except Exception as e:  # damaged data can make a decoder raise nearly anything
         raise ReadError(path, f"file is truncated or corrupt: {e}") from None
+
+
+ONE_BLOCK_AT_MOST = 64 << 20  # bytes: a larger file is fed to the decoder in Pillow's blocks, as before
+
+
+def _one_block(im: Image.Image) -> None:
+    """Have Pillow hand libjpeg the whole file at once. Fed in Pillow's 64 KB blocks, libjpeg stops at the end of
+    each, and the next block is joined to what it left: some 120 stops for a 7.6 MB photo, 1.5 ms of a 67 ms
+    decode at 1/4 scale. The same decoder reads the same bytes: the pixels, and a truncated file's message (with
+    its count of bytes not processed), are the same."""
+    fp = im.fp
+    try:
+        here = fp.tell()
+        size = fp.seek(0, os.SEEK_END)
+        fp.seek(here)
+    except (AttributeError, OSError, ValueError):
+        return
+    im.decodermaxblock = max(im.decodermaxblock, min(size, ONE_BLOCK_AT_MOST))
 
 
 def to_rgb(im: Image.Image) -> Image.Image:
