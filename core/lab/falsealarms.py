@@ -135,7 +135,8 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
         flaw = [r for r in v.reasons if is_flaw(r)]
         row["photos"] += 1
         row["bad"] += v.verdict == "bad"
-        row["bad_unexplained"] += v.verdict == "bad" and not flaw  # judged bad, yet no flaw is charged for it
+        # judged bad with no flaw charged: on the quality model's doubt alone, which its reason says (judgement.doubted)
+        row["bad_unexplained"] += v.verdict == "bad" and not flaw
         row["flawed"] += bool(flaw)
     # the rules were tuned on the train part of the clean sets (core/lab/eval.py: clean_split); the rest is held out
     train = {str(p) for p in clean_split(data)[0]}
@@ -178,7 +179,7 @@ def report(m: dict) -> list[str]:
         lines.append(f"| {k} | {r['photos']} | {r['bad']:.3f} | {r['flawed']:.3f} |")
     if m.get("people_sets"):
         lines += ["", "Real photos people compared for beauty (taste sets; not in the goal's count, never tuned on):", "",
-                  "| set | photos | judged bad | of them with no flaw charged | flaw reason ≥ 0.5 |", "|---|---|---|---|---|"]
+                  "| set | photos | judged bad | of them on the quality model's doubt alone | flaw reason ≥ 0.5 |", "|---|---|---|---|---|"]
         lines += [f"| {s} | {r['photos']} | {r['bad'] / r['photos']:.3f} | {r['bad_unexplained'] / r['photos']:.3f} | "
                   f"{r['flawed'] / r['photos']:.3f} |" for s, r in m["people_sets"].items()]
     lines += ["", "offenders (score, verdict, first reason costing ≥ 0.5 points):", ""]
