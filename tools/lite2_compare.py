@@ -11,7 +11,7 @@ cost: CPU and wall ms a photo from the 1024-px analysis image to the features, o
 (the Lite2 files from CACHE_DIR/out).
 c) textures: models/train/textures.py's protocol (5-fold CV of lambda on two thirds, the held-out third once).
 
-    .venv/bin/python tools/lite2_compare.py CACHE_DIR [prefer taste textures] [--full [--quick]]
+    .venv/bin/python tools/lite2_compare.py CACHE_DIR [prefer taste textures cost] [--full [--quick]]
 """
 
 from __future__ import annotations
