@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from keepers.core.analyzers.artefacts import ArtefactsAnalyzer
+from keepers.core.analyzers.damage import DamageAnalyzer
 from keepers.core.analyzers.exposure import ExposureAnalyzer
 from keepers.core.analyzers.lens import LensAnalyzer
 from keepers.core.analyzers.noise import NoiseAnalyzer
@@ -12,4 +13,5 @@ from keepers.core.hookspecs import hookimpl
 
 @hookimpl
 def keepers_analyzers(settings):
-    return [SharpnessAnalyzer(), NoiseAnalyzer(), ExposureAnalyzer(), LensAnalyzer(), ArtefactsAnalyzer()]
+    return [SharpnessAnalyzer(), NoiseAnalyzer(), ExposureAnalyzer(), LensAnalyzer(), ArtefactsAnalyzer(),
+            DamageAnalyzer()]

@@ -72,11 +72,39 @@ def _message(number: int, payload: bytes) -> bytes:
     return _enc(number << 3 | 2) + _enc(len(payload)) + payload
 
 
-def with_output(model: bytes, name: str) -> bytes:
-    """The ONNX model's bytes with `name` (a float tensor of its graph) as one more graph output."""
-    tensor_type = _message(1, _enc(1 << 3) + _enc(1))  # TypeProto.tensor_type {elem_type: FLOAT}
+def with_output(model: bytes, name: str, elem_type: int = 1) -> bytes:
+    """The ONNX model's bytes with `name` (a tensor of its graph: FLOAT = 1, UINT8 = 2) as one more graph output."""
+    tensor_type = _message(1, _enc(1 << 3) + _enc(elem_type))  # TypeProto.tensor_type {elem_type}
     value_info = _message(1, name.encode()) + _message(2, tensor_type)
     return model + _message(7, _message(12, value_info))  # ModelProto.graph {output: value_info}
+
+
+def quantised(model: bytes) -> dict[str, tuple[float, int]]:
+    """(scale, zero point) of each uint8 tensor a QLinearConv or QLinearAdd node of an int8 graph writes (its inputs
+    6 and 7 name them: scalar initializers), so such a tensor read as an extra output can be read as real numbers."""
+    graph = next(v for f, v in _fields(memoryview(model)) if f == 7)
+    scalars, nodes = {}, []
+    for f, v in _fields(graph):
+        if f == 5:  # GraphProto.initializer: a scalar's value is in raw_data, float_data or int32_data
+            name = raw = None
+            for ff, vv in _fields(v):
+                if ff == 8:
+                    name = bytes(vv).decode()
+                elif ff in (4, 9) and not isinstance(vv, int) and len(vv) == 4:
+                    raw = np.frombuffer(bytes(vv), np.float32)[0]
+                elif ff == 9 and not isinstance(vv, int) and len(vv) == 1:
+                    raw = bytes(vv)[0]
+                elif ff == 5:
+                    raw = vv if isinstance(vv, int) else _varint(bytes(vv), 0)[0]
+            if name is not None and raw is not None:
+                scalars[name] = raw
+        elif f == 1:  # NodeProto: input 1, output 2, op_type 4
+            parts = [(ff, bytes(vv).decode()) for ff, vv in _fields(v) if ff in (1, 2, 4)]
+            ins, op = [x for ff, x in parts if ff == 1], next((x for ff, x in parts if ff == 4), "")
+            if op in ("QLinearConv", "QLinearAdd"):
+                nodes.append((next(x for ff, x in parts if ff == 2), ins[6], ins[7]))
+    # (the nodes come before the initializers in the file)
+    return {out: (float(scalars[s]), int(scalars[z])) for out, s, z in nodes if s in scalars and z in scalars}
 
 
 @lru_cache(maxsize=2)

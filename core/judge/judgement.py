@@ -31,7 +31,8 @@ BLANK = "blank"  # a frame of one flat tone: rejected, for that reason alone
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
            "soft_corners": 0.15, "misfire": 0.9,
-           "impulse_noise": 0.7, "posterised": 0.5, "pixelated": 0.85, "pasted_blocks": 0.95}
+           "impulse_noise": 0.7, "posterised": 0.5, "pixelated": 0.85, "pasted_blocks": 0.95,
+           "colour_bleed": 0.9, "washed_out": 0.9, "smeared": 0.9, "jagged": 0.9}
 # The head's scale puts the median clean photo at 7.5 (models/train/quality.py: knots). Points below that are what
 # the head took for flaws, and go to the reasons naming them; the gap from 7.5 to 10 is no flaw (a sound photo is
 # not a great one: the moment and appeal say what lifts it). Counted from 10, a clean photo at 7 "lost" 3 points
@@ -48,7 +49,8 @@ GUESS = 1.0  # IQRs above the clean median a flaw's scorer needs for the flaw to
 FACE_LOST_EV = -2.5
 CLASSICAL = ("sharpness", "noise", "exposure", "lens")  # the measuring analyzers (not the quality finding's checks)
 MISFIRE = "misfire"  # a finger or strap over the frame, a colour cast over a region: a reject (exposure analyzer)
-ARTEFACTS = ("impulse_noise", "posterised", "pixelated", "pasted_blocks")  # core/analyzers/artefacts.py; PENALTY: KADID
+ARTEFACTS = ("impulse_noise", "posterised", "pixelated", "pasted_blocks",  # core/analyzers/artefacts.py; PENALTY: KADID
+             "colour_bleed", "washed_out", "smeared", "jagged")  # core/analyzers/damage.py (its severity: people's loss)
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
 FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
           "clipped_highlights": "overexposed"}

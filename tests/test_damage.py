@@ -1,0 +1,104 @@
+"""Damage no other measure sees (issue 21 item 4): colour bleeding, washed-out colour, detail smeared by heavy noise
+reduction and jagged edges are read from EfficientNet-Lite0's inner feature maps by a learned head
+(core/analyzers/damage.py, models/damage_head.npz). KADID-10k copies of a real clean photo at level 3 and above get
+the reason and lose points in the judging step; the clean photo, foliage, fabric-like textures and a black-and-white
+photo get none. Real files from ../shared/data, the shipped ONNX model and head."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+
+from keepers.core.analyzers.damage import HEAD_FILE, MANIFEST, DamageAnalyzer
+from keepers.core.lab.eval import variant_frame
+from keepers.core.lab.kadid import NAMES, copy_of
+
+# a clean photo of the head's training set (clean_split's train part, every 6th): the test checks what a user sees
+CLEAN = "clean/imagenet/n04467665_trailer_truck.JPEG"
+# the levels at which people rate each kind 2.5 of 5 or worse and the head names it on this photo; desaturation is
+# named at level 3 (a tenth of the colour left): level 4 is greyscale (monochrome is a choice), level 5 turns the
+# faint colours round, which the head does not see as washed out
+LEVELS = {"colour_bleed": (3, 4, 5), "washed_out": (3,), "smeared": (3, 4, 5), "jagged": (3, 4, 5)}
+KINDS = {"colour_bleed": "color_diffusion", "washed_out": "color_saturation_1", "smeared": "denoise",
+         "jagged": "jitter"}
+
+
+def load(path):
+    from keepers.core.io.discover import kind_of
+    from keepers.core.io.loader import load as decode
+    from keepers.core.settings import Settings
+    from keepers.core.types import Photo
+
+    s = Settings()
+    return decode(Photo(str(path), kind_of(str(path))), s.analysis_size, s.max_pixels)
+
+
+def damage(frame) -> dict[str, float]:
+    return {r.code: r.severity for r in DamageAnalyzer().analyze(frame).reasons}
+
+
+def kadid_copy(frame, kind: str, level: int):
+    return variant_frame(frame, copy_of(frame.rgb, NAMES.index(kind) + 1, level, CLEAN.split("/")[-1]))
+
+
+def test_the_damage_head_file_matches_its_manifest_checksum():
+    entry = json.loads(MANIFEST.read_text())
+    assert entry["file"] == HEAD_FILE.name
+    assert hashlib.sha256(HEAD_FILE.read_bytes()).hexdigest() == entry["sha256"]
+
+
+@pytest.mark.parametrize("code", list(KINDS))
+def test_a_real_photos_damaged_copies_at_level_3_and_above_are_named(shared_data, code):
+    frame = load(shared_data / CLEAN)
+    for level in LEVELS[code]:
+        assert code in damage(kadid_copy(frame, KINDS[code], level)), (code, level)
+    assert "washed_out" not in damage(kadid_copy(frame, "color_saturation_1", 4))  # greyscale: a choice
+
+
+def test_the_judging_step_charges_smeared_detail_and_says_so(shared_data):
+    from keepers.core import pm
+    from keepers.core.analyzers import run_all
+    from keepers.core.judge.judgement import judge
+    from keepers.core.settings import Settings
+
+    s = Settings()
+    found = run_all(kadid_copy(load(shared_data / CLEAN), "denoise", 4), pm.analyzers(s))
+    with_it, without = judge(found, s), judge([f for f in found if f.analyzer != "damage"], s)
+    smeared = next(r for r in with_it.reasons if r.code == "smeared")
+    assert smeared.cost >= 0.5 and with_it.score <= without.score - 0.5
+
+
+@pytest.mark.parametrize("name", [CLEAN, "camera/photos/nature/silver_fir.jpg",
+                                  "camera/photos/nature/wood_anemones.jpg", "camera/photos/denali.webp",
+                                  "camera/photos/cars.jpg", "camera/photos/rommel.jpg",
+                                  "clean/imagenet/n04325704_stole.JPEG", "textures/braided/braided_0019.jpg",
+                                  "textures/cobwebbed/cobwebbed_0045.jpg", "textures/bumpy/bumpy_0062.jpg",
+                                  "textures/crosshatched/crosshatched_0025.jpg"])
+def test_clean_photos_foliage_lace_and_textures_show_no_damage(shared_data, name):
+    # (the textures are of the half the head never saw: models/train/damage.py trains on every other one)
+    assert damage(load(shared_data / name)) == {}
+
+
+def test_a_black_and_white_photo_is_not_washed_out():
+    from keepers.core.lab.demo import sample_photo
+    from keepers.core.lab.eval import saved
+    from keepers.core.types import Frame, Meta, Photo
+
+    rgb = saved(sample_photo("camera"))  # scikit-image's cameraman: a monochrome photo, grey in all three channels
+    frame = Frame(Photo("cameraman.jpg", "jpeg"), rgb, Meta(width=rgb.shape[1], height=rgb.shape[0]))
+    assert "washed_out" not in damage(frame)
+
+
+def test_both_shipped_variants_read_the_same_inner_statistics():
+    import numpy as np
+
+    from keepers.core.inference.embedding import INNER_DIM, EfficientNetLite0, EfficientNetLite0Int8
+    from keepers.core.lab.demo import sample_photo
+
+    rgb = sample_photo("astronaut")
+    a, b = (m().embed_map(rgb)[3] for m in (EfficientNetLite0, EfficientNetLite0Int8))
+    # the int8 graph's uint8 maps, read back through their scale and zero point, say what the fp32 maps say
+    assert a.shape == b.shape == (INNER_DIM,)
+    assert np.corrcoef(a, b)[0, 1] > 0.99 and np.abs(a - b).mean() < 0.05 * np.abs(a).mean()
