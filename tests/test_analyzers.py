@@ -83,6 +83,15 @@ def test_a_thumbnail_sized_image_gets_no_opinion_rather_than_an_error():
     assert all(0.0 <= a.analyze(frame_of(small)).score <= 1.0 for a in ANALYZERS)
 
 
+def test_a_long_panorama_strip_is_judged_for_focus_rather_than_failing():
+    # 8:1 at the photo's own pixels: the focus grid's tiles used to need a short side of a sixth of the long one
+    strip = np.ascontiguousarray(photo("astronaut")[200:264])
+    sharp = SHARPNESS.analyze(frame_of(strip))
+    assert sharp.score is not None and "out_of_focus" not in {r.code for r in sharp.reasons}
+    blurred = SHARPNESS.analyze(frame_of(distort.gaussian_blur(strip, 3)))
+    assert "out_of_focus" in {r.code for r in blurred.reasons} and blurred.score < sharp.score
+
+
 @pytest.mark.parametrize("name", PHOTOS)
 def test_the_original_photos_get_none_of_the_flaws(name):
     assert codes(photo(name)) == set()

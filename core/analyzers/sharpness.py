@@ -129,7 +129,8 @@ def _gen_eig(t1: np.ndarray, t2: np.ndarray) -> tuple[float, float, np.ndarray]:
 def measure(grey: np.ndarray, noise_sigma: float = 0.0) -> dict:
     """Blur of the best tile of `grey` (float [0, 1]), its box, and the blur per direction over the whole frame."""
     h, w = grey.shape
-    cell = max(12, round(max(h, w) / CELLS))
+    # a tile is 2x2 cells, so the short side needs two: a long panorama strip (8:1) would otherwise have no tile
+    cell = max(12, min(round(max(h, w) / CELLS), min(h, w) // 2))
     s1, s2, s3 = _blurs(grey)
     m3 = cv2.magnitude(*_grad(s3))
     # noise energy, measured on a sparse grid in the flattest 30 % at the 3 px scale (where noise barely shows)
