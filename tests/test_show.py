@@ -66,3 +66,16 @@ def test_each_photo_is_judged_once_per_cull(tmp_path, monkeypatch):
     assert len(judged) == len(results) == len(calls)
     assert any(r.verdict.group for r in judged) and any("alternate" in [x.code for x in r.verdict.reasons]
                                                         for r in judged)
+
+
+def test_show_signs_each_reasons_points_as_they_moved_the_score(culled):
+    """A smile's or the look's points were printed as "·" (took nothing) beside a message saying "+2.1": `show` now
+    prints "+2.1" for points given and "-4.8" for points taken, as `--json`'s cost (minus the points) says."""
+    folder, recs, tmp = culled
+    gave = next(n for n, r in recs.items() if any(x["cost"] <= -0.05 for x in r["reasons"]))
+    took = next(n for n, r in recs.items() if any(x["cost"] >= 0.05 for x in r["reasons"]))
+    for name in (gave, took):
+        lines = [" ".join(s.split()) for s in keepers("show", folder / name, tmp=tmp).stdout.splitlines()]
+        for x in recs[name]["reasons"]:
+            shown = f"{-x['cost']:+.1f} {x['code']}" if abs(x["cost"]) >= 0.05 else f"· {x['code']}"
+            assert any(s.startswith(shown) for s in lines), (name, shown, lines)

@@ -230,19 +230,35 @@ def show(args, settings) -> int:
               f"(confidence {v.confidence:.0%}) · {_stars(v)} · judged by {v.judged_by}")
     if v.reasons:
         out.print("  why:")
+        wide = max(len(x.code) for x in v.reasons)
         for x in v.reasons:
-            cost = f"-{x.cost:4.1f}" if x.cost >= 0.05 else "    ·"  # a reason that took no points informs only
-            out.print(f"    {cost}  {x.code:<22} {x.message}", highlight=False)
+            _hanging(out, f"    {points(x.cost):>5}  {x.code:<{wide}}  ", x.message)
     else:
         out.print("  why: no flaw found")
     if v.keywords:
-        out.print("  keywords: " + ", ".join(v.keywords), highlight=False)
+        _hanging(out, "  keywords: ", ", ".join(v.keywords))
     if v.group:
         out.print(f"  group {v.group}" + (" (pick of its group)" if v.pick else ""))
     if alone:
         out.print(f"  [dim]judged alone: bursts and duplicates are found by `keepers cull "
                   f"{os.path.dirname(r.photo.path)}`[/dim]", highlight=False)
     return 0
+
+
+def _hanging(out, head: str, text: str) -> None:
+    """`head` then `text`, a long text wrapped under itself (not under the costs and codes), no trailing spaces."""
+    import textwrap
+
+    lines = textwrap.wrap(text, max(20, out.width - len(head)), break_on_hyphens=False) or [""]
+    out.print(head + ("\n" + " " * len(head)).join(lines), highlight=False, soft_wrap=True, markup=False)
+
+
+def points(cost: float) -> str:
+    """What a reason did to the score, signed as the photographer reads it: "-4.8" took points, "+2.1" gave them
+    (a smile, the look people like: their cost is minus the points), "·" informs only."""
+    if abs(cost) < 0.05:
+        return "·"
+    return f"{-cost:+.1f}"
 
 
 def _as_culled(r: Result, settings) -> bool:
