@@ -254,7 +254,33 @@ def test_the_summary_counts_only_the_reasons_of_photos_not_kept(nature):
     not_kept = [r for r in recs.values() if r["verdict"] == "bad"]
     assert int(rows["not keepers (bad)"]) == len(not_kept)
     for code, n in listed.items():  # under "not keepers", a reason counts the photos not kept for it
-        assert n == sum(any(x["code"] == code and x["severity"] >= 0.3 for x in r["reasons"]) for r in not_kept), code
+        assert n == sum(code in _bad_for(r) for r in not_kept), code
+
+
+def _bad_for(rec: dict) -> set[str]:
+    """What a photo not kept was judged bad for, from its --json record: the codes of the reasons that took points
+    (a doubt counts as the quality model's doubt); where none took points, its strong ones."""
+    took = {"the quality model's doubt" if x["message"].startswith("The quality model doubts") else x["code"]
+            for x in rec["reasons"] if x["cost"] >= 0.05}
+    return took or {x["code"] for x in rec["reasons"] if x["severity"] >= 0.3}
+
+
+def test_the_summary_counts_each_photo_not_kept_under_what_took_its_points(shared_data, tmp_path):
+    """Three real night photos judged bad: one on the quality model's doubt alone (11), one for a focus its measure
+    found (54), one on the doubt with its corners' falloff listed at no cost (03). The summary once counted 03 under
+    vignetting, which took nothing, and 11 and 54 under no reason at all: each is now counted once, under what
+    took its points."""
+    folder = tmp_path / "night"
+    folder.mkdir()
+    for name in ("03.jpg", "11.jpg", "54.jpg"):
+        shutil.copy(shared_data / "real_defects" / "lowlight" / name, folder / name)
+    recs = records(keepers("cull", "--json", "--dry-run", folder, tmp=tmp_path))
+    rows = _summary_rows(keepers("cull", "--dry-run", folder, tmp=tmp_path).stdout)
+    listed = {k.removeprefix("reason: "): int(v) for k, v in rows.items() if k.startswith("reason: ")}
+    not_kept = [r for r in recs.values() if r["verdict"] == "bad"]
+    assert len(not_kept) == 3 and int(rows["not keepers (bad)"]) == 3
+    assert listed == {"the quality model's doubt": 2, "out_of_focus": 1}
+    assert sum(listed.values()) == sum(len(_bad_for(r)) for r in not_kept)
 
 
 def _listed(text: str) -> list[str]:

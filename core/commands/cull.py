@@ -164,7 +164,7 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
     elif judged:
         out.print(_photo_table("Photos", judged))
     # the reasons the photos judged bad were judged bad for: a keeper's slight flaw is no reason it was not kept
-    reasons = Counter(x.code for r in bad for x in r.verdict.reasons if x.severity >= 0.3)
+    reasons = Counter(code for r in bad for code in bad_for(r.verdict.reasons))
     t = Table(title="Summary")
     t.add_column("")
     t.add_column("photos", justify="right")
@@ -172,7 +172,7 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
     t.add_row("not keepers (bad)", str(len(bad)))
     t.add_row("  of which rejects", str(len(rejected)))
     for code, n in reasons.most_common():
-        t.add_row(f"  reason: {code}", str(n))
+        t.add_row(f"  reason: {code}" if code != DOUBTED else "  reason: the quality model's doubt", str(n))
     t.add_row("analysed now / from catalog", f"{stats['analyzed']} / {stats['from_catalog']}")
     t.add_row("sidecars " + ("(dry run: none written)" if dry_run else "written"), str(stats["written"]))
     if stats.get("embedded") or (dry_run and any(r.embedded for r in results)):
@@ -187,6 +187,19 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
         if r.error or r.write_error:
             # one unwrapped line per failure, so it can be grepped and copied
             out.print(f"[red]error[/red] {r.photo.path}: {r.error or r.write_error}", highlight=False, soft_wrap=True)
+
+
+DOUBTED = "doubt"  # the summary's row for the photos judged bad on the quality model's doubt (core/judge/flaws.DOUBT)
+
+
+def bad_for(reasons) -> set[str]:
+    """What a photo not kept was judged bad for, once each: the codes of the reasons that took points. A reason
+    listed at no cost (clipped shadows in a night scene) is information, not why; a doubt names a flaw its measure
+    did not confirm, so it counts as the doubt. A photo none of whose reasons took points counts under its strong ones."""
+    from keepers.core.judge.flaws import DOUBT
+
+    took = {DOUBTED if x.message.startswith(DOUBT) else x.code for x in reasons if x.cost >= 0.05}
+    return took or {x.code for x in reasons if x.severity >= 0.3}
 
 
 def show(args, settings) -> int:
