@@ -70,6 +70,17 @@ def test_the_judging_step_charges_smeared_detail_and_says_so(shared_data):
     assert smeared.cost >= 0.5 and with_it.score <= without.score - 0.5
 
 
+def test_a_damage_reason_reads_as_its_own_flaw_not_as_motion_blur_or_flat_tones(shared_data):
+    """"Detail smeared" and "smeared colour" read as motion blur's "detail is smeared in one direction", and
+    "Washed-out colours" as low contrast's "flat, washed-out tones": a photographer could not tell which flaw the
+    photo has. Each damage reason, as named on a real photo's damaged copy, now uses words of its own."""
+    frame = load(shared_data / CLEAN)
+    for code, kind in KINDS.items():
+        found = DamageAnalyzer().analyze(kadid_copy(frame, kind, LEVELS[code][0])).reasons
+        [message] = [r.message.lower() for r in found if r.code == code]
+        assert "smear" not in message and "washed" not in message, (code, message)
+
+
 @pytest.mark.parametrize("name", [CLEAN, "camera/photos/nature/silver_fir.jpg",
                                   "camera/photos/nature/wood_anemones.jpg", "camera/photos/denali.webp",
                                   "camera/photos/cars.jpg", "camera/photos/rommel.jpg",

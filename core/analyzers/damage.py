@@ -28,10 +28,14 @@ HEAD_FILE = MODELS_DIR / "damage_head.npz"
 MANIFEST = MODELS_DIR / "manifest" / "damage_head.json"
 MIN_SIDE = 32
 _OFF_GREY = (np.eye(3) - 1 / 3).astype(np.float32)  # each channel minus the pixel's mean of the three
+# Each says what a photographer sees in words no other reason uses: "smeared" is motion blur's, "washed-out" the
+# flat tones of low contrast and an over-bright exposure. (The catalog keeps the text it stored: the version stays,
+# as no number changed, and a photo analysed before keeps the older wording until it is analysed again.)
 REASONS = {
-    "colour_bleed": "Colours bleed across edges (smeared colour, as from heavy compression or a bad conversion)",
-    "washed_out": "Washed-out colours: the colour looks drained from the picture",
-    "smeared": "Detail smeared: waxy, over-smoothed texture (heavy noise reduction)",
+    "colour_bleed": "Colour bleeding: colours spill across edges and glow into their surroundings (as from heavy "
+                    "compression or a bad conversion)",
+    "washed_out": "Faded colour: the colours look drained towards grey",
+    "smeared": "Waxy detail: fine texture wiped smooth, as by heavy noise reduction",
     "jagged": "Jagged edges: lines and outlines look broken and displaced",
 }
 
