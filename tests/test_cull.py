@@ -335,6 +335,21 @@ def test_a_sidecar_that_cannot_be_written_is_reported_once(tmp_path, write_jpeg)
     assert said == 1 and "read-only" in proc.stdout, proc.stdout + proc.stderr
 
 
+def test_a_dry_run_on_a_read_only_card_says_the_sidecar_would_not_be_written(tmp_path, write_jpeg):
+    """A dry run writes no sidecar anywhere: on a read-only card it once said "sidecar not written" of every photo,
+    as if the run had failed to write; it now says what a real run could not do."""
+    from conftest import sample_rgb
+
+    photo = write_jpeg(sample_rgb("coffee"), "card/coffee.jpg")
+    photo.parent.chmod(0o555)
+    try:
+        proc = keepers("cull", "--dry-run", photo.parent, tmp=tmp_path)
+    finally:
+        photo.parent.chmod(0o755)
+    said = " ".join(proc.stdout.split())
+    assert "sidecar would not be written: folder" in said and "sidecar not written" not in said, proc.stdout
+
+
 def test_no_python_warning_reaches_the_photographers_terminal(tmp_path):
     from PIL import Image
 
