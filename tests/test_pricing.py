@@ -1,13 +1,13 @@
 """Flaws priced as people price them (issue 21 item 4): KADID-10k's people mind slight noise less than the quality
 head does (a level-1 white noise, people 3.9 of 5, is far better than a level-3 Gaussian blur, 2.9), so the judging
-step keeps only part of the head's points for slight noise (judgement.PRICE); heavy noise, and a real noisy photo,
+step keeps only part of the head's points for slight noise (prices.PRICE); heavy noise, and a real noisy photo,
 are still judged bad. Real photos from ../shared/data, the copies core/lab/kadid.py's as a cull reads them."""
 
 from __future__ import annotations
 
 import pytest
 
-from keepers.core.judge import judgement
+from keepers.core.judge import judgement, prices
 from keepers.core.lab.eval import variant_frame
 from keepers.core.lab.kadid import NAMES, copy_of
 
@@ -45,12 +45,12 @@ def analysed(shared_data):
 def scores(analysed, monkeypatch, price) -> dict[str, float]:
     from keepers.core.settings import Settings
 
-    monkeypatch.setattr(judgement, "PRICE", price)
+    monkeypatch.setattr(prices, "PRICE", price)
     return {k: judgement.judge(found, Settings()).score for k, found in analysed.items()}
 
 
 def test_a_slightly_noisy_copy_now_scores_above_a_moderately_blurred_copy_as_people_rate_them(analysed, monkeypatch):
-    now = scores(analysed, monkeypatch, judgement.PRICE)
+    now = scores(analysed, monkeypatch, prices.PRICE)
     before = scores(analysed, monkeypatch, {})  # the head's points for noise charged in full, as before
     assert now["white_noise-1"] > now["gaussian_blur-3"], now
     assert before["white_noise-1"] < before["gaussian_blur-3"], before
@@ -60,7 +60,7 @@ def test_a_slightly_noisy_copy_now_scores_above_a_moderately_blurred_copy_as_peo
 def test_heavy_noise_and_a_real_noisy_photo_are_still_judged_bad_for_their_noise(analysed, monkeypatch):
     from keepers.core.settings import Settings
 
-    monkeypatch.setattr(judgement, "PRICE", judgement.PRICE)
+    monkeypatch.setattr(prices, "PRICE", prices.PRICE)
     for key in ("white_noise-5", "real"):
         v = judgement.judge(analysed[key], Settings())
         assert v.verdict == "bad", (key, v.score)

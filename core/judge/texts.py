@@ -1,0 +1,51 @@
+"""The judging step's own reason texts, as data: the reasons it writes where no analyzer's reason explains a low
+score (the flaw the quality head blames most, and the head's doubt). Analyzers word their own reasons; their
+prices are in core/judge/prices.py.
+"""
+
+from __future__ import annotations
+
+from keepers.core.judge.flaws import DOUBT
+from keepers.core.types import Reason
+
+# the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
+FAMILY = {"motion_blur": "out_of_focus", "clipped_shadows": "underexposed", "backlit": "underexposed",
+          "clipped_highlights": "overexposed"}
+FLAW_REASONS = {
+    "blur": ("out_of_focus", "Soft: the quality model sees blur (no sharp detail)"),
+    "motion": ("motion_blur", "Motion blur, as the quality model sees it"),
+    "noise": ("noise", "Noise: grain or blotches, as the quality model sees it"),
+    "jpeg": ("jpeg_artifacts", "Compression artefacts (blocky, smeared detail), as the quality model sees it"),
+    "under": ("underexposed", "Too dark, as the quality model sees it"),
+    "over": ("overexposed", "Too bright, washed out, as the quality model sees it"),
+    "contrast": ("low_contrast", "Flat, low-contrast tones, as the quality model sees it"),
+    "vignetting": ("vignetting", "Dark corners or edges, as the quality model sees it"),
+    "ca": ("chromatic_aberration", "Colour fringes on edges, as the quality model sees it"),
+}
+
+
+# Judged bad on the quality model's doubt alone (no flaw named at FLAW_COST points): the verdict stays, and says so.
+# The doubt is evidence, not noise: of the 24 real-defect photos (real_defects, noisy and low-light) judged bad, 11
+# rest on it alone, as do 2 of 11 clean photos judged bad and 29 of 53 flowers (taste/flowers). Giving back a fifth
+# of those points took the clean vs real-defect AUC from 0.795 to 0.768, and half of them to 0.740 (docs/eval.md).
+# The reason keeps the code of the flaw the model blames (users filter by it; `low_quality` where it blames none),
+# says it is the model's doubt, and is no named flaw (core/judge/flaws.DOUBT): no flaw| keyword, and a taste profile
+# may lift the photo
+DOUBTS = {"blur": "softer", "motion": "more smeared", "noise": "grainier", "jpeg": "more blocky",
+          "under": "darker", "over": "brighter", "contrast": "flatter", "vignetting": "darker in the corners",
+          "ca": "more fringed on its edges"}
+CONFIRMS = {"blur": "the focus measure", "motion": "the motion measure", "noise": "the noise measure",
+            "jpeg": "the compression measure", "under": "the exposure measure", "over": "the exposure measure",
+            "contrast": "the contrast measure", "vignetting": "the falloff measure", "ca": "the fringe measure"}
+
+
+def doubted(points: float, blamed: str | None) -> Reason:
+    """The reason of a photo judged bad on the quality model's doubt alone, carrying the points the doubt cost.
+    `blamed`: the flaw class the model blames most, where its scorer sees some of it (GUESS) but not enough to
+    claim the flaw (EVIDENCE)."""
+    if blamed in DOUBTS:
+        code = FLAW_REASONS[blamed][0]
+        what = f"it reads {DOUBTS[blamed]} than most sound photos, which {CONFIRMS[blamed]} does not confirm"
+    else:
+        code, what = "low_quality", "it scores below most sound photos with no flaw its measures confirm"
+    return Reason(code, f"{DOUBT}: {what}", min(0.25, points / 10), cost=points)
