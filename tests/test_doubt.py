@@ -70,3 +70,15 @@ def test_every_photo_judged_bad_names_a_reason_that_cost_it_points(shared_data, 
     assert sum(judge(fs, SETTINGS).verdict == "bad" for fs in found.values()) == 4
     low = judge(found[shared_data / "real_defects/lowlight/25.jpg"], SETTINGS).reasons[0]
     assert low.code == "low_quality" and low.message.startswith(DOUBT) and "no flaw its measures confirm" in low.message
+
+
+def test_a_measure_that_found_some_of_the_doubted_flaw_is_said_inside_the_doubt_not_beside_it(shared_data):
+    """lowlight 03: the falloff measure finds corners 3.6 stops darker, too little for the lens analyzer to charge in
+    so dark a scene; the doubt used to say the falloff measure 'does not confirm' it right above that very reading,
+    and the sidecar carried `vignetting` twice."""
+    p = shared_data / "real_defects/lowlight/03.jpg"
+    v = judge(_found([p])[p], SETTINGS)
+    vig = [r for r in v.reasons if r.code == "vignetting"]
+    assert v.verdict == "bad" and len(vig) == 1 and vig[0].message.startswith(DOUBT)
+    assert "(the falloff measure: corners about 3.6 stops darker)" in vig[0].message
+    assert "does not confirm" not in vig[0].message and not named_flaw(v.reasons)

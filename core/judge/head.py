@@ -15,6 +15,7 @@ the reasons that explain them. In the order `by_quality_head` takes them:
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from keepers.core.judge import intent
 from keepers.core.judge.costs import costs
@@ -106,5 +107,14 @@ def by_quality_head(q: Finding, findings: list[Finding], settings: Settings) -> 
     if overall < settings.good_threshold and doubt >= 0.05 and not named_flaw(reasons):
         doubted_class = blamed if blamed in weak else None
         guess = FLAW_REASONS.get(doubted_class)  # the guess that named it at no cost makes way for the one that pays
-        reasons = [r for r in reasons if (r.code, r.message) != guess] + [doubted(doubt, doubted_class)]
+        reasons = [r for r in reasons if (r.code, r.message) != guess]
+        said = doubted(doubt, doubted_class)
+        # a measure that found some of the blamed flaw, too little to charge it, is said inside the doubt, not beside
+        # it: lowlight/03 read "...which the falloff measure does not confirm" over "Vignetting: corners about 3.6
+        # stops darker" (cost 0), and the sidecar carried the code twice
+        beside = [r for r in reasons if r.code == said.code and said.code != "low_quality"]
+        if beside:
+            said = replace(doubted(doubt, doubted_class, beside[0].message), cost=doubt + sum(r.cost for r in beside))
+            reasons = [r for r in reasons if all(r is not b for b in beside)]
+        reasons.append(said)
     return overall, f"quality/{q.data.get('route', 'other')}", reasons

@@ -39,13 +39,16 @@ CONFIRMS = {"blur": "the focus measure", "motion": "the motion measure", "noise"
             "contrast": "the contrast measure", "vignetting": "the falloff measure", "ca": "the fringe measure"}
 
 
-def doubted(points: float, blamed: str | None) -> Reason:
+def doubted(points: float, blamed: str | None, measured: str | None = None) -> Reason:
     """The reason of a photo judged bad on the quality model's doubt alone, carrying the points the doubt cost.
     `blamed`: the flaw class the model blames most, where its scorer sees some of it (GUESS) but not enough to
-    claim the flaw (EVIDENCE)."""
+    claim the flaw (EVIDENCE). `measured`: an analyzer's message for that flaw, found too slight to charge."""
     if blamed in DOUBTS:
         code = FLAW_REASONS[blamed][0]
-        what = f"it reads {DOUBTS[blamed]} than most sound photos, which {CONFIRMS[blamed]} does not confirm"
+        if measured:  # "Vignetting: corners about 3.6 stops darker" -> "(the falloff measure: corners about ...)"
+            what = f"it reads {DOUBTS[blamed]} than most sound photos ({CONFIRMS[blamed]}: {measured.split(': ', 1)[-1]})"
+        else:
+            what = f"it reads {DOUBTS[blamed]} than most sound photos, which {CONFIRMS[blamed]} does not confirm"
     else:
         code, what = "low_quality", "it scores below most sound photos with no flaw its measures confirm"
     return Reason(code, f"{DOUBT}: {what}", min(0.25, points / 10), cost=points)
