@@ -146,7 +146,7 @@ def test_a_clean_photo_is_good_and_its_head_score_is_on_the_1_to_10_scale(analyz
     v = judge(findings, Settings())
     assert v.verdict == "good" and 1.0 <= q.features["head_score"] <= 10.0
     # nothing the head cannot see lowered it; the head's points for slight noise are priced as people price them
-    # (judgement.PRICE: 70-90 % kept), which may give a few back
+    # (core/judge/prices.PRICE: 70-90 % kept), which may give a few back
     assert q.features["head_score"] - 0.01 <= v.score <= q.features["head_score"] + 0.5
 
 

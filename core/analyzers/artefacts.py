@@ -1,6 +1,6 @@
 """Artefacts the quality head's inputs do not see: salt-and-pepper specks, posterised tones, pixelation, flat blocks
 of colour pasted over the picture. Each is what a damaged, over-processed or blown-up file shows, and each is a
-reason a photographer recognises; the judging step prices them (core/judge/judgement.py: PENALTY).
+reason a photographer recognises; the judging step prices them (core/judge/prices.py: PENALTY).
 
 Measured on the analysis image's luma (and its colour histograms), a few ms at 1024 px:
 - specks: pixels that stand out from all 8 neighbours by more than 50 levels and are near black or white (a clean

@@ -6,7 +6,7 @@ mean, spread and cell-to-cell change: core/inference/embedding.py INNER, map_sta
 no second pass) go through a ridge head (models/damage_head.npz, recipe models/train/damage.py) that says how much
 people would mind each kind of damage. A kind counts only above the highest value any undamaged training photo
 reached (clean photos, video frames, faces, textures), so a sound photo, foliage or fabric is not charged; the
-judging step prices each as people price it (core/judge/judgement.py: ARTEFACTS, PENALTY). Washed-out colour is never
+judging step prices each as people price it (core/judge/prices.py: ARTEFACTS, PENALTY). Washed-out colour is never
 said of a photo without colour: monochrome is a choice.
 """
 

@@ -5,7 +5,7 @@ judging step writes (core/judge/judgement), the sound photos the moment may lift
 photos taste may not lift (core/taste/term) and the false alarms the eval counts (core/lab/falsealarms). A photo's
 look and a person's taste move a score both ways (their reasons' cost is the points they took, or minus those they
 gave), but what they took is no flaw: a keeper a taste drops is not "flawed by taste". Nor is the quality model's
-doubt (core/judge/judgement.doubted: the points of a photo judged bad that no flaw scorer confirms, its message
+doubt (core/judge/texts.doubted: the points of a photo judged bad that no flaw scorer confirms, its message
 starting with `DOUBT`): it says why the verdict is bad, and names no flaw that a measure found."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from keepers.core.types import Reason
 
 FLAW_COST = 0.5
 LOOKS = frozenset({"moment", "appeal", "taste"})  # core/judge/moment's terms and core/taste/term's reason
-DOUBT = "The quality model doubts this photo"  # how the judging step's doubt reason begins (judgement.doubted)
+DOUBT = "The quality model doubts this photo"  # how the judging step's doubt reason begins (core/judge/texts.doubted)
 
 
 def is_flaw(reason: Reason) -> bool:

@@ -30,7 +30,7 @@ from keepers.core.types import Finding, Reason
 
 # points per spread of the head's utility over the photos it learned from, counted from APPEAL_FROM spreads (a photo
 # of average appeal gains half a point), within APPEAL_RANGE; DAMP: the share of the head's points above CLEAN that
-# count (judgement.CLEAN: above the median clean photo the head sees no flaw), so the look and the moment order the
+# count (prices.CLEAN: above the median clean photo the head sees no flaw), so the look and the moment order the
 # sound photos and the best have room below 10. Chosen on the photo-split folds of ../shared/data/taste (each fold
 # scored with the values chosen on the other two), bounded by the eval's TRAIN half of clean and real-defect photos
 # (AUC >= 0.93), the synthetic pairs (>= 0.95) and 5 stars (9 or more) for at most 15 % of the photos judged good;
@@ -57,7 +57,7 @@ CUT = -0.5  # the main face cut by the frame's edge (a face over CLOSE_UP of the
 CLOSE_UP = 0.45
 SOUND = 0.5  # gains are full from this many points above the verdict line, none at it
 # the quality analyzer's noise scorer (interquartile ranges of clean photos above their median): from NOISY the
-# grain is as plain as a flaw the judging step would name (judgement.GUESS); from GRAIN where the head put the photo
+# grain is as plain as a flaw the judging step would name (prices.GUESS); from GRAIN where the head put the photo
 # below the line and intent gave its points back (a dark scene read as low-key, a lit subject). Scenic low-light
 # shots are what the head likes and the eval's real-defect photos are: lifted, they passed clean photos
 GRAIN, NOISY = 0.3, 1.0
@@ -131,7 +131,7 @@ def moment(findings: list[Finding], score: float, settings, reasons: list[Reason
     sound = 0.0 if flawed else min(1.0, max(0.0, (score - thr) / SOUND))
     given = [(code, what, pts * sound if pts > 0 else pts) for code, what, pts in terms(a, cut)]
     total = sum(p for _, _, p in given)
-    # the head's points above CLEAN say no flaw (judgement.CLEAN): they count DAMP of themselves, so that the look
+    # the head's points above CLEAN say no flaw (prices.CLEAN): they count DAMP of themselves, so that the look
     # and the moment order the sound photos and the best have room below 10
     # (only where the quality head judged: the technical fallback's 10 is a photo with no flaw at all)
     base = CLEAN + DAMP * (score - CLEAN) if score > CLEAN and a is not None and q is not None else score

@@ -135,7 +135,7 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
         flaw = [r for r in v.reasons if is_flaw(r)]
         row["photos"] += 1
         row["bad"] += v.verdict == "bad"
-        # judged bad with no flaw charged: on the quality model's doubt alone, which its reason says (judgement.doubted)
+        # judged bad with no flaw charged: on the quality model's doubt alone, which its reason says (texts.doubted)
         row["bad_unexplained"] += v.verdict == "bad" and not flaw
         row["flawed"] += bool(flaw)
     # the rules were tuned on the train part of the clean sets (core/lab/eval.py: clean_split); the rest is held out
