@@ -192,16 +192,16 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
             out.print(f"[red]error[/red] {r.photo.path}: {why}", highlight=False, soft_wrap=True)
 
 
-DOUBTED = "doubt"  # the summary's row for the photos judged bad on the quality model's doubt (core/judge/flaws.DOUBT)
+DOUBTED = "doubt"  # the summary's row for the photos judged bad on the quality model's doubt (core/judge/flaws.is_doubt)
 
 
 def bad_for(reasons) -> set[str]:
     """What a photo not kept was judged bad for, once each: the codes of the reasons that took points. A reason
     listed at no cost (clipped shadows in a night scene) is information, not why; a doubt names a flaw its measure
     did not confirm, so it counts as the doubt. A photo none of whose reasons took points counts under its strong ones."""
-    from keepers.core.judge.flaws import DOUBT
+    from keepers.core.judge.flaws import is_doubt
 
-    took = {DOUBTED if x.message.startswith(DOUBT) else x.code for x in reasons if x.cost >= 0.05}
+    took = {DOUBTED if is_doubt(x) else x.code for x in reasons if x.cost >= 0.05}
     return took or {x.code for x in reasons if x.severity >= 0.3}
 
 

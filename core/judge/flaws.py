@@ -19,9 +19,14 @@ LOOKS = frozenset({"moment", "appeal", "taste"})  # core/judge/moment's terms an
 DOUBT = "The quality model doubts this photo"  # how the judging step's doubt reason begins (core/judge/texts.doubted)
 
 
+def is_doubt(reason: Reason) -> bool:
+    """Whether this reason is the quality model's doubt (core/judge/texts.doubted), whatever code it carries."""
+    return reason.message.startswith(DOUBT)
+
+
 def is_flaw(reason: Reason) -> bool:
     """Whether this reason names a flaw that cost the photo points."""
-    return reason.cost >= FLAW_COST and reason.code not in LOOKS and not reason.message.startswith(DOUBT)
+    return reason.cost >= FLAW_COST and reason.code not in LOOKS and not is_doubt(reason)
 
 
 def named_flaw(reasons: Iterable[Reason]) -> bool:
