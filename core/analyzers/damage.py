@@ -12,16 +12,13 @@ said of a photo without colour: monochrome is a choice.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from functools import lru_cache
 
 import cv2
 import numpy as np
 
 from keepers.core.analyzers import Analyzer
-from keepers.core.errors import ModelError
-from keepers.core.inference.runtime import MODELS_DIR
+from keepers.core.inference.runtime import MODELS_DIR, trained_arrays
 from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "damage_head.npz"
@@ -42,23 +39,15 @@ REASONS = {
 
 @lru_cache(maxsize=1)
 def head() -> dict[str, np.ndarray]:
-    if not HEAD_FILE.is_file():
-        raise ModelError(f"damage head {HEAD_FILE} is missing; rebuild it with: python models/train/damage.py")
-    data = HEAD_FILE.read_bytes()
-    if MANIFEST.is_file() and hashlib.sha256(data).hexdigest() != json.loads(MANIFEST.read_text())["sha256"]:
-        raise ModelError(f"{HEAD_FILE} does not match its sha256 in {MANIFEST}")
-    with np.load(HEAD_FILE) as z:
-        return {k: z[k] for k in z.files}
+    return trained_arrays(HEAD_FILE, "damage head", "models/train/damage.py")  # checked against MANIFEST's sha256
 
 
 def chroma(frame: Frame) -> float:
     """Mean distance of each channel from the pixel's grey, in levels, on the image the network saw (the
     embedding's shrunk copy, cached on the frame): ~0 for a greyscale photo, 5-30 for ordinary colour photos."""
-    from keepers.core.inference.embedding import resized_size
+    from keepers.core.inference.embedding import network_image
 
-    h, w = frame.rgb.shape[:2]
-    size = resized_size(h, w)
-    rgb = (frame.shrunk(size) if size[0] < w else frame.rgb).astype(np.float32)
+    rgb = network_image(frame).astype(np.float32)
     return float(cv2.norm(cv2.transform(rgb, _OFF_GREY), cv2.NORM_L1)) / rgb.size  # 0.1 ms; numpy's mean: 1-5
 
 

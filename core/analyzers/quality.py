@@ -19,9 +19,8 @@ import cv2
 import numpy as np
 
 from keepers.core.analyzers import Analyzer, run_all
-from keepers.core.errors import ModelError
 from keepers.core.hookspecs import hookimpl
-from keepers.core.inference.runtime import MODELS_DIR
+from keepers.core.inference.runtime import MODELS_DIR, trained_arrays
 from keepers.core.types import Finding, Frame, Reason
 
 HEAD_FILE = MODELS_DIR / "quality_head.npz"
@@ -126,14 +125,6 @@ PORTRAIT_FACE = 0.12  # the largest face's side / the frame's long side
 # portrait whose face is well exposed it is asked again with the frame's tonal features at their average.
 FACE_WELL_EXPOSED = (-1.5, 2.0)  # face_ev (stops from middle grey) where the face itself is neither dark nor blown
 TONAL = ("exposure.", "lens.vignetting_ev", "extra.dark", "extra.bright", "extra.rms_contrast")
-def _arrays(path, what: str, recipe: str) -> dict[str, np.ndarray]:
-    """Every array of a trained .npz, or a ModelError that says how to rebuild it."""
-    if not path.is_file():
-        raise ModelError(f"{what} {path} is missing; rebuild with: python {recipe}")
-    with np.load(path) as z:
-        return {k: z[k] for k in z.files}
-
-
 def _standardised(x: np.ndarray, mean: np.ndarray, scale: np.ndarray) -> np.ndarray:
     """Inputs on their training scale, as the training scripts standardise them (models/train/quality.py: design):
     centred, divided by the spread, clipped to +-6."""
@@ -154,7 +145,7 @@ class QualityHead:
     """The trained head: standardised inputs -> raw score (linear or one hidden layer) -> 1-10 through knots."""
 
     def __init__(self, path=HEAD_FILE):
-        self.z = _arrays(path, "quality head", "models/train/quality.py")
+        self.z = trained_arrays(path, "quality head", "models/train/quality.py")
         self.blocks = [str(b) for b in self.z["blocks"]]
         self.feature_names = [str(n) for n in self.z["feature_names"]]
         self.flaw_classes = [str(c) for c in self.z["flaw_classes"]]
@@ -214,7 +205,7 @@ class FlawScorers:
     what the features tell about each (docs/eval.md: what limits the per-flaw AUCs); these do."""
 
     def __init__(self, path=FLAWS_FILE):
-        self.z = _arrays(path, "flaw scorers", "models/train/flaws.py")
+        self.z = trained_arrays(path, "flaw scorers", "models/train/flaws.py")
         self.kinds = [str(k) for k in self.z["kinds"]]
         self.feature_names = [str(n) for n in self.z["feature_names"]]
 

@@ -172,14 +172,21 @@ def shared_model(providers: list[str] | None = None) -> EfficientNetLite0:
     return _shared[key]
 
 
+def network_image(frame: Frame) -> np.ndarray:
+    """The frame as the network is given it: shrunk to `resized_size` where that is smaller (the frame caches its
+    halvings, which serve other analyzers too), else the frame itself (`preprocess` enlarges it)."""
+    h, w = frame.rgb.shape[:2]
+    size = resized_size(h, w)
+    return frame.shrunk(size) if size[0] < w else frame.rgb
+
+
 def frame_embedding(frame: Frame, model: EfficientNetLite0 | None = None) -> tuple[np.ndarray, np.ndarray]:
     """(features [1280], probs [1000]) of the frame, computed once per frame whichever analyzer asks first."""
     cached = frame.__dict__.get(FRAME_CACHE)
     if cached is None:
         h, w = frame.rgb.shape[:2]
         size = resized_size(h, w)
-        rgb = frame.shrunk(size) if size[0] < w else frame.rgb  # the frame's halvings serve other analyzers too
-        feats, probs, fmap, inner = (model or shared_model()).embed_map(rgb)
+        feats, probs, fmap, inner = (model or shared_model()).embed_map(network_image(frame))
         cached = frame.__dict__[FRAME_CACHE] = (feats, probs)
         frame.__dict__[INNER_CACHE] = inner
         a, b = w / size[0], h / size[1]  # the network's centre square, in analysis pixels

@@ -61,6 +61,19 @@ def sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def trained_arrays(path: Path, what: str, recipe: str) -> dict[str, np.ndarray]:
+    """Every array of a head trained here (.npz), or a ModelError that says how to rebuild it. Where
+    models/manifest/ has an entry for the file, its sha256 must match."""
+    if not path.is_file():
+        raise ModelError(f"{what} {path} is missing; rebuild with: python {recipe}")
+    want = manifest().get(path.stem, {}).get("sha256")
+    if want and sha256(path) != want:
+        raise ModelError(f"{what} {path} does not match its sha256 in models/manifest/{path.stem}.json; "
+                         f"rebuild with: python {recipe}")
+    with np.load(path) as z:
+        return {k: z[k] for k in z.files}
+
+
 @lru_cache(maxsize=1)
 def int8_saturates() -> bool:
     """Whether this CPU's int8 products saturate: the probe's outputs differ from the exact ones it records
