@@ -221,12 +221,9 @@ def taste_embeddings(shared_data):
     return {p: frame_embedding(load(Photo(p, "jpeg"), SETTINGS.analysis_size))[0] for p in photos}, votes
 
 
-@pytest.mark.parametrize("preferred, other", [("350.jpg", "109.jpg"), ("308.jpg", "72.jpg")])
-def test_a_sound_flower_most_people_preferred_now_scores_above_the_one_they_passed_over(shared_data, taste_embeddings,
-                                                                                        preferred, other):
-    """17 and 16 of 22 people chose the first flower; both are judged good. Each photo's appeal comes from a head
-    trained (as models/train/appeal.py trains the shipped one) on every pair that holds neither photo. With the
-    appeal term at 0.3 point per spread the other flower scored higher (7.13 against 6.79; 7.97 against 7.59)."""
+def _judged_with_held_out_appeal(shared_data, taste_embeddings, preferred: str, other: str):
+    """(preferred path, other path, their judgements) with each flower's appeal from a head trained (as
+    models/train/appeal.py trains the shipped one) on every pair that holds neither photo."""
     import dataclasses
 
     from keepers.models.train import appeal as A
@@ -234,7 +231,7 @@ def test_a_sound_flower_most_people_preferred_now_scores_above_the_one_they_pass
     w, l = (str(shared_data / "taste/flowers/images" / n) for n in (preferred, other))
     emb, votes = taste_embeddings
     x, y = votes["flowers"][tuple(sorted((w, l)))]
-    assert max(x, y) >= 16 and (x > y) == (w < l)  # the people's choice, as the docstring says
+    assert max(x, y) >= 16 and (x > y) == (w < l)  # the people's choice, as the tests' docstrings say
     head = A.fit(emb, A.train_rows(votes, lambda a, b: not {a, b} & {w, l}), 32, 1.0)
     found = _found([w, l])
     judged = {}
@@ -242,6 +239,16 @@ def test_a_sound_flower_most_people_preferred_now_scores_above_the_one_they_pass
         fs = [dataclasses.replace(f, features=f.features | {"appeal": float(u)}) if f.analyzer == "appeal" else f
               for f in found[p]]
         judged[p] = judge(fs, SETTINGS)
+    return w, l, judged
+
+
+@pytest.mark.parametrize("preferred, other", [("350.jpg", "109.jpg"), ("308.jpg", "72.jpg")])
+def test_a_sound_flower_most_people_preferred_now_scores_above_the_one_they_passed_over(shared_data, taste_embeddings,
+                                                                                        preferred, other):
+    """17 and 16 of 22 people chose the first flower; both are judged good. Each photo's appeal comes from a head
+    trained (as models/train/appeal.py trains the shipped one) on every pair that holds neither photo. With the
+    appeal term at 0.3 point per spread the other flower scored higher (7.13 against 6.79; 7.97 against 7.59)."""
+    w, l, judged = _judged_with_held_out_appeal(shared_data, taste_embeddings, preferred, other)
     assert judged[w].verdict == judged[l].verdict == "good"
     assert judged[w].score > judged[l].score + 0.3
     assert any(r.code == "appeal" and r.cost < 0 for r in judged[w].reasons)  # the reason says why it rose
@@ -255,21 +262,7 @@ def test_a_sound_flower_most_people_passed_over_loses_what_its_look_costs_and_st
     photo) reads the other two spreads below the flowers it learned from: its look now costs it up to 2 points (it
     cost at most 0.5, and the technical score decided), so the flower people chose comes first; the one they passed
     over is still a keeper (a dull look is no flaw)."""
-    import dataclasses
-
-    from keepers.models.train import appeal as A
-
-    w, l = (str(shared_data / "taste/flowers/images" / n) for n in (preferred, other))
-    emb, votes = taste_embeddings
-    x, y = votes["flowers"][tuple(sorted((w, l)))]
-    assert max(x, y) >= 16 and (x > y) == (w < l)
-    head = A.fit(emb, A.train_rows(votes, lambda a, b: not {a, b} & {w, l}), 32, 1.0)
-    found = _found([w, l])
-    judged = {}
-    for p, u in zip((w, l), A.utility(head, np.stack([emb[w], emb[l]]))):
-        fs = [dataclasses.replace(f, features=f.features | {"appeal": float(u)}) if f.analyzer == "appeal" else f
-              for f in found[p]]
-        judged[p] = judge(fs, SETTINGS)
+    w, l, judged = _judged_with_held_out_appeal(shared_data, taste_embeddings, preferred, other)
     assert judged[w].verdict == judged[l].verdict == "good"
     assert judged[w].score > judged[l].score + 0.3
     passed = next(r for r in judged[l].reasons if r.code == "appeal")
