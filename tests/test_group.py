@@ -328,8 +328,8 @@ def test_group_ids_stay_the_same_when_the_folder_of_the_photos_is_moved():
 
 
 def test_placeholder_capture_dates_of_cameras_with_unset_clocks_are_no_capture_time():
-    assert G._parse_time("0000-00-00T00:00:00") is None and G._parse_time("1970-01-01T00:00:00") is None
-    assert G._parse_time("2024-05-01T10:00:00.25") == pytest.approx(1714557600.25)
+    assert G.parse_time("0000-00-00T00:00:00") is None and G.parse_time("1970-01-01T00:00:00") is None
+    assert G.parse_time("2024-05-01T10:00:00.25") == pytest.approx(1714557600.25)
 
 
 def test_grouping_5000_photos_takes_under_3_seconds_of_one_core_and_finds_their_scenes():
@@ -358,8 +358,8 @@ def test_many_identical_copies_make_one_group_without_a_check_per_pair(monkeypat
     emb = np.random.default_rng(3).normal(size=64).astype(np.float32)
     items = [G.GroupInput(key=f"/shoot/IMG_{i:04d}.jpg", embedding=emb) for i in range(n)]
     asked = Counter()
-    find = G._Shoot.find
-    monkeypatch.setattr(G._Shoot, "find", lambda self, i: asked.update([1]) or find(self, i))
+    find = G.Shoot.find
+    monkeypatch.setattr(G.Shoot, "find", lambda self, i: asked.update([1]) or find(self, i))
     groups = G.group(items)
     assert len(groups) == 1 and len(groups[0].members) == n
     assert asked[1] < 20 * n  # it was two per candidate pair: n * (n - 1)

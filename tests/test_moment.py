@@ -159,11 +159,11 @@ def test_the_dog_burst_picks_a_frame_with_the_dog_not_the_one_it_has_left(shared
 def test_a_burst_of_a_person_never_picks_the_frame_the_person_has_left():
     frames = [G.GroupInput(key=f"IMG_{i}.JPG", quality=q, people=n, subject=0.0)
               for i, (q, n) in enumerate([(7.0, 1), (7.2, 1), (8.5, 0)])]  # the empty frame is the sharpest
-    pick, why = G._pick(frames, "burst")
+    pick, why = G.choose_pick(frames, "burst")
     assert pick.key == "IMG_1.JPG" and "the subject in the frame" in why
     # with no subject to lose (a landscape burst), the best frame wins as before
     scenery = [G.GroupInput(key=f"IMG_{i}.JPG", quality=q, people=0, subject=0.0) for i, q in enumerate([7.0, 8.5])]
-    assert G._pick(scenery, "burst")[0].key == "IMG_1.JPG"
+    assert G.choose_pick(scenery, "burst")[0].key == "IMG_1.JPG"
 
 
 def test_a_group_with_everyone_s_eyes_open_gains_more_than_one_where_a_face_is_not_open():

@@ -161,7 +161,7 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("sets", nargs="*", help=f"any of {', '.join(SETS)} (default: all)")
     ap.add_argument("--false", type=int, default=0, help="print up to N groups that mix true groups, per set")
-    ap.add_argument("--scene-de", type=float, help="group.SCENE_DE to measure with (inf: no scene check)")
+    ap.add_argument("--scene-de", type=float, help="shoot.SCENE_DE to measure with (inf: no scene check)")
     ap.add_argument("--cache", type=Path, default=CACHE, help=f"analysis cache (default {CACHE})")
     ap.add_argument("--no-cache", action="store_true")
     a = ap.parse_args(argv)
@@ -171,9 +171,9 @@ def main(argv=None) -> int:
         print(f"needs the development data in {DATA}", file=sys.stderr)
         return 2
     if a.scene_de is not None:
-        from keepers.core.judge import group as G
+        from keepers.core.judge import shoot
 
-        G.SCENE_DE = a.scene_de
+        shoot.SCENE_DE = a.scene_de  # read where frames are compared (Shoot.same_scene)
     sets = {s: photo_set(s) for s in (a.sets or SETS)}
     results = analyse([src for rows in sets.values() for _, src, _ in rows], None if a.no_cache else a.cache)
     for name, rows in sets.items():
