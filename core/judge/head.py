@@ -5,7 +5,8 @@ the reasons that explain them. In the order `by_quality_head` takes them:
 1. intent (core/judge/intent.py: a low-key scene, a silhouette, sharp eyes...) gives back the head's points for the
    flaw classes it explains, and takes away the reasons naming them;
 2. the points left are priced as people price each flaw (core/judge/prices.py: PRICE);
-3. a flaw class whose own scorer sees no more of it than clean photos show is weak: its points go to no reason;
+3. a flaw class whose own scorer sees no more of it than clean photos show is weak: its points go to no reason,
+   and where the subject map finds a sharp, lit subject standing out (intent.sure_subject) only half of them count;
 4. the flaws the head cannot see (closed eyes, a misfire, an artefact...) lower its score by their PENALTY;
 5. a low score no reason explains is named by the flaw the head blames most (core/judge/texts.py: FLAW_REASONS);
 6. each reason gets the points it took (core/judge/costs.py), and a photo put under the line by points no flaw
@@ -62,6 +63,14 @@ def by_quality_head(q: Finding, findings: list[Finding], settings: Settings) -> 
     # no cost: a lens falloff of 2 stops is there whatever the scorer makes of it)
     scorer = {k.removeprefix("flaw_"): v for k, v in q.features.items() if k.startswith("flaw_")}
     weak = {c for c, k in SCORER.items() if scorer.get(k, EVIDENCE) < EVIDENCE}
+    # a sharp, lit subject standing out from a darker rest: the head's points that no scorer confirms (its doubt, read
+    # off the backdrop) count DOUBT_KEPT of themselves; a rose on black had gone under the line on them alone
+    if intent.DOUBT_KEPT < 1.0 and intent.sure_subject(findings):
+        back = {c for c in flaws if c not in FLAW_REASONS or c in weak}
+        gain = lost * (1.0 - intent.DOUBT_KEPT) * sum(flaws[c] for c in back)
+        head_score += gain
+        flaws = {c: p * (intent.DOUBT_KEPT if c in back else 1.0) for c, p in flaws.items()}
+        meant += [intent.SURE] if gain >= intent.NOTE else []
     unfounded = {"noise"} if "noise" in weak else set()
     gone = {r.code for f in findings if f.analyzer in CLASSICAL for r in f.reasons if r.code in unfounded}
     meant += [intent.TEXTURE] if "noise" in gone else []
