@@ -71,7 +71,13 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
         out[s] = {"pairs": len(rows), "majority_at_least": clear or "strict",
                   "head": agree(lambda a, b: held["utility"][a] - held["utility"][b]),
                   "score_today": agree(lambda a, b: (today[a] or 0) - (today[b] or 0)),
-                  "score_after": agree(lambda a, b: (after[a] or 0) - (after[b] or 0))}
+                  "score_after": agree(lambda a, b: (after[a] or 0) - (after[b] or 0)),
+                  # the pairs whose photo most people chose a cull judges bad (session 15: 11 of flowers' 70), and the
+                  # share of the set's photos judged bad: sound photos people looked at for their beauty
+                  "chosen_bad": sum(((after[a] if v[0] > v[1] else after[b]) or 0) < settings.good_threshold
+                                    for a, b, v, _ in rows),
+                  "judged_bad": float(np.mean([(after[p] or 0) < settings.good_threshold for p in after
+                                               if f"/{s}/" in p]))}
     return out
 
 
@@ -85,6 +91,9 @@ def report(m: dict) -> str:
              "|---|---|---|---|---|---|"]
     lines += [f"| {name} | {r['pairs']} | {r['score_today']:.1%} | {r['head']:.1%} | {r['score_after']:.1%} | {goal} |"
               for name, r, goal in rows]
+    lines += ["", "Judged bad as a cull scores them: flowers " + f"{f.get('judged_bad', 0):.1%} of the photos, the "
+              f"photo most people chose in {f.get('chosen_bad', '–')} of its {f['pairs']} pairs; holidays "
+              f"{h.get('judged_bad', 0):.1%}, {h.get('chosen_bad', '–')} of {h['pairs']}."]
     lines += ["", "| photos judged good | p10 / p90 without the moment and appeal terms | with them | scored 9 or more |",
               "|---|---|---|---|"]
     lines += [f"| {s} | {v['today'][0]:.2f} / {v['today'][1]:.2f} | {v['after'][0]:.2f} / {v['after'][1]:.2f} | "
