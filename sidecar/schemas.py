@@ -119,6 +119,9 @@ class ReasonOut(BaseModel):
     message: str
     severity: float
     cost: float
+    role: Literal["took", "gave", "note", "measured"] | None = Field(
+        None, description="what the reason did: took points, gave points, a note (what was recognised), or a flaw "
+                          "measured and not charged (cost 0; `keepers show` lists it only where the photo is not kept)")
 
 
 class VerdictOut(BaseModel):

@@ -114,6 +114,9 @@ def expect(photo: dict, v: dict, initial: dict | None = None) -> None:
     assert photo["label"] == LABEL.get(r, "none"), photo["path"]
     assert [k for k in photo["keywords"] if k.startswith("Keepers|")] == sorted(f"Keepers|{k}" for k in v["keywords"])
     assert photo["properties"]["score"] == f"{v['score']:.1f}" and photo["properties"]["verdict"] == v["verdict"]
+    # the reasons as `keepers show` lists them: a keeper's flaw that cost nothing left out
+    assert photo["properties"]["reasons"] == "; ".join(
+        x["message"] for x in v["reasons"] if not (x["role"] == "measured" and v["verdict"] == "good")), photo["path"]
 
 
 @needs_lua

@@ -89,7 +89,7 @@ def test_foreign_content_of_darktable_lightroom_and_unknown_sidecars_is_kept(tmp
         old = before.get(tag, [])
         assert after[tag][: len(old)] == old  # theirs first, untouched
         assert set(ours) <= set(after[tag]) and len(after[tag]) == len(set(after[tag]))  # ours added, no duplicate
-    assert after["XMP-keepers:Score"] == 7.4 and after["XMP-keepers:Reasons"][0].startswith("motion_blur:")
+    assert after["XMP-keepers:Score"] == 7.4 and after["XMP-keepers:Reasons"][0].startswith("motion_blur (-2.1): ")
 
 
 def test_the_photographers_own_rating_is_never_replaced_unless_asked(tmp_path, writer):
@@ -354,7 +354,7 @@ def test_odd_unicode_photo_names_work(tmp_path, writer):
                        analyzers=ANALYZERS)
     assert res.sidecar == tmp_path / "été 🌅 «1».jpg.xmp" and res.sidecar.exists()
     s = read_sidecar(res.sidecar)
-    assert s["reasons"] == ["exposure: Sous-exposée — trop sombre"] and s["rating"] == 4
+    assert s["reasons"] == ["exposure (-1.0): Sous-exposée — trop sombre"] and s["rating"] == 4
     assert sidecar_for(img) == res.sidecar
     with pytest.raises(WriteError, match="line breaks"):  # exiftool takes its arguments one per line
         writer.write(photo(tmp_path, "two\nlines.jpg"), verdict(), analyzers=ANALYZERS)

@@ -59,8 +59,13 @@ def error_of(r: Result, *, writing: bool = True) -> tuple[str, str] | None:
 def record(r: Result, *, writing: bool = True) -> dict:
     """One photo's `--json` record (README: the `--json` contract), as the API's predict and jobs also give it:
     `error` the message (a string, as scripts have always read it), `error_code` a code to switch on."""
+    from keepers.core.judge.flaws import role
+
     err = error_of(r, writing=writing)
-    return {**r.record(), "error": err[1] if err else None, "error_code": err[0] if err else None}
+    rec = {**r.record(), "error": err[1] if err else None, "error_code": err[0] if err else None}
+    for said, x in zip(rec["reasons"], r.verdict.reasons if r.verdict else []):
+        said["role"] = role(x)  # took, gave, note, or measured: a flaw found and not charged (core/judge/flaws)
+    return rec
 
 
 class _OncePerFile(logging.Filter):
@@ -143,9 +148,22 @@ def _photo_table(title: str, rows: list[Result]) -> Table:
         t.add_column(col, overflow="fold")
     for r in rows:
         v = r.verdict
-        why = "; ".join(x.message for x in v.reasons[:2]) or "no flaw found"
-        t.add_row(os.path.basename(r.photo.path), f"{v.score:.1f}", _stars(v), v.verdict, why)
+        t.add_row(os.path.basename(r.photo.path), f"{v.score:.1f}", _stars(v), v.verdict, why(v))
     return t
+
+
+def why(v) -> str:
+    """The table's why: the first two reasons a photographer reads (core/judge/flaws.shown: what moved the score
+    first, its points beside it; on a keeper, no flaw that cost nothing). It showed the first two reasons whatever
+    they cost: a keeper scored 9.4 read "Backlit: the subject is much darker than the bright background"."""
+    from keepers.core.judge.flaws import MEASURED, role, shown
+    from keepers.core.judge.texts import plain
+
+    listed = shown(v.reasons, v.verdict == "good")
+    moved = [x for x in listed if role(x) != MEASURED]  # a flaw not charged is no why, unless nothing else is said
+    said = [(f"{points(x.cost)} " if points(x.cost) != "·" else "") + plain(x, code=False) for x in moved[:2]]
+    said = said or [f"{plain(x, code=False)} (not charged)" for x in listed[:2]]
+    return "; ".join(said) or ("no flaw charged" if v.reasons else "no flaw found")
 
 
 def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None,
@@ -244,13 +262,7 @@ def show(args, settings) -> int:
     colour = "green" if v.verdict == "good" else "red"
     out.print(f"  score [bold]{v.score:.1f}[/bold]/10 · [{colour}]{v.verdict}[/{colour}] "
               f"(confidence {v.confidence:.0%}) · {_stars(v)} · judged by {v.judged_by}")
-    if v.reasons:
-        out.print("  why:")
-        wide = max(len(x.code) for x in v.reasons)
-        for x in v.reasons:
-            _hanging(out, f"    {points(x.cost):>5}  {x.code:<{wide}}  ", x.message)
-    else:
-        out.print("  why: no flaw found")
+    _reasons(out, v)
     if v.keywords:
         _hanging(out, "  keywords: ", ", ".join(v.keywords))
     if v.group:
@@ -270,11 +282,33 @@ def _hanging(out, head: str, text: str) -> None:
 
 
 def points(cost: float) -> str:
-    """What a reason did to the score, signed as the photographer reads it: "-4.8" took points, "+2.1" gave them
-    (a smile, the look people like: their cost is minus the points), "·" informs only."""
-    if abs(cost) < 0.05:
-        return "·"
-    return f"{-cost:+.1f}"
+    """A reason's points as show prints them (core/judge/texts.points: "-4.8" took, "+2.1" gave, "·" moved nothing)."""
+    from keepers.core.judge.texts import points as signed
+
+    return signed(cost)
+
+
+def _reasons(out, v) -> None:
+    """`show`'s reasons (core/judge/flaws.shown): what moved the score first, each with its points and its code,
+    then, for a photo not kept, the flaws measured and not charged under their own heading. A keeper's flaw that
+    cost nothing is left out (--json keeps it, role "measured"): it read as a flaw the photo had."""
+    from keepers.core.judge.flaws import MEASURED, role, shown
+    from keepers.core.judge.texts import plain
+
+    listed = shown(v.reasons, v.verdict == "good")
+    moved = [x for x in listed if role(x) != MEASURED]
+    measured = [x for x in listed if role(x) == MEASURED]
+    if not listed:
+        out.print("  why: " + ("no flaw charged" if v.reasons else "no flaw found"))
+        return
+    wide = max(len(x.code) for x in listed)
+    out.print("  why:" if moved else "  why: no flaw charged")
+    for x in moved:
+        _hanging(out, f"    {points(x.cost):>5}  {x.code:<{wide}}  ", plain(x))
+    if measured:
+        out.print("  measured, not charged:")
+        for x in measured:
+            _hanging(out, f"    {'·':>5}  {x.code:<{wide}}  ", plain(x))
 
 
 def _as_culled(r: Result, settings) -> bool:

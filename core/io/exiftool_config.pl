@@ -29,7 +29,7 @@
     Confidence   => { Writable => 'real' },    # 0-1
     Stars        => { Writable => 'integer' }, # -1 (reject) .. 5, as Keepers decided
     RatingSet    => { Writable => 'integer' }, # the xmp:Rating Keepers itself wrote last; absent if it never did
-    Reasons      => { List => 'Seq' },         # "code: message", worst first
+    Reasons      => { List => 'Seq' },         # "code (-2.8): message", what moved the score first
     ReasonCodes  => { List => 'Bag' },
     KeywordsAdded => { List => 'Bag' },        # the keywords Keepers added (the only ones it may remove)
     Group        => { },                       # burst / near-duplicate group id

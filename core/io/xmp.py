@@ -45,6 +45,8 @@ from keepers import __version__
 from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import ReadError, WriteError
 from keepers.core.io.naming import TMP, FolderNames
+from keepers.core.judge.flaws import shown
+from keepers.core.judge.texts import line
 from keepers.core.types import Verdict
 
 log = logging.getLogger(__name__)
@@ -189,6 +191,16 @@ def read_sidecar(path: str | os.PathLike) -> dict:
         "darktable_colorlabels": [int(x) for x in _list(t.get("DarktableColorLabels")) if x.lstrip("-").isdigit()],
         "darktable_xmp_version": t.get("DarktableXmpVersion"),
     }
+
+
+def _reason_lines(verdict: Verdict) -> list[str]:
+    """keepers:Reasons as `keepers show` lists them (core/judge/flaws.shown: what moved the score first, a keeper's
+    flaws that cost nothing left out), each "code (points): message" (core/judge/texts.line): "noise (-2.8): visible
+    grain in smooth areas". They were "code: message" worst first, every reason whatever it cost, the message
+    repeating the code ("noise: Noise: ..."). A note reads as before ("low_key: Dark scene, ..."), so a reader of the
+    old lines reads these too: the code is what comes before the first " (" or ":"; keepers:ReasonCodes still lists
+    every reason's code, as --json does."""
+    return [line(r) for r in shown(verdict.reasons, verdict.verdict == "good")]
 
 
 def _clean(v) -> str:
@@ -469,8 +481,7 @@ class SidecarWriter:
             "Score": round(float(verdict.score), 2), "Verdict": verdict.verdict,
             "Confidence": round(float(verdict.confidence), 3), "Stars": int(verdict.stars),
             "RatingSet": p["rating_set"],
-            "Reasons": [f"{r.code}: {r.message}" for r in
-                        sorted(verdict.reasons, key=lambda r: (-r.cost, -r.severity))],  # worst first
+            "Reasons": _reason_lines(verdict),
             "ReasonCodes": list(dict.fromkeys(r.code for r in verdict.reasons)), "KeywordsAdded": p["ours"],
             "Group": verdict.group, "Pick": "True" if verdict.pick else "False", "JudgedBy": verdict.judged_by,
             "Analyzers": [f"{k}={v}" for k, v in sorted(analyzers.items())], "AnalyzedAt": _now(),

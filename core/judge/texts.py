@@ -5,7 +5,9 @@ prices are in core/judge/prices.py.
 
 from __future__ import annotations
 
-from keepers.core.judge.flaws import DOUBT
+import re
+
+from keepers.core.judge.flaws import DOUBT, GAVE, MEASURED, TOOK, role
 from keepers.core.types import Reason
 
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
@@ -52,3 +54,37 @@ def doubted(points: float, blamed: str | None, measured: str | None = None) -> R
     else:
         code, what = "low_quality", "it scores below most sound photos with no flaw its measures confirm"
     return Reason(code, f"{DOUBT}: {what}", min(0.25, points / 10), cost=points)
+
+
+# How a reason reads beside its code and points (`keepers show`, the sidecar's keepers:Reasons): without the words
+# that repeat the code ("noise: Noise: visible grain" -> "noise (-2.8): visible grain in smooth areas") and without
+# the points a look's message ends with ("People like photos like this: +0.6"), printed beside it already
+_POINTS = re.compile(r":\s*[+-]\d+(\.\d+)?$")
+
+
+def points(cost: float) -> str:
+    """What a reason did to the score, signed as the photographer reads it: "-4.8" took points, "+2.1" gave them
+    (a smile, the look people like: their cost is minus the points), "·" moved nothing."""
+    return f"{-cost:+.1f}" if role(Reason("", "", 1.0, cost)) in (TOOK, GAVE) else "·"
+
+
+def plain(reason: Reason, code: bool = True) -> str:
+    """The message, its trailing points left out; with `code` (printed beside it), its opening words too where they
+    only name the code ("Clipped shadows: 52% ..." -> "52% ...", "Jagged edges: ..." of `jagged`, "alternate in a
+    burst" of `alternate`)."""
+    text = _POINTS.sub("", reason.message.strip())
+    label, sep, rest = text.partition(": ")
+    words = reason.code.replace("_", " ").casefold()
+    if code and sep and rest and label.casefold().startswith(words):
+        return rest
+    if code and text.startswith(words + " "):  # the code as the message's subject: "alternate in a 2-frame burst..."
+        return text[len(words) + 1:]
+    return text
+
+
+def line(reason: Reason) -> str:
+    """One reason as the sidecar's keepers:Reasons holds it: "noise (-2.8): visible grain in smooth areas",
+    "vignetting (not charged): corners about 1.1 stops darker", a note as before ("low_key: Dark scene, ...")."""
+    r = role(reason)
+    said = f" ({points(reason.cost)})" if r in (TOOK, GAVE) else " (not charged)" if r == MEASURED else ""
+    return f"{reason.code}{said}: {plain(reason)}"

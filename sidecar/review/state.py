@@ -73,10 +73,17 @@ def _focus(r) -> list[float] | None:
 
 
 def _info(r) -> dict:
+    from keepers.core.commands.cull import why
+    from keepers.core.judge.flaws import role, shown
+    from keepers.core.judge.texts import plain, points
+
     v, m = r.verdict, r.meta
+    # the reasons as `keepers show` lists them (a keeper's flaws that cost nothing left out), with its words and
+    # signed points; the grid's line is the cull table's why
     return {"name": os.path.basename(r.photo.path), "path": r.photo.path, "score": round(v.score, 1),
-            "verdict": v.verdict, "stars": v.stars, "group": v.group, "pick": v.pick,
-            "reasons": [{"code": x.code, "message": x.message, "cost": round(x.cost, 2)} for x in v.reasons],
+            "verdict": v.verdict, "stars": v.stars, "group": v.group, "pick": v.pick, "why": why(v),
+            "reasons": [{"code": x.code, "message": x.message, "cost": round(x.cost, 2), "role": role(x),
+                         "points": points(x.cost), "said": plain(x)} for x in shown(v.reasons, v.verdict == "good")],
             "keywords": v.keywords, "time": m.capture_time if m else None, "focus": _focus(r),
             "exif": {k: getattr(m, k, None) for k in ("model", "lens", "exposure_time", "f_number", "iso", "width",
                                                        "height")} if m else {}}

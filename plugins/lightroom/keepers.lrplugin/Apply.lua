@@ -96,7 +96,9 @@ function Apply.plan(info, v, prefs)
     end
   end
   local reasons = {}
-  for _, r in ipairs(v.reasons or {}) do reasons[#reasons + 1] = r.message end
+  for _, r in ipairs(v.reasons or {}) do  -- a keeper's flaw that cost nothing is not listed, as in `keepers show`
+    if not (r.role == "measured" and v.verdict == "good") then reasons[#reasons + 1] = r.message end
+  end
   p.fields = { score = string.format("%.1f", v.score or 0), verdict = v.verdict or "",
                reasons = table.concat(reasons, "; "), group = v.group or "" }
   return p

@@ -23,12 +23,19 @@ const current = () => S.order[S.index];
 const src = (p, size) => `/review/img/${p.id}/${size}`;
 const labelDot = (p) => (p.label ? el("span", { class: `label ${p.label}`, title: `${p.label} label` }) : null);
 
+// the reasons as `keepers show` prints them (the server sends them in its order, with its words and signed points):
+// what moved the score, then, for a photo not kept, what was measured and not charged under its own heading
 function reasonsTable(p) {
   const t = el("table", { class: "reasons" });
-  if (!p.reasons.length) t.append(el("tr", {}, el("td", { text: "no flaw found" })));
+  if (!p.reasons.some((r) => r.role !== "measured")) t.append(el("tr", {}, el("td", { colspan: 3, text: p.reasons.length ? "no flaw charged" : p.why })));
+  let heading = false;
   for (const r of p.reasons) {
-    t.append(el("tr", {}, el("td", { class: "cost", text: r.cost >= 0.05 ? `−${r.cost.toFixed(1)}` : "·" }),
-      el("td", { text: r.code }), el("td", { text: r.message })));
+    if (r.role === "measured" && !heading) {
+      heading = true;
+      t.append(el("tr", {}, el("td", { colspan: 3, class: "measured", text: "measured, not charged:" })));
+    }
+    t.append(el("tr", {}, el("td", { class: `cost ${r.role}`, text: r.points }), el("td", { text: r.code }),
+      el("td", { text: r.said })));
   }
   return t;
 }
@@ -85,7 +92,7 @@ function cell(p, i, w) {
     el("img", { src: src(p, "thumb"), alt: p.name, decoding: "async" }),
     el("div", { class: "meta" }, el("span", { class: "stars", text: stars(p) }), labelDot(p),
       el("span", { class: `flag ${p.flag || ""}`, text: flagText(p) }), el("span", { text: p.score.toFixed(1) })),
-    el("div", { class: "reason", text: p.reasons.length ? p.reasons[0].message : "no flaw found" }));
+    el("div", { class: "reason", text: p.why }));
   c.style.cssText = `top:${Math.floor(i / S.cols) * ROW_H}px;left:${(i % S.cols) * w}px;width:${w - 8}px`;
   c.addEventListener("click", () => { S.index = S.order.indexOf(p); render(); });
   c.addEventListener("dblclick", () => { S.index = S.order.indexOf(p); show("loupe"); });
