@@ -114,8 +114,9 @@ def recognise(findings: list[Finding]) -> list[Intent]:
 # two folds chose these, the third 0.75 / -3.5 / 0.8 (docs/eval.md "A sharp, lit subject"). At a noise bound of 0.8
 # copies whose flaw smooths fine detail (blur, JPEG, less contrast) passed where their grainy original did not
 SURE_EV, SURE_LIFT, SURE_CLEAN, DOUBT_KEPT = -3.0, 1.0, 1.2, 0.5
-SURE = Intent("sure_subject", "Sharp, lit subject standing out from a darker rest: the quality model's doubt counts "
-              "half", ())
+# (said on keepers too, where it lifted the score: so it names what counts half, not only "the doubt")
+SURE = Intent("sure_subject", "Sharp, lit subject standing out from a darker rest: the points the quality model took "
+              "for flaws no measure confirms count half", ())
 
 
 def sure_subject(findings: list[Finding]) -> bool:
