@@ -33,6 +33,18 @@ WORDS = {
     "noise.noise_level": ("grainier photos", "cleaner photos"),
     "lens.vignetting_ev": ("darker corners (vignetting)", "evenly lit corners"),
     "faces.faces": ("photos with people in them", "photos without people"),
+    # the look in named terms (keepers.core.taste.look); a colour's other side is no colour in particular, so a
+    # profile that ranks it low is said to pass it over
+    "look.pink": ("pink and purple subjects", None),
+    "look.red": ("red subjects", None),
+    "look.yellow": ("yellow and orange subjects", None),
+    "look.green": ("green subjects", None),
+    "look.blue": ("blue subjects", None),
+    "look.white": ("white subjects", None),
+    "look.vivid": ("vivid, saturated colour", "muted, quiet colour"),
+    "look.fills": ("the subject filling the frame", "the subject small in a wider view"),
+    "look.off_centre": ("the subject off centre", "the subject in the middle"),
+    "look.soft_background": ("a sharp subject against a soft background", "detail all through the frame"),
 }
 
 
@@ -64,10 +76,13 @@ def describe(model: Model, photos: list[Seen], most: int = 2) -> list[str]:
     said = set()
     for r, k in sorted(corr, key=lambda c: -abs(c[0])):
         words = WORDS[k][0 if r > 0 else 1]
+        verb = "prefer"
+        if words is None:
+            words, verb = WORDS[k][0], "pass over"
         if words in said:  # two measures of one thing (key_ev and p50: brightness) are said once
             continue
         said.add(words)
-        out.append(f"you prefer {words} (correlation {r:+.2f})")
+        out.append(f"you {verb} {words} (correlation {r:+.2f})")
         if len(said) == most:
             break
     return out

@@ -1,6 +1,7 @@
 """What the taste model sees of a photo: its EfficientNet-Lite0 embedding (L2-normalised, so a photo's content,
 not its brightness, sets the direction) and the numbers the analyzers measured (`features`: the quality head's
-reading, sharpness, exposure...). Photos are analysed by the one data path (a dry run of `Cull`: nothing is written
+reading, sharpness, exposure...), with the look of it in named terms (`look.*`: the subject's colour, framing;
+keepers.core.taste.look). Photos are analysed by the one data path (a dry run of `Cull`: nothing is written
 beside them), so the catalog answers for every photo seen before."""
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from keepers.core.taste.look import look
 from keepers.core.types import Finding
 
 EMBEDDING = "embedding"
@@ -34,6 +36,7 @@ def seen(findings: list[Finding], score: float | None = None) -> Seen | None:
     v = v / (float(np.linalg.norm(v)) or 1.0)
     measures = {f"{f.analyzer}.{k}": float(x) for f in findings for k, x in f.features.items()
                 if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(float(x))}
+    measures.update({f"look.{k}": x for k, x in look(findings).items()})  # the subject's colour, framing: for words
     labels = [name for f in findings if f.analyzer == EMBEDDING for name, _ in f.data.get("labels", [])]
     return Seen(v, measures, score, labels)
 

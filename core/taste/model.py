@@ -163,6 +163,12 @@ def _ranknet(Z: np.ndarray, pi: np.ndarray, oi: np.ndarray, hidden: int, lam: fl
     return P
 
 
+def _penalties(params: dict, columns: int, measured: int) -> np.ndarray:
+    """The L2 penalty of each column: the embedding's `lam`, the measurements' `lam_m` (default `lam`)."""
+    lam = float(params["lam"])
+    return np.concatenate([np.full(columns - measured, lam), np.full(measured, float(params.get("lam_m", lam)))])
+
+
 def fit(pairs: list[tuple[Seen, Seen]], params: dict | None = None) -> Model:
     """Train on (preferred, other) pairs. Raises ValueError with fewer than 2 pairs."""
     params = {**DEFAULT, **(params or {})}
@@ -189,7 +195,8 @@ def fit(pairs: list[tuple[Seen, Seen]], params: dict | None = None) -> Model:
     pc_scale = pc_scale ** float(params.get("white", 1.0))  # less than whitened: the wider directions count more
     model = Model(params, {"mean": mean, "components": components, "pc_scale": pc_scale})
     if params.get("measures"):
-        keys = sorted({k for p in photos for k in p.measures})
+        want = params["measures"]  # True: every measurement; a string: those whose name starts with it ("look.")
+        keys = sorted({k for p in photos for k in p.measures if want is True or k.startswith(want)})
         M = np.array([[p.measures.get(k, np.nan) for k in keys] for p in photos], np.float64)
         std = np.nanstd(M, 0)
         ok = np.isfinite(std) & (std > 1e-9)
@@ -202,11 +209,11 @@ def fit(pairs: list[tuple[Seen, Seen]], params: dict | None = None) -> Model:
         S, gamma = _seen(X, pi, oi)
         K = _rbf(X, S, gamma)
         D = np.hstack([Z[pi] - Z[oi], K[pi] - K[oi]])
-        pen = np.concatenate([np.full(Z.shape[1], float(params["lam"])), np.full(len(S), float(params["ident"]))])
+        pen = np.concatenate([_penalties(params, Z.shape[1], len(model.keys)), np.full(len(S), float(params["ident"]))])
         wv = _pairwise_logistic(D, pen)
         model.arrays.update(w=wv[:Z.shape[1]], v=wv[Z.shape[1]:], seen=S, seen_gamma=np.array(gamma))
     elif kind == "logistic":
-        model.arrays["w"] = _pairwise_logistic(Z[pi] - Z[oi], float(params["lam"]))
+        model.arrays["w"] = _pairwise_logistic(Z[pi] - Z[oi], _penalties(params, Z.shape[1], len(model.keys)))
     elif kind == "kernel":
         gamma = float(params.get("gamma", 1.0)) / Z.shape[1]
         K = _rbf(Z, Z, gamma)
