@@ -80,3 +80,16 @@ def test_keepers_taste_show_says_a_preference_for_pink_flowers_in_words(shared_d
     shown = keepers("taste", "show", "mine", tmp=tmp_path)
     assert "you prefer pink and purple subjects" in shown.stdout, shown.stdout
 
+
+def test_the_leads_protocol_agrees_with_a_person_who_prefers_pink_flowers_on_choices_it_never_saw(
+        shared_data, tmp_path):
+    # keepers.core.lab.taste: the first 24 choices imported by `keepers taste import`, the other 24 (other photos)
+    # scored by `keepers cull --json --taste`: as this person chose 21 of 24 times, the general score alone 10
+    # (2026-12-07)
+    from keepers.core.lab import taste
+
+    first = _pairs(PINK[:12], OTHERS[:12])
+    second = _pairs(PINK[12:24], OTHERS[12:])
+    paths = [tuple(str(shared_data / "taste" / "flowers" / "images" / f"{i}.jpg") for i in pair)
+             for pair in first + second]
+    assert taste.person(tmp_path, "pink", paths) >= 0.8

@@ -21,44 +21,22 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before numpy: on a busy machine its threads made each fit ~30x slower
 
 import argparse
-import csv
 import itertools
 import json
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import numpy as np
 
 from keepers.core.io.catalog import Catalog
+from keepers.core.lab.taste import flowers, holidays, majority as majority_agreement
 from keepers.core.settings import Settings
 from keepers.core.taste import model as tm
 from keepers.core.taste.features import analyse
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "taste"
 CACHE = Path.home() / ".cache" / "keepers" / "taste_eval"
 CURVE = (25, 50, 100, 200)
-
-
-def flowers() -> dict[str, list[tuple[str, str]]]:
-    d = DATA / "flowers"
-    rows = sorted(csv.DictReader(open(d / "pairwise_choices.csv")), key=lambda r: (r["participant"], int(r["trial"])))
-    people = defaultdict(list)
-    for r in rows:
-        people[r["participant"]].append((str(d / "images" / r["winner"]), str(d / "images" / r["loser"])))
-    return dict(people)
-
-
-def holidays() -> dict[str, list[tuple[str, str]]]:
-    d = DATA / "holidays"
-    files = {r["id"]: str(d / r["file"]) for r in csv.DictReader(open(d / "manifest.csv")) if r["present"] == "1"}
-    people = {}
-    for f in sorted((d / "labels").glob("user*.txt"), key=lambda p: int(p.stem[4:])):
-        pairs = [line.strip().split(",") for line in f.read_text().splitlines() if "," in line]
-        # only the choices whose two photos are here (2,712 of 6,682)
-        people[f.stem] = [(files[a], files[b]) for a, b in pairs if a in files and b in files]
-    return people
 
 
 def seen_photos(people: dict, settings: Settings, catalog: Catalog) -> dict:
@@ -71,39 +49,20 @@ def general_agreement(pairs, photos) -> float:
     return float(np.mean([1.0 if x > y else 0.5 if x == y else 0.0 for x, y in s]))
 
 
-def majority_agreement(person: str, test, people) -> float:
-    """The others' majority on the same pair; where no one else chose between those two photos, the photo the
-    others chose more often overall (its win rate); a tie counts half."""
-    same: Counter = Counter()
-    wins, seen_n = Counter(), Counter()
-    for other, pairs in people.items():
-        if other == person:
-            continue
-        for a, b in pairs:
-            same[(a, b)] += 1
-            wins[a] += 1
-            seen_n[a] += 1
-            seen_n[b] += 1
-    hits = []
-    for a, b in test:
-        if same[(a, b)] + same[(b, a)]:
-            x, y = same[(a, b)], same[(b, a)]
-        else:
-            x, y = wins[a] / max(1, seen_n[a]), wins[b] / max(1, seen_n[b])
-        hits.append(1.0 if x > y else 0.5 if x == y else 0.0)
-    return float(np.mean(hits))
-
-
 def grid(quick: bool) -> list[dict]:
     """The settings tried (docs/eval.md, Taste): pairwise logistic on the PCA of the embedding, k x lambda x how
     whitened x the per-photo term's penalty (None: without it); the analyzers' measurements; a kernel ranker;
-    RankNet."""
+    RankNet; the look measures beside the embedding."""
     base = {"kind": "logistic", "measures": False}
     out = [{**base, "k": k, "lam": lam, "white": wh, "ident": li}
            for k, lam, wh, li in itertools.product((8, 16, 32), (1.0, 3.0), (1.0, 0.75, 0.5), (0.3, 1.0, None))]
     out += [{**base, "k": 8, "lam": 1.0, "measures": True, "ident": None},
             {"kind": "kernel", "k": 8, "lam": 1.0, "gamma": 1.0, "measures": False},
             {"kind": "ranknet", "k": 8, "lam": 10.0, "hidden": 8, "measures": False}]
+    # the shipped model plus the look in named terms (the subject's colour, framing: keepers.core.taste.look), each
+    # penalised by lam_m (docs/eval.md, Taste: within noise of the model without them, not shipped)
+    out += [{**base, "k": 16, "lam": 1.0, "white": 0.75, "ident": 0.3, "measures": "look.", "lam_m": lm}
+            for lm in (10.0, 30.0)]
     if quick:
         out = [p for p in out if p["k"] == 16]
     return out
