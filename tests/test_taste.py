@@ -74,7 +74,8 @@ def test_cull_with_a_taste_reorders_the_sound_photos_but_never_lifts_a_flawed_re
 
 
 def _flawed(record) -> bool:
-    return named_flaw(Reason(**x) for x in record["reasons"])
+    # the reason's own fields: --json may say more of a reason (its role) than a Reason holds
+    return named_flaw(Reason(x["code"], x["message"], x["severity"], x["cost"]) for x in record["reasons"])
 
 
 # taste/flowers photos the general judgement puts on each side (at 2026-12-06): judged bad with no flaw named (the
