@@ -101,7 +101,8 @@ from concurrent.futures import ProcessPoolExecutor
 from keepers.core.workers import pool_context, prepare_worker
 
 def first_look(_):
-    loaded = "keepers.core.analyzers.faces" in sys.modules
+    # numpy.ma: the first np.median imports it (an analyzer's, on each worker's first photo before it was warmed)
+    loaded = all(m in sys.modules for m in ("keepers.core.analyzers.faces", "numpy.ma"))
     import cv2, numpy as np
     t = time.process_time()
     cv2.cvtColor(np.zeros((1, 1, 3), np.uint8), cv2.COLOR_RGB2LAB)  # OpenCV builds its Lab tables on the first
