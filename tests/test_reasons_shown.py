@@ -51,7 +51,7 @@ def test_a_keepers_flaw_that_cost_nothing_is_not_shown_but_json_keeps_it_as_not_
     assert keepers_with, {n: r["reasons"] for n, r in recs.items()}  # the case exists among these real photos
     for name, rec in keepers_with.items():
         for x in _measured(rec):
-            assert x["cost"] == 0 and x["severity"] > 0, x  # kept for tools: cost 0, measured
+            assert 0 <= x["cost"] < flaws.MOVED and x["severity"] > 0, x  # kept for tools: cost nothing, measured
         shown = keepers("show", folder / name, tmp=tmp).stdout
         row = next(line for line in table.splitlines() if name in line)
         for x in _measured(rec):
@@ -103,6 +103,14 @@ def test_the_sidecars_reasons_carry_their_points_without_repeating_the_code_and_
         took = [s for s in lines if LINE.match(s)["points"] not in (None, "not charged")]
         if rec["verdict"] == "bad":
             assert lines[0] == took[0] and LINE.match(lines[0])["points"].startswith("-"), lines
+        # (a guard) a flaw keyword only for a flaw that took points: none for what was measured and not charged
+        [tags] = exiftool_json(rec["sidecars"][0], tags=("-HierarchicalSubject",))
+        paths = tags.get("HierarchicalSubject", [])
+        paths = paths if isinstance(paths, list) else [paths]
+        flawed = {t.split("|")[-1] for t in paths if t.startswith("Keepers|flaw|")}
+        assert flawed == {x["code"].replace("_", " ") for x in rec["reasons"]
+                          if x["role"] == "took" and x["cost"] >= flaws.FLAW_COST and x["severity"] >= 0.3
+                          and x["code"] not in flaws.LOOKS and not x["message"].startswith(flaws.DOUBT)}, (name, tags)
 
 
 def test_an_old_format_sidecar_reads_back_and_a_new_cull_rewrites_its_reasons(culled, tmp_path):
@@ -117,9 +125,9 @@ def test_an_old_format_sidecar_reads_back_and_a_new_cull_rewrites_its_reasons(cu
     shutil.copy(folder / name, photo)
     old = ["underexposed: Underexposed: about 2.7 stops too dark", "vignetting: Vignetting: corners about 1.1 stops"]
     side = tmp_path / f"{name}.xmp"
-    made = subprocess.run(["exiftool", "-config", str(et_proc.CONFIG), "-o", str(side), *[f"-XMP-keepers:Reasons={s}" for s in old],
-                           "-XMP-keepers:ReasonCodes=underexposed", "-XMP-dc:Subject=mine", str(photo)],
-                          capture_output=True, text=True)
+    made = subprocess.run(["exiftool", "-config", str(et_proc.CONFIG), "-o", str(side),
+                           *[f"-XMP-keepers:Reasons={s}" for s in old], "-XMP-keepers:ReasonCodes=underexposed",
+                           "-XMP-dc:Subject=mine", str(photo)], capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     assert read_sidecar(side)["reasons"] == old
     proc = keepers("cull", "--json", tmp_path, tmp=tmp_path)
@@ -143,3 +151,17 @@ def test_a_reasons_role_and_words_follow_what_it_did_to_the_score():
     # opening words that are not the code's stay: they say more than the code
     assert texts.plain(Reason("out_of_focus", "Eyes not sharp: the focus fell elsewhere", 0.9, 2.6)) == \
         "Eyes not sharp: the focus fell elsewhere"
+
+
+def test_the_lab_measure_counts_keepers_listing_a_flaw_that_cost_nothing(shared_data, tmp_path):
+    """core/lab/reasons.py, which the eval reports: on real photos with a keeper whose flaw cost nothing, --json keeps
+    it and no view lists it."""
+    from keepers.core.lab import reasons
+
+    for p in PHOTOS[:2] + PHOTOS[3:4]:  # two keepers with such a flaw, a photo not kept
+        (tmp_path / "camera" / "photos").mkdir(parents=True, exist_ok=True)
+        shutil.copy(shared_data / p, tmp_path / "camera" / "photos" / p.rsplit("/", 1)[1])
+    m = reasons.measure(tmp_path, workers=1)
+    assert m["photos"] == 3 and m["measured_in_json"] >= 1 and m["measured_shown"] == 0, m
+    assert m["why_points_first"] == m["not_kept"] and m["lines_repeating_code"] == 0, m
+    assert any("measured" in line or "cost nothing" in line for line in reasons.report(m))
