@@ -1,5 +1,6 @@
 """Damage no other measure sees: colour bleeding across edges, washed-out colour, detail smeared by heavy noise
-reduction, jagged edges (KADID-10k's colour diffusion, desaturation, denoising and jitter; issue 21 item 4).
+reduction, jagged edges, halos of over-sharpening, colour misaligned on the outlines, over-pushed colour (KADID-10k's
+colour diffusion, desaturation, denoising, jitter, high sharpen, colour shift and saturation boost; issue 21 item 4).
 
 A learned measure: the texture statistics of EfficientNet-Lite0's early and middle feature maps (each channel's
 mean, spread and cell-to-cell change: core/inference/embedding.py INNER, map_stats; read in the embedding's own run,
@@ -26,14 +27,17 @@ MANIFEST = MODELS_DIR / "manifest" / "damage_head.json"
 MIN_SIDE = 32
 _OFF_GREY = (np.eye(3) - 1 / 3).astype(np.float32)  # each channel minus the pixel's mean of the three
 # Each says what a photographer sees in words no other reason uses: "smeared" is motion blur's, "washed-out" the
-# flat tones of low contrast and an over-bright exposure. (The catalog keeps the text it stored: the version stays,
-# as no number changed, and a photo analysed before keeps the older wording until it is analysed again.)
+# flat tones of low contrast and an over-bright exposure; "halos", "misaligned" and "over-saturated" belong to no
+# other reason (chromatic aberration's are "colour fringes").
 REASONS = {
     "colour_bleed": "Colour bleeding: colours spill across edges and glow into their surroundings (as from heavy "
                     "compression or a bad conversion)",
     "washed_out": "Faded colour: the colours look drained towards grey",
     "smeared": "Waxy detail: fine texture wiped smooth, as by heavy noise reduction",
     "jagged": "Jagged edges: lines and outlines look broken and displaced",
+    "haloed": "Over-sharpened: bright and dark halos outline the edges and fine texture turns gritty",
+    "misaligned_colour": "Misaligned colour: a colour channel sits off the outlines and ghosts them in another hue",
+    "oversaturated": "Over-saturated colour: colours pushed past life, glaring and without shades within each hue",
 }
 
 
@@ -61,7 +65,7 @@ def severities(inner: np.ndarray, colour: float) -> dict[str, float]:
     return sev
 
 
-def finding(sev: dict[str, float], version: str = "1") -> Finding:
+def finding(sev: dict[str, float], version: str = "2") -> Finding:
     reasons = [Reason(c, REASONS[c], round(s, 3)) for c, s in sev.items() if round(s, 3) > 0]
     return Finding("damage", version, None, reasons, weight=0.0,
                    features={f"damage_{c}": round(s, 4) for c, s in sev.items()})
@@ -71,7 +75,7 @@ class DamageAnalyzer(Analyzer):
     """Reasons only (score None, weight 0): the judging step prices them against the quality head's score."""
 
     name = "damage"
-    version = "1"
+    version = "2"  # 2: three more kinds and a steeper span (models/train/damage.py)
 
     def analyze(self, frame: Frame) -> Finding:
         if min(frame.rgb.shape[:2]) < MIN_SIDE:

@@ -14,7 +14,8 @@ PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_foc
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
            "soft_corners": 0.15, "misfire": 0.9,
            "impulse_noise": 0.7, "posterised": 0.5, "pixelated": 0.85, "pasted_blocks": 0.95,
-           "colour_bleed": 0.9, "washed_out": 0.9, "smeared": 0.9, "jagged": 0.9}
+           "colour_bleed": 0.9, "washed_out": 0.9, "smeared": 0.9, "jagged": 0.9, "haloed": 0.9,
+           "misaligned_colour": 0.9, "oversaturated": 0.9}
 # The head's scale puts the median clean photo at 7.5 (models/train/quality.py: knots). Points below that are what
 # the head took for flaws, and go to the reasons naming them; the gap from 7.5 to 10 is no flaw (a sound photo is
 # not a great one: the moment and appeal say what lifts it). Counted from 10, a clean photo at 7 "lost" 3 points
@@ -32,7 +33,8 @@ FACE_LOST_EV = -2.5
 CLASSICAL = ("sharpness", "noise", "exposure", "lens")  # the measuring analyzers (not the quality finding's checks)
 MISFIRE = "misfire"  # a finger or strap over the frame, a colour cast over a region: a reject (exposure analyzer)
 ARTEFACTS = ("impulse_noise", "posterised", "pixelated", "pasted_blocks",  # core/analyzers/artefacts.py; PENALTY: KADID
-             "colour_bleed", "washed_out", "smeared", "jagged")  # core/analyzers/damage.py (its severity: people's loss)
+             "colour_bleed", "washed_out", "smeared", "jagged",  # core/analyzers/damage.py (its severity: people's
+             "haloed", "misaligned_colour", "oversaturated")  # loss)
 
 
 # The head's points for a flaw class, priced as people price that flaw. KADID-10k's people mind slight noise far less
