@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable
 
 import xxhash
 
-from keepers.core.io import exiftool as et_proc, xmpnew
+from keepers.core.io import exiftool as et_proc
 from keepers.core import pm
 from keepers.core.analyzers import run_all
 from keepers.core.io.catalog import Catalog, dumps
@@ -165,16 +165,16 @@ class Cull:
                 todo.append(p)
         self.stats["from_catalog"] = len(photos) - len(todo)
         # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.io.exiftool),
-        # so threads use every core. A new sidecar from Keepers' values alone is written without it, once one
-        # exiftool has shown it writes the same bytes (keepers.core.io.xmpnew): that exiftool starts, and shows
-        # it, while the analysis workers start; a thread that must update a sidecar starts its own when it does
+        # so threads use every core. Their processes start, ready to write, while the analysis workers start: at
+        # the end of a 64-photo batch on 2 cores that took 0.3-0.4 s (docs/benchmarks.md)
         n_writers = max(1, self.settings.workers)
         writers = ThreadPoolExecutor(n_writers, thread_name_prefix="keepers-write")
         try:
             # an unchanged folder writes nothing: no process to start; nor does one photo (the daemon's predict
             # writes it in the request's own thread, whose exiftool lives on: warming the pool's cost it 0.2 s)
             if len(todo) > 1 and not self.dry_run:
-                writers.submit(xmpnew.probe)
+                for _ in range(n_writers):
+                    writers.submit(et_proc.warm)
             self._analyze(todo, results)
             ordered = [results[p.path] for p in photos]
             for r in ordered:

@@ -42,7 +42,7 @@ from xml.etree import ElementTree
 from exiftool.exceptions import ExifToolException
 
 from keepers import __version__
-from keepers.core.io import exiftool as et_proc, xmpnew
+from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import ReadError, WriteError
 from keepers.core.io.naming import TMP, FolderNames
 from keepers.core.judge.flaws import shown
@@ -541,9 +541,7 @@ class SidecarWriter:
         try:
             exists = target.exists()
             _check_writable(target, exists)
-            # a fresh one if the last died; none yet for a new sidecar whose photo has no XMP of its own nor an
-            # unknown rating: keepers.core.io.xmpnew may write it without exiftool
-            et = et_proc.get() if exists or embedded_xmp is not False or embedded_rating is None else None
+            et = et_proc.get()  # a fresh one if the last died
             try:
                 old = _raw_tags(et, target, strict=True) if exists else None  # None: write a new packet
             except ReadError:
@@ -593,14 +591,6 @@ class SidecarWriter:
         elif old is not None:
             args = [*args, os.fsencode(target)]
         out = "-.xmp" if old is None and seed is None else "-"
-        # exiftool's bytes for a new sidecar from Keepers' values alone, written here where it was shown to write
-        # the same (keepers.core.io.xmpnew); anything else is exiftool's
-        data = xmpnew.render(args, toolkit) if out == "-.xmp" and (toolkit := xmpnew.ready()) else None
-        if data is None and et is None:
-            try:
-                et = et_proc.get()
-            except (OSError, ExifToolException) as e:
-                raise WriteError(sidecar, str(e)) from e
         here = names if target.parent == photo.parent else None  # the listing holds the target's folder
         try:
             if seed is not None:
@@ -611,7 +601,7 @@ class SidecarWriter:
                     raise WriteError(sidecar, e.strerror or str(e)) from e
             doing = "exiftool could not write the sidecar"
             try:
-                data = data or self._run(et, ["-sep", SEP, "-o", out, *args], sidecar, doing)
+                data = self._run(et, ["-sep", SEP, "-o", out, *args], sidecar, doing)
             except WriteError as e:
                 if seed is None:
                     raise
