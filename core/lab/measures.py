@@ -1,6 +1,7 @@
 """Every measure `keepers eval` reports, by part: the quality engine on synthetic flaws and real defects
 (keepers.core.lab.eval), false alarms on clean real photos (falsealarms), cross-flaw calibration against people's
-KADID-10k and TID2013 opinions (kadid), what people prefer among sound photos (prefer). Each part's module measures
+KADID-10k and TID2013 opinions (kadid), what people prefer among sound photos (prefer), what a photographer reads
+of the reasons (reasons), each person's taste learned by the real commands (taste). Each part's module measures
 and reports itself; this one only runs the chosen parts and joins their Markdown, which docs/eval.md keeps."""
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ PARTS = {
     "false_alarms": ("keepers.core.lab.falsealarms", "False alarms on clean real photos"),
     "cross_flaw": ("keepers.core.lab.kadid", "Cross-flaw calibration (KADID-10k, TID2013)"),
     "prefer": ("keepers.core.lab.prefer", "What people prefer (taste/flowers, taste/holidays)"),
+    "reasons": ("keepers.core.lab.reasons", "What a photographer reads of the reasons"),
+    "taste": ("keepers.core.lab.taste", "Each person's taste learned, through the real commands (issue 23)"),
 }
 
 

@@ -103,6 +103,8 @@ def report(m: dict) -> str:
     lines = ["| set | people | `cull --taste` | others' majority | above the majority | at or above 70 % |",
              "|---|---|---|---|---|---|"]
     for name, rows in m.items():
+        if not isinstance(rows, dict):  # keepers eval adds the seconds it took
+            continue
         c = [r["cull"] for r in rows.values()]
         j = [r["majority"] for r in rows.values()]
         lines.append(f"| {name} | {len(rows)} | {100 * sum(c) / len(c):.1f} % | {100 * sum(j) / len(j):.1f} % | "
