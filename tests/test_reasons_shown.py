@@ -143,6 +143,10 @@ def test_a_reasons_role_and_words_follow_what_it_did_to_the_score():
     assert [flaws.role(r) for r in (took, gave, note, measured)] == ["took", "gave", "note", "measured"]
     assert flaws.shown([measured, note, gave, took], kept=True) == [took, gave, note]
     assert flaws.shown([measured, note, gave, took], kept=False) == [took, gave, note, measured]
+    # on a keeper what moved the score most leads, given or taken: a smile's +2.1 before a look's -0.1
+    smile, look = Reason("moment", "A smile: +2.1", 0.2, -2.1), Reason("appeal", "People tend to pass over it", 0.1, 0.1)
+    assert flaws.shown([look, smile], kept=True) == [smile, look]
+    assert flaws.shown([look, smile], kept=False) == [look, smile]  # not kept: what took points comes first
     assert [texts.line(r) for r in (took, gave, note, measured)] == [
         "noise (-2.8): visible grain", "moment (+1.1): A smile", "low_key: Dark scene: low-key",
         "backlit (not charged): darker"]

@@ -57,8 +57,12 @@ def role(reason: Reason) -> str:
 
 
 def shown(reasons: Iterable[Reason], kept: bool) -> list[Reason]:
-    """The reasons a photographer reads, what moved the score first (points taken, the most first; points given;
-    notes; then what was measured and not charged, only where the photo is not `kept`)."""
+    """The reasons a photographer reads, what moved the score first: where the photo is not `kept`, points taken
+    (the most first), then points given; on a keeper, points taken or given, the most first (a keeper's "-0.1 people
+    tend to pass over photos like this" led its "+2.1 a smile" before); then notes, then what was measured and not
+    charged, only where the photo is not kept."""
     rank = {r: i for i, r in enumerate(ORDER)}
+    if kept:
+        rank[GAVE] = rank[TOOK]
     out = [r for r in reasons if not (kept and role(r) == MEASURED)]
     return sorted(out, key=lambda r: (rank[role(r)], -abs(r.cost) if role(r) in (TOOK, GAVE) else 0.0))
