@@ -30,8 +30,13 @@ define need_tools
 	fi
 endef
 
+# Keepers' own modules compiled to bytecode once here: where PYTHONDONTWRITEBYTECODE is set (as on this project's
+# machines) Python never writes it, and every cull and each of its workers compiled ~130 modules from source at
+# start (0.1-0.25 s a process; the throughput check's pipeline +2-3 %, docs/benchmarks.md). Only stale files are
+# compiled again; an edit after this is compiled in memory, as before
 setup: $(STAMP)
 	$(call need_tools,$(APT_RUN))
+	@$(BIN)/python -m compileall -q __init__.py cli.py core sidecar plugins >/dev/null
 
 demo: setup
 	$(BIN)/keepers demo demo-photos
