@@ -202,7 +202,7 @@ def test_a_face_tracked_from_a_coarser_look_is_the_face_the_detector_finds(astro
     rgb, (f,) = astronaut
     (coarse,) = facelib.detect_faces(cv2.resize(rgb, None, fx=0.25, fy=0.25, interpolation=cv2.INTER_AREA))
     g = facelib.track_face(rgb, coarse.landmarks[:, :2] * 4, coarse.detector_score)
-    overlap = facelib._iou(np.array(g.box), np.array([f.box]))[0]
+    overlap = facelib.iou(np.array(g.box), np.array([f.box]))[0]
     assert overlap > 0.85 and g.score > 0.9
     for side in ("right_eye", "left_eye"):
         assert abs(g.__dict__[side]["openness"] - f.__dict__[side]["openness"]) < 0.03
