@@ -321,7 +321,8 @@ class Cull:
                              host=host, embedded_rating=r.meta.rating if r.meta and f == r.photo.path else None,
                              embedded_xmp=r.meta.xmp if r.meta and f == r.photo.path else None)
             except WriteError as e:
-                ok, r.write_error = False, f"sidecar not written: {e.message}"
+                # a dry run writes nothing: it says what a real run could not write (in --json too)
+                ok, r.write_error = False, f"sidecar {'would not be' if self.dry_run else 'not'} written: {e.message}"
                 # a dry run (and `keepers show`, which is one) would write nothing: its summary says it, not a warning
                 (log.debug if self.dry_run else log.warning)("%s", e)
         done = 0

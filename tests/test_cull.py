@@ -353,6 +353,13 @@ def test_a_dry_run_on_a_read_only_card_says_the_sidecar_would_not_be_written(tmp
         photo.parent.chmod(0o755)
     said = " ".join(proc.stdout.split())
     assert "sidecar would not be written: folder" in said and "sidecar not written" not in said, proc.stdout
+    photo.parent.chmod(0o555)
+    try:  # and so does the record a script reads
+        proc = keepers("cull", "--dry-run", "--json", photo.parent, tmp=tmp_path)
+    finally:
+        photo.parent.chmod(0o755)
+    record = records(proc)["coffee.jpg"]
+    assert record["error_code"] == "write_error" and record["error"].startswith("sidecar would not be written: folder")
 
 
 def test_no_python_warning_reaches_the_photographers_terminal(tmp_path):

@@ -203,9 +203,7 @@ def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: C
     out.print(t)
     for r in results:
         if r.error or r.write_error:
-            why = r.error or r.write_error
-            if dry_run and not r.error:  # a dry run writes nothing: it says what a real run could not write
-                why = why.replace("sidecar not written", "sidecar would not be written", 1)
+            why = r.error or r.write_error  # a dry run's says what a real run could not write (core/pipeline.py)
             # one unwrapped line per failure, so it can be grepped and copied
             out.print(f"[red]error[/red] {r.photo.path}: {why}", highlight=False, soft_wrap=True)
 
