@@ -60,10 +60,16 @@ class Intent:
 TEXTURE = Intent("texture", "Fine detail across the frame (foliage, fur, gravel): texture, not noise", ())
 
 
+def _reader(findings: list[Finding]):
+    """feat(analyzer, key, default): an analyzer's measured feature, `default` where it or the analyzer is missing."""
+    f = {x.analyzer: x for x in findings}
+    return lambda a, k, d=None: (f[a].features or {}).get(k, d) if a in f else d
+
+
 def recognise(findings: list[Finding]) -> list[Intent]:
     """What the measurements say was meant, each with the flaw classes and reason codes it explains."""
     f = {x.analyzer: x for x in findings}
-    feat = lambda a, k, d=None: (f[a].features or {}).get(k, d) if a in f else d  # noqa: E731
+    feat = _reader(findings)
     out = []
     key, vig = feat("exposure", "key_ev"), feat("lens", "vignetting_ev")
     even, lit = feat("lens", "vignetting_even_ev"), feat("lens", "lit_centre_ev")
@@ -122,12 +128,9 @@ SURE = Intent("sure_subject", "Sharp, lit subject standing out from a darker res
 def sure_subject(findings: list[Finding]) -> bool:
     """The subject map finds a lit subject (SURE_EV), lighter than the rest (SURE_LIFT), in sharp detail (SHARP), with
     no grain (the noise scorer under SURE_CLEAN)."""
-    f = {x.analyzer: x for x in findings}
-    feat = lambda a, k, d=None: (f[a].features or {}).get(k, d) if a in f else d  # noqa: E731
-    q = f.get("quality")
-    return q is not None and feat("lens", "subject_ev", -99) >= SURE_EV and \
-        feat("lens", "subject_lift_ev", -99) >= SURE_LIFT and feat("sharpness", "blur_best", 99) <= SHARP and \
-        q.features.get("flaw_noise", 99) < SURE_CLEAN
+    feat = _reader(findings)
+    return feat("lens", "subject_ev", -99) >= SURE_EV and feat("lens", "subject_lift_ev", -99) >= SURE_LIFT and \
+        feat("sharpness", "blur_best", 99) <= SHARP and feat("quality", "flaw_noise", 99) < SURE_CLEAN
 
 
 def notes(intents: list[Intent]) -> list[Reason]:
