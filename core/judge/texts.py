@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from keepers.core.judge.flaws import DOUBT, GAVE, MEASURED, TOOK, role
+from keepers.core.judge.flaws import DOUBT, GAVE, MEASURED, MOVED, TOOK, role
 from keepers.core.types import Reason
 
 # the head's flaw classes -> reason codes, for a low score no analyzer explains; FAMILY: codes that name one flaw
@@ -65,7 +65,7 @@ _POINTS = re.compile(r":\s*[+-]\d+(\.\d+)?$")
 def points(cost: float) -> str:
     """What a reason did to the score, signed as the photographer reads it: "-4.8" took points, "+2.1" gave them
     (a smile, the look people like: their cost is minus the points), "·" moved nothing."""
-    return f"{-cost:+.1f}" if role(Reason("", "", 1.0, cost)) in (TOOK, GAVE) else "·"
+    return f"{-cost:+.1f}" if abs(cost) >= MOVED else "·"  # as role(): took or gave points
 
 
 def plain(reason: Reason, code: bool = True) -> str:
