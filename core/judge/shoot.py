@@ -13,7 +13,7 @@ import numpy as np
 
 from keepers.core.judge.likeness import (SCENE_CELLS, SCENE_DE, dihedral, focus_moves, ncc, phase_shift, scene_gap,
                                         still, sweep_step)
-from keepers.core.judge.shot import GroupInput
+from keepers.core.judge.shot import GroupInput, cielab
 
 SET_GAP = 10.0  # s between frames of a bracket, panorama or focus stack (tripod work is slower)
 T_NCC = 0.85  # thumbnail correlation standing in for the cosine when a photo has no embedding
@@ -166,8 +166,7 @@ class Shoot:
         if (i, colour) not in self._cells:
             it, size = self.items[i], (SCENE_CELLS, SCENE_CELLS)
             if colour:
-                c = cv2.resize(it.colour.astype(np.float32), size, interpolation=cv2.INTER_AREA)
-                c = (c - np.float32([0, 128, 128])) * np.float32([100 / 255, 1, 1])
+                c = cielab(cv2.resize(it.colour.astype(np.float32), size, interpolation=cv2.INTER_AREA))
             else:
                 g = cv2.resize(it.thumb.astype(np.float32), size, interpolation=cv2.INTER_AREA) * np.float32(100 / 255)
                 c = np.stack([g, np.zeros_like(g), np.zeros_like(g)], -1)

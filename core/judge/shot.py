@@ -92,6 +92,12 @@ def colour_thumb(rgb: np.ndarray, shrink=None) -> np.ndarray:
     return cv2.cvtColor(np.ascontiguousarray(small, np.uint8), cv2.COLOR_RGB2LAB)
 
 
+def cielab(colour: np.ndarray) -> np.ndarray:
+    """A colour thumbnail (colour_thumb's OpenCV 8-bit Lab, or an area-shrunk float copy of it) -> float32 CIELAB:
+    L* 0-100, a*, b*."""
+    return (colour.astype(np.float32) - np.float32([0, 128, 128])) * np.float32([100 / 255, 1, 1])
+
+
 def parse_time(value: str | None) -> float | None:
     """ISO 8601 capture time -> epoch seconds; None for missing or placeholder dates (0000:00:00 and the like)."""
     if not value:

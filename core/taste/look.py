@@ -42,14 +42,13 @@ def colour_of(subject: np.ndarray, lab: np.ndarray) -> dict[str, float]:
 
 def look(findings: list[Finding]) -> dict[str, float]:
     """Named look measures of a photo (empty where the pipeline kept no colour thumbnail of it)."""
-    from keepers.core.judge.shot import GroupInput, read_features
+    from keepers.core.judge.shot import GroupInput, cielab, read_features
 
     it = GroupInput("")
     read_features(it, next((f.data for f in findings if f.analyzer == "group"), {}))
     if it.colour is None:
         return {}
-    lab = it.colour.astype(np.float32) - (0.0, 128.0, 128.0)
-    lab[..., 0] *= 100 / 255  # OpenCV's 8-bit L*
+    lab = cielab(it.colour).astype(np.float64)  # a*, b* whole numbers: the mean chroma (vivid) summed in float64
     h, w = lab.shape[:2]
     subject = next((f.data.get("subject") for f in findings if f.analyzer == "embedding"), None) or {}
     cam = np.asarray(subject.get("cam") or np.zeros((7, 7)), np.float32)
