@@ -21,6 +21,7 @@ from keepers.core.io import exiftool as et_proc
 from keepers.core import pm
 from keepers.core.analyzers import run_all
 from keepers.core.io.catalog import Catalog, dumps
+from keepers.core.judge.flaws import role
 from keepers.core.judge.judgement import judge
 from keepers.core.io.discover import discover
 from keepers.core.errors import KeepersError
@@ -58,7 +59,8 @@ class Result:
             "verdict": v.verdict if v else None,
             "confidence": v.confidence if v else None,
             "stars": v.stars if v else None,
-            "reasons": [r.as_dict() for r in v.reasons] if v else [],
+            # each reason with what it did: took, gave, a note, or a flaw measured and not charged (core/judge/flaws)
+            "reasons": [{**r.as_dict(), "role": role(r)} for r in v.reasons] if v else [],
             "keywords": v.keywords if v else [],
             "group": v.group if v else None,
             "pick": bool(v.pick) if v else False,

@@ -59,13 +59,8 @@ def error_of(r: Result, *, writing: bool = True) -> tuple[str, str] | None:
 def record(r: Result, *, writing: bool = True) -> dict:
     """One photo's `--json` record (README: the `--json` contract), as the API's predict and jobs also give it:
     `error` the message (a string, as scripts have always read it), `error_code` a code to switch on."""
-    from keepers.core.judge.flaws import role
-
     err = error_of(r, writing=writing)
-    rec = {**r.record(), "error": err[1] if err else None, "error_code": err[0] if err else None}
-    for said, x in zip(rec["reasons"], r.verdict.reasons if r.verdict else []):
-        said["role"] = role(x)  # took, gave, note, or measured: a flaw found and not charged (core/judge/flaws)
-    return rec
+    return {**r.record(), "error": err[1] if err else None, "error_code": err[0] if err else None}
 
 
 class _OncePerFile(logging.Filter):
