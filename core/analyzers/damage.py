@@ -65,7 +65,7 @@ def severities(inner: np.ndarray, colour: float) -> dict[str, float]:
     return sev
 
 
-def finding(sev: dict[str, float], version: str = "2") -> Finding:
+def finding(sev: dict[str, float], version: str) -> Finding:
     reasons = [Reason(c, REASONS[c], round(s, 3)) for c, s in sev.items() if round(s, 3) > 0]
     return Finding("damage", version, None, reasons, weight=0.0,
                    features={f"damage_{c}": round(s, 4) for c, s in sev.items()})
