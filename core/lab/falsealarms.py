@@ -105,25 +105,28 @@ def findings(path: str, key: str):
     return found
 
 
-def measure(data: Path = DATA, workers: int = 2) -> dict:
-    """Per set: photos judged, fraction judged bad, fraction with a named flaw (core/judge/flaws); the offenders."""
+def all_findings(paths: list[str], workers: int = 2) -> list:
+    """findings() of each path (cached; None where it cannot be decoded), in `workers` processes."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
+    key = _code_key()
+    if workers <= 1:
+        return [findings(p, key) for p in paths]
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(findings, paths, [key] * len(paths), chunksize=4))
+
+
+def measure(data: Path = DATA, workers: int = 2) -> dict:
+    """Per set: photos judged, fraction judged bad, fraction with a named flaw (core/judge/flaws); the offenders."""
     from keepers.core.judge.judgement import judge
     from keepers.core.lab.eval import clean_split
     from keepers.core.settings import Settings
 
     items = photos(data)
     extra = people_photos(data)
-    key = _code_key()
     print(f"false alarms: {len(items)} clean real photos...", file=sys.stderr, flush=True)
-    paths = [p for _, p in items + extra]
-    if workers <= 1:
-        found = [findings(p, key) for p in paths]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            found = list(pool.map(findings, paths, [key] * len(paths), chunksize=4))
+    found = all_findings([p for _, p in items + extra], workers)
     found, found_extra = found[: len(items)], found[len(items):]
     settings = Settings()
     people: dict[str, dict] = {}

@@ -23,8 +23,6 @@ SETS = ("clean/CBSD68", "camera/photos", "taste/holidays/images")
 
 
 def measure(data: Path = DATA, workers: int = 2) -> dict:
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
     from types import SimpleNamespace
 
     from keepers.core.commands.cull import why
@@ -32,17 +30,12 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
     from keepers.core.judge.flaws import MEASURED, role, shown
     from keepers.core.judge.judgement import judge
     from keepers.core.judge.texts import line
-    from keepers.core.lab.falsealarms import _code_key, findings
+    from keepers.core.lab.falsealarms import all_findings
     from keepers.core.settings import Settings
 
     paths = [p.path for s in SETS if (data / s).is_dir() for p in discover([data / s])[0]]
     print(f"reasons: {len(paths)} real photos...", file=sys.stderr, flush=True)
-    key = _code_key()
-    if workers <= 1:
-        found = [findings(p, key) for p in paths]
-    else:
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            found = list(pool.map(findings, paths, [key] * len(paths), chunksize=4))
+    found = all_findings(paths, workers)
     settings = Settings()
     m = {"photos": 0, "keepers": 0, "measured_in_json": 0, "measured_shown": 0, "not_kept": 0, "why_points_first": 0,
          "lines": 0, "lines_repeating_code": 0, "old_lines": 0, "old_lines_repeating_code": 0, "codes": {},
