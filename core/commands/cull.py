@@ -151,14 +151,21 @@ def why(v) -> str:
     """The table's why: the first two reasons a photographer reads (core/judge/flaws.shown: what moved the score
     first, its points beside it; on a keeper, no flaw that cost nothing). It showed the first two reasons whatever
     they cost: a keeper scored 9.4 read "Backlit: the subject is much darker than the bright background"."""
-    from keepers.core.judge.flaws import MEASURED, role, shown
     from keepers.core.judge.texts import plain
 
-    listed = shown(v.reasons, v.verdict == "good")
-    moved = [x for x in listed if role(x) != MEASURED]  # a flaw not charged is no why, unless nothing else is said
+    moved, measured = _listed(v)  # a flaw not charged is no why, unless nothing else is said
     said = [(f"{points(x.cost)} " if points(x.cost) != "·" else "") + plain(x, code=False) for x in moved[:2]]
-    said = said or [f"{plain(x, code=False)} (not charged)" for x in listed[:2]]
+    said = said or [f"{plain(x, code=False)} (not charged)" for x in measured[:2]]
     return "; ".join(said) or ("no flaw charged" if v.reasons else "no flaw found")
+
+
+def _listed(v) -> tuple[list, list]:
+    """A verdict's reasons as a photographer reads them (core/judge/flaws.shown): (what moved the score, first;
+    the flaws measured and not charged, listed only where the photo is not kept)."""
+    from keepers.core.judge.flaws import MEASURED, role, shown
+
+    listed = shown(v.reasons, v.verdict == "good")
+    return [x for x in listed if role(x) != MEASURED], [x for x in listed if role(x) == MEASURED]
 
 
 def summary(results: list[Result], stats: dict, *, dry_run: bool = False, out: Console | None = None,
@@ -285,16 +292,13 @@ def _reasons(out, v) -> None:
     """`show`'s reasons (core/judge/flaws.shown): what moved the score first, each with its points and its code,
     then, for a photo not kept, the flaws measured and not charged under their own heading. A keeper's flaw that
     cost nothing is left out (--json keeps it, role "measured"): it read as a flaw the photo had."""
-    from keepers.core.judge.flaws import MEASURED, role, shown
     from keepers.core.judge.texts import plain
 
-    listed = shown(v.reasons, v.verdict == "good")
-    moved = [x for x in listed if role(x) != MEASURED]
-    measured = [x for x in listed if role(x) == MEASURED]
-    if not listed:
+    moved, measured = _listed(v)
+    if not moved and not measured:
         out.print("  why: " + ("no flaw charged" if v.reasons else "no flaw found"))
         return
-    wide = max(len(x.code) for x in listed)
+    wide = max(len(x.code) for x in moved + measured)
     out.print("  why:" if moved else "  why: no flaw charged")
     for x in moved:
         _hanging(out, f"    {points(x.cost):>5}  {x.code:<{wide}}  ", plain(x))
