@@ -34,3 +34,30 @@ def test_a_corrupted_or_missing_model_file_is_named_with_its_rebuild_command(tmp
     assert "models/export/efficientnet_lite0.py" in rows["efficientnet_lite0"]
     if "efficientnet_lite0.int8" in rows:
         assert rows["efficientnet_lite0.int8"].startswith("MISSING")
+
+
+def test_every_keepers_function_a_model_card_names_exists():
+    # A model card says which of Keepers' functions prepares a model's input; after a module moves, a card naming the
+    # old place sends whoever rebuilds or audits the model to code that is not there.
+    import importlib
+    import re
+
+    missing = []
+    for card in sorted((runtime.MODELS_DIR / "manifest").glob("*.json")):
+        for dotted in sorted(set(re.findall(r"keepers(?:\.\w+)+", card.read_text()))):
+            parts = dotted.split(".")
+            for i in range(len(parts), 1, -1):
+                try:
+                    obj = importlib.import_module(".".join(parts[:i]))
+                    break
+                except ImportError:
+                    continue
+            else:
+                missing.append(f"{card.name}: {dotted}")
+                continue
+            for attr in parts[i:]:
+                if not hasattr(obj, attr):
+                    missing.append(f"{card.name}: {dotted}")
+                    break
+                obj = getattr(obj, attr)
+    assert not missing, missing
