@@ -298,7 +298,7 @@ class ChoicesRequest(Strict):
                                "host knows them (a folder is not looked into)")
 
 
-class Choice(BaseModel):
+class PageChoice(BaseModel):
     path: str = Field(description="the photo's path as sent")
     rating: int | None = Field(ge=0, le=5, description="the stars the photographer gave in the page; null: none "
                                "given there (the stars it showed were Keepers' or the host's)")
@@ -309,7 +309,7 @@ class Choice(BaseModel):
 
 
 class ChoiceList(BaseModel):
-    choices: list[Choice] = Field(description="one for each photo sent that the photographer chose for in the page")
+    choices: list[PageChoice] = Field(description="one for each photo sent that the photographer chose for in the page")
 
 
 class ReviewOpened(BaseModel):
@@ -363,7 +363,9 @@ MAX_CHOICES = MAX_JOB_INPUTS  # choices one import takes (a CSV's rows)
 MAX_CSV_CHARS = 4 * 1024 * 1024  # a CSV's text, 20,000 rows of two long paths
 
 
-class Choice(Strict):
+class TasteChoice(Strict):
+    """One pairwise choice: the photographer preferred `preferred` over `other`."""
+
     preferred: Path_
     other: Path_
 
@@ -374,7 +376,7 @@ class TasteChoices(Strict):
     csv: str | None = Field(None, description=f"a CSV with the header `preferred,other` (photo paths; a relative "
                             f"one is relative to `base`), at most {MAX_CHOICES} rows and {MAX_CSV_CHARS} characters")
     base: Path_ | None = Field(None, description="the folder a relative path of the CSV is relative to")
-    choices: list[Choice] | None = Field(None, min_length=1, max_length=MAX_CHOICES)
+    choices: list[TasteChoice] | None = Field(None, min_length=1, max_length=MAX_CHOICES)
     signals: bool = Field(False, description="the picks, rejects and stars this application sent (/v1/signals), "
                           "as they are now: they replace what its signals gave the profile before")
     follow_signals: bool | None = Field(None, description="retrain the profile whenever this application sends "
