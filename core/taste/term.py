@@ -14,7 +14,6 @@ tie decides no pair); photos at the scale's end (10.0) can be moved too (`INSIDE
 from __future__ import annotations
 
 import logging
-import math
 import os
 from functools import lru_cache
 

@@ -19,7 +19,6 @@ import csv
 import hashlib
 import json
 import sys
-from collections import Counter
 from pathlib import Path
 
 import numpy as np
