@@ -36,3 +36,23 @@ def records(proc: subprocess.CompletedProcess) -> dict[str, dict]:
 def exiftool_json(*paths, tags=("-Rating", "-Subject", "-HierarchicalSubject")) -> list[dict]:
     p = subprocess.run(["exiftool", "-j", *tags, *map(str, paths)], capture_output=True, text=True)
     return json.loads(p.stdout or "[]")
+
+
+def frame_of(rgb, name: str = "x.jpg"):
+    """An in-memory photo as the analyzers receive it: the RGB array, a JPEG's Photo, the size in its Meta."""
+    import numpy as np
+
+    from keepers.core.types import Frame, Meta, Photo
+
+    return Frame(Photo(name, "jpeg"), np.ascontiguousarray(rgb), Meta(width=rgb.shape[1], height=rgb.shape[0]))
+
+
+def analysis_frame(path):
+    """A photo file decoded as a cull decodes it: the analysis image at the default settings' size and pixel limit."""
+    from keepers.core.io.discover import kind_of
+    from keepers.core.io.loader import load
+    from keepers.core.settings import Settings
+    from keepers.core.types import Photo
+
+    s = Settings()
+    return load(Photo(str(path), kind_of(str(path))), s.analysis_size, s.max_pixels)

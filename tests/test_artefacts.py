@@ -6,6 +6,8 @@ none. Real files from ../shared/data; the copies are core/lab/kadid.py's, read b
 from __future__ import annotations
 
 import pytest
+from helpers import analysis_frame as load
+from helpers import frame_of
 
 from keepers.core.analyzers.artefacts import ArtefactsAnalyzer
 from keepers.core.lab.eval import saved, variant_frame
@@ -13,15 +15,6 @@ from keepers.core.lab.kadid import NAMES, distort
 
 # a clean photo of the KADID fitting set (training photos only: clean_split's train part, every 6th)
 CLEAN = "clean/imagenet/n02091467_Norwegian_elkhound.JPEG"
-
-
-def load(path):
-    from keepers.core.io.discover import kind_of
-    from keepers.core.io.loader import load as decode
-    from keepers.core.settings import Settings
-    from keepers.core.types import Photo
-
-    return decode(Photo(str(path), kind_of(str(path))), Settings().analysis_size)
 
 
 def artefacts(frame) -> dict[str, float]:
@@ -42,11 +35,9 @@ def test_clean_photos_foliage_sky_night_and_black_and_white_show_no_artefacts(sh
 
 def test_a_true_black_and_white_photo_is_not_posterised():
     from keepers.core.lab.demo import sample_photo
-    from keepers.core.types import Frame, Meta, Photo
 
-    rgb = saved(sample_photo("camera"))  # scikit-image's cameraman: a monochrome photo, grey in all three channels
-    frame = Frame(Photo("cameraman.jpg", "jpeg"), rgb, Meta(width=rgb.shape[1], height=rgb.shape[0]))
-    assert artefacts(frame) == {}
+    # scikit-image's cameraman: a monochrome photo, grey in all three channels
+    assert artefacts(frame_of(saved(sample_photo("camera")), "cameraman.jpg")) == {}
 
 
 @pytest.mark.parametrize("kind, level, code, words", [

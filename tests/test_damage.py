@@ -11,6 +11,8 @@ import hashlib
 import json
 
 import pytest
+from helpers import analysis_frame as load
+from helpers import frame_of
 
 from keepers.core.analyzers.damage import HEAD_FILE, MANIFEST, DamageAnalyzer
 from keepers.core.lab.eval import variant_frame
@@ -26,16 +28,6 @@ LEVELS = {"colour_bleed": (3, 4, 5), "washed_out": (3,), "smeared": (3, 4, 5), "
 KINDS = {"colour_bleed": "color_diffusion", "washed_out": "color_saturation_1", "smeared": "denoise",
          "jagged": "jitter", "haloed": "high_sharpen", "misaligned_colour": "color_shift",
          "oversaturated": "color_saturation_2"}
-
-
-def load(path):
-    from keepers.core.io.discover import kind_of
-    from keepers.core.io.loader import load as decode
-    from keepers.core.settings import Settings
-    from keepers.core.types import Photo
-
-    s = Settings()
-    return decode(Photo(str(path), kind_of(str(path))), s.analysis_size, s.max_pixels)
 
 
 def damage(frame) -> dict[str, float]:
@@ -125,11 +117,9 @@ def test_clean_photos_foliage_lace_and_textures_show_no_damage(shared_data, name
 def test_a_black_and_white_photo_is_not_washed_out():
     from keepers.core.lab.demo import sample_photo
     from keepers.core.lab.eval import saved
-    from keepers.core.types import Frame, Meta, Photo
 
-    rgb = saved(sample_photo("camera"))  # scikit-image's cameraman: a monochrome photo, grey in all three channels
-    frame = Frame(Photo("cameraman.jpg", "jpeg"), rgb, Meta(width=rgb.shape[1], height=rgb.shape[0]))
-    assert "washed_out" not in damage(frame)
+    # scikit-image's cameraman: a monochrome photo, grey in all three channels
+    assert "washed_out" not in damage(frame_of(saved(sample_photo("camera")), "cameraman.jpg"))
 
 
 def test_both_shipped_variants_read_the_same_inner_statistics():

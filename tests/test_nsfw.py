@@ -13,10 +13,9 @@ import numpy as np
 import pytest
 
 from conftest import sample_rgb
-from helpers import keepers, records
+from helpers import frame_of, keepers, records
 from keepers.core.inference import nsfw, runtime
 from keepers.core.analyzers.nsfw import NsfwAnalyzer
-from keepers.core.types import Frame, Meta, Photo
 
 PHOTOS = ("astronaut", "coffee", "chelsea", "rocket", "motorcycle")
 
@@ -67,8 +66,7 @@ def test_the_int8_variant_when_shipped_stays_within_its_stated_tolerance_of_fp32
 
 def test_the_analyzer_stores_the_score_and_judges_nothing(model):
     rgb = sample_rgb("coffee")
-    frame = Frame(Photo("coffee.jpg", "jpeg"), rgb, Meta(width=rgb.shape[1], height=rgb.shape[0]))
-    f = NsfwAnalyzer(model=model).analyze(frame)
+    f = NsfwAnalyzer(model=model).analyze(frame_of(rgb, "coffee.jpg"))
     assert f.analyzer == "nsfw" and f.score is None and f.weight == 0.0
     assert not f.reasons and not f.keywords
     assert set(f.data) == {"nsfw"} and f.data["nsfw"] == pytest.approx(model.nsfw_score(rgb), abs=1e-4)

@@ -8,17 +8,14 @@ import numpy as np
 import pytest
 from conftest import sample_rgb
 from PIL import Image
+from helpers import frame_of as frame
 from test_faces import paint_eyes_shut
 
 from keepers.core.inference import faces as facelib
 from keepers.core.analyzers import portrait, quality
 from keepers.core.judge.judgement import judge
 from keepers.core.settings import Settings
-from keepers.core.types import Frame, Meta, Photo
-
-
-def frame(rgb: np.ndarray) -> Frame:
-    return Frame(Photo("x.jpg", "jpeg"), np.ascontiguousarray(rgb), Meta(width=rgb.shape[1], height=rgb.shape[0]))
+from keepers.core.types import Photo
 
 
 @pytest.fixture(scope="module")

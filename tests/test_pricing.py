@@ -6,6 +6,7 @@ are still judged bad. Real photos from ../shared/data, the copies core/lab/kadid
 from __future__ import annotations
 
 import pytest
+from helpers import analysis_frame as load
 
 from keepers.core.judge import judgement, prices
 from keepers.core.lab.eval import variant_frame
@@ -13,15 +14,6 @@ from keepers.core.lab.kadid import NAMES, copy_of
 
 # a clean photo of the KADID fitting set (training photos only: clean_split's train part, every 6th)
 PHOTO = "clean/imagenet/n04467665_trailer_truck.JPEG"
-
-
-def load(path):
-    from keepers.core.io.discover import kind_of
-    from keepers.core.io.loader import load as decode
-    from keepers.core.settings import Settings
-    from keepers.core.types import Photo
-
-    return decode(Photo(str(path), kind_of(str(path))), Settings().analysis_size)
 
 
 @pytest.fixture(scope="module")

@@ -9,20 +9,16 @@ import cv2
 import numpy as np
 import pytest
 from conftest import ROOT, sample_rgb
+from helpers import frame_of as frame
 
 from keepers.core.analyzers import landscape, quality
 from keepers.core.judge.judgement import judge
 from keepers.core.lab.eval import KINDS, NAMES, distorted
 from keepers.core.inference.runtime import MODELS_DIR, sha256
 from keepers.core.settings import Settings
-from keepers.core.types import Frame, Meta, Photo
 
 # scikit-image's photos: never seen in training (the head was trained on ../shared/data only)
 HELD_OUT = ("astronaut", "chelsea", "coffee", "rocket", "motorcycle")
-
-
-def frame(rgb: np.ndarray, name: str = "x.jpg") -> Frame:
-    return Frame(Photo(name, "jpeg"), np.ascontiguousarray(rgb), Meta(width=rgb.shape[1], height=rgb.shape[0]))
 
 
 @pytest.fixture(scope="module")
