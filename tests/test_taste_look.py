@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import shutil
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -92,4 +93,6 @@ def test_the_leads_protocol_agrees_with_a_person_who_prefers_pink_flowers_on_cho
     second = _pairs(PINK[12:24], OTHERS[12:])
     paths = [tuple(str(shared_data / "taste" / "flowers" / "images" / f"{i}.jpg") for i in pair)
              for pair in first + second]
-    assert taste.person(tmp_path, "pink", paths) >= 0.8
+    tally = Counter()
+    assert taste.person(tmp_path, "pink", paths, tally=tally) >= 0.8
+    assert tally["pairs"] == 24 and tally["held_wrong"] <= tally["held"]  # what decided each pair, counted

@@ -72,8 +72,24 @@ def _run(home: Path, *args) -> subprocess.CompletedProcess:
     return p
 
 
-def person(home: Path, name: str, pairs, workers: int = 2) -> float:
-    """One person's agreement, through the real commands (their first half imported, the second half culled)."""
+def held(record: dict, reject_below: float = 3.0, good: float = 5.0) -> bool:
+    """Whether taste could not move this photo freely in the cull (core/taste/term.band): a reject stays a reject,
+    and a photo judged bad for a named flaw stays bad, whatever the person prefers."""
+    from keepers.core.judge.flaws import named_flaw
+    from keepers.core.types import Reason
+
+    reasons = [Reason(r["code"], r["message"], r.get("severity", 0.0), r.get("cost", 0.0))
+               for r in record.get("reasons", [])]
+    # the score before taste moved it (its reason's cost is minus the points it gave): the band is the general score's
+    score = record["score"] + sum(r.cost for r in reasons if r.code == "taste")
+    return score < reject_below or (score < good and named_flaw(reasons))
+
+
+def person(home: Path, name: str, pairs, workers: int = 2, tally: Counter | None = None) -> float:
+    """One person's agreement, through the real commands (their first half imported, the second half culled).
+    `tally` (where given) counts the second half's pairs by what decided them: `pairs`, `tied` (the same score: half
+    a point each), `held` (a photo of the pair a reject or bad for a named flaw, which taste may not lift) and
+    `held_wrong` (of those, the pairs the cull ordered against the person)."""
     first, second = pairs[:len(pairs) // 2], pairs[len(pairs) // 2:]
     with open(home / f"{name}.csv", "w", newline="") as f:
         w = csv.writer(f)
@@ -82,9 +98,18 @@ def person(home: Path, name: str, pairs, workers: int = 2) -> float:
     _run(home, "taste", "import", name, home / f"{name}.csv")
     paths = sorted({x for pair in second for x in pair})
     out = _run(home, "cull", "--json", "--dry-run", "--workers", workers, "--taste", name, *paths).stdout
-    score = {r["path"]: r["score"] for r in map(json.loads, out.splitlines())}
+    records = {r["path"]: r for r in map(json.loads, out.splitlines()) if r.get("score") is not None}
+    score = {p: r["score"] for p, r in records.items()}
     hits = [1.0 if score[a] > score[b] else 0.5 if score[a] == score[b] else 0.0
             for a, b in second if a in score and b in score]
+    if tally is not None:
+        from keepers.core.settings import Settings
+
+        s = Settings()  # the temporary home has no settings file: the cull ran with the defaults
+        for a, b in ((a, b) for a, b in second if a in score and b in score):
+            hold = held(records[a], s.stars.reject_below, s.good_threshold) or \
+                held(records[b], s.stars.reject_below, s.good_threshold)
+            tally.update(pairs=1, tied=score[a] == score[b], held=hold, held_wrong=hold and score[a] < score[b])
     return sum(hits) / len(hits)
 
 
@@ -93,20 +118,27 @@ def measure(data: Path = DATA, workers: int = 2) -> dict:
     with tempfile.TemporaryDirectory(prefix="keepers-taste-") as tmp:  # one catalog: each photo analysed once
         for name, read in (("holidays", holidays), ("flowers", flowers)):
             people = read(data)
-            rows = {p: {"cull": person(Path(tmp), p, pairs, workers),
+            tally = Counter()
+            rows = {p: {"cull": person(Path(tmp), p, pairs, workers, tally),
                         "majority": majority(p, pairs[len(pairs) // 2:], people)} for p, pairs in people.items()}
             out[name] = rows
+            out[f"{name} pairs"] = dict(tally)  # what decided the second halves' pairs, all people together
     return out
 
 
 def report(m: dict) -> str:
-    lines = ["| set | people | `cull --taste` | others' majority | above the majority | at or above 70 % |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| set | people | `cull --taste` | others' majority | above the majority | at or above 70 % | pairs tied "
+             "| pairs with a photo held by a flaw or reject (ordered against the person) |",
+             "|---|---|---|---|---|---|---|---|"]
     for name, rows in m.items():
-        if not isinstance(rows, dict):  # keepers eval adds the seconds it took
+        if not isinstance(rows, dict) or name.endswith(" pairs"):  # keepers eval adds the seconds it took
             continue
+        t = m.get(f"{name} pairs") or {}
+        n = max(1, t.get("pairs", 0))
+        why = (f" | {100 * t.get('tied', 0) / n:.1f} % | {100 * t.get('held', 0) / n:.1f} % "
+               f"({100 * t.get('held_wrong', 0) / n:.1f} %)") if t else " | – | –"
         c = [r["cull"] for r in rows.values()]
         j = [r["majority"] for r in rows.values()]
         lines.append(f"| {name} | {len(rows)} | {100 * sum(c) / len(c):.1f} % | {100 * sum(j) / len(j):.1f} % | "
-                     f"{sum(r['cull'] > r['majority'] for r in rows.values())} | {sum(x >= 0.7 for x in c)} |")
+                     f"{sum(r['cull'] > r['majority'] for r in rows.values())} | {sum(x >= 0.7 for x in c)}{why} |")
     return "\n".join(lines)
