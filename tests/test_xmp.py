@@ -18,7 +18,7 @@ from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
 from keepers.core.io.naming import sidecar_for
-from keepers.core.io.xmp import SidecarWriter, _embedded_rating, read_sidecar
+from keepers.core.io.xmp import SidecarWriter, photo_rating, read_sidecar
 from keepers.plugins.lightroom.adapter import LightroomAdapter
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sidecars"
@@ -370,7 +370,7 @@ def test_the_loader_reads_the_photos_own_rating_as_exiftool_does(tmp_path, tag, 
     if tag:
         subprocess.run(["exiftool", "-q", "-overwrite_original", tag, str(img)], check=True)
     assert load(Photo(str(img), "jpeg"), 256).meta.rating == value
-    assert (_embedded_rating(et_proc.get(), img) or 0.0) == value
+    assert (photo_rating(et_proc.get(), img) or 0.0) == value
 
 
 def test_a_rating_handed_over_by_the_loader_is_kept_like_one_exiftool_found(tmp_path, writer):
@@ -500,8 +500,8 @@ def test_a_photo_the_loader_saw_without_xmp_costs_no_exiftool_command_to_read_it
     assert load(Photo(str(img), "jpeg"), 256).meta.xmp is False
     assert load(Photo(str(tagged), "jpeg"), 256).meta.xmp is True
     read = []
-    real = xmp._photo_xmp
-    monkeypatch.setattr(xmp, "_photo_xmp", lambda et, p: read.append(p.name) or real(et, p))
+    real = xmp.photo_xmp
+    monkeypatch.setattr(xmp, "photo_xmp", lambda et, p: read.append(p.name) or real(et, p))
     writer.write(img, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=False)
     writer.write(tagged, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=True)
     assert read == ["tagged.jpg"] and read_sidecar(tmp_path / "tagged.jpg.xmp")["label"] == "Blue"
@@ -586,11 +586,11 @@ def test_the_temp_file_is_opened_binary_where_the_system_has_text_mode(tmp_path,
 
 def test_on_windows_a_sidecar_held_open_by_another_program_is_replaced_once_it_is_let_go(tmp_path, writer,
                                                                                          monkeypatch):
-    from keepers.core.io import xmp
+    from keepers.core.io import xmp_files
 
     img = photo(tmp_path, "a.jpg")
     side = writer.write(img, verdict(stars=2), analyzers=ANALYZERS).sidecar
-    monkeypatch.setattr(xmp, "WINDOWS", True)
+    monkeypatch.setattr(xmp_files, "WINDOWS", True)
     real, calls = os.replace, []
 
     def busy_twice(src, dst):  # a DAM reading the sidecar: ERROR_SHARING_VIOLATION, then it lets go
@@ -611,9 +611,9 @@ def test_on_windows_a_sidecar_held_open_by_another_program_is_replaced_once_it_i
 
 def test_on_windows_no_process_is_probed_and_only_old_temp_files_count_as_stale(tmp_path, writer, monkeypatch):
     """os.kill(pid, 0) on Windows terminates the process with that id; a killed run's temp file is known by its age."""
-    from keepers.core.io import xmp
+    from keepers.core.io import xmp_files
 
-    monkeypatch.setattr(xmp, "WINDOWS", True)
+    monkeypatch.setattr(xmp_files, "WINDOWS", True)
     monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("os.kill called on Windows"))
     img = photo(tmp_path, "a.jpg")
     old = tmp_path / ".a.jpg.xmp.keepers-999999999-0badcafe.tmp"
@@ -627,16 +627,16 @@ def test_on_windows_no_process_is_probed_and_only_old_temp_files_count_as_stale(
 
 def test_on_windows_a_folders_read_only_attribute_does_not_refuse_the_write(tmp_path, monkeypatch):
     """Explorer sets the read-only attribute on customised folders (Pictures); files are still written in them."""
-    from keepers.core.io import xmp
+    from keepers.core.io import xmp_files
 
     folder = tmp_path / "Pictures"
     folder.mkdir()
     folder.chmod(0o555)
     try:
         with pytest.raises(WriteError, match="read-only"):
-            xmp._check_writable(folder / "a.jpg.xmp", False)
-        monkeypatch.setattr(xmp, "WINDOWS", True)
-        xmp._check_writable(folder / "a.jpg.xmp", False)
+            xmp_files.check_writable(folder / "a.jpg.xmp", False)
+        monkeypatch.setattr(xmp_files, "WINDOWS", True)
+        xmp_files.check_writable(folder / "a.jpg.xmp", False)
     finally:
         folder.chmod(0o755)
 

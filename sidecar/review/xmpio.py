@@ -87,7 +87,8 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     Returns each tag as it was (keepers:PropertiesSet and Overruled included), to write back for an undo.
     WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import _list, _replace, _temp_name, _unlink, check_packet, install
+    from keepers.core.io.xmp import (as_list as _list, check_packet, install, replace as _replace,
+                                     temp_name as _temp_name, unlink as _unlink)
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet", "XMP-keepers:Overruled"]))
