@@ -87,8 +87,7 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     Returns each tag as it was (keepers:PropertiesSet and Overruled included), to write back for an undo.
     WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import (as_list as _list, check_packet, install, replace as _replace,
-                                     temp_name as _temp_name, unlink as _unlink)
+    from keepers.core.io.xmp import as_list, check_packet, install, replace, temp_name, unlink
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet", "XMP-keepers:Overruled"]))
@@ -97,25 +96,25 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     was = {t: named.get(t.rpartition(":")[2]) for t in tags}
     want = dict(want)
     if drop_properties:
-        held, overruled = _list(was["XMP-keepers:PropertiesSet"]), _list(was["XMP-keepers:Overruled"])
+        held, overruled = as_list(was["XMP-keepers:PropertiesSet"]), as_list(was["XMP-keepers:Overruled"])
         want["XMP-keepers:PropertiesSet"] = [e for e in held if e.split("=", 1)[0] not in drop_properties]
         want["XMP-keepers:Overruled"] = sorted({*overruled, *drop_properties})
     args = [a for t, v in want.items() for a in _assign(t, v)]
     if not embedded:
         data = et.execute("-o", "-", *args, os.fsencode(target), raw_bytes=True)
         check_packet(data, target)
-        _replace(target, data)
+        replace(target, data)
         return was
-    tmp = _temp_name(target)  # the photo itself: a whole new file beside it, fsynced, renamed over it
+    tmp = temp_name(target)  # the photo itself: a whole new file beside it, fsynced, renamed over it
     try:
         et.execute("-o", os.fsencode(tmp), *args, os.fsencode(target), raw_bytes=True)
         if not tmp.exists():
             raise WriteError(target, "exiftool could not write the photo")
         install(tmp, target, keep_original)
     except OSError as e:
-        _unlink(tmp)
+        unlink(tmp)
         raise WriteError(target, e.strerror or str(e)) from e
     except BaseException:
-        _unlink(tmp)
+        unlink(tmp)
         raise
     return was
