@@ -28,11 +28,16 @@ CAST, CAST_SOFT_PX = 2.0, 8.0
 CAST_SHARE = (0.2, 0.6)
 
 
-def _cells(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per cell: luma (sRGB 0-1), detail, chroma (2 channels); and the 256 px luma."""
+def small_size(frame: Frame) -> tuple[int, int]:
+    """(width, height) of the 256 px copy the check reads, whole cells (the lens analyzer reads the same copy)."""
     h, w = frame.rgb.shape[:2]
     sw = min(WIDTH, w) // CELL * CELL
-    sh = max(CELL, round(h * sw / w) // CELL * CELL)
+    return sw, max(CELL, round(h * sw / w) // CELL * CELL)
+
+
+def _cells(frame: Frame) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per cell: luma (sRGB 0-1), detail, chroma (2 channels); and the 256 px luma."""
+    sw, sh = small_size(frame)
     small = frame.shrunk((sw, sh))
     grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255
     lap = np.abs(cv2.Laplacian(grey, cv2.CV_32F))
