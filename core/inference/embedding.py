@@ -14,7 +14,7 @@ import numpy as np
 from keepers.core.analyzers import Analyzer
 from keepers.core.hookspecs import hookimpl
 from keepers.core.inference.runtime import MODELS_DIR, OnnxModel, cpu_variant
-from keepers.core.inference.subject import FEATURE_MAP, Subject, activation_map, classifier, quantised, with_output
+from keepers.core.inference.subject import FEATURE_MAP, Subject, activation_map, classifier, quantised, with_outputs
 from keepers.core.types import Finding, Frame
 
 INPUT_SIZE = 224  # the network's fixed input: short side resized to this, then a centre crop of this square
@@ -104,10 +104,8 @@ class EfficientNetLite0(OnnxModel):
     int8 = False
 
     def source(self) -> bytes:
-        model = with_output(self.path.read_bytes(), FEATURE_MAP)
-        for fp32, q in INNER:
-            model = with_output(model, q if self.int8 else fp32, 2 if self.int8 else 1)  # UINT8 / FLOAT
-        return model
+        inner = [(q, 2) if self.int8 else (fp32, 1) for fp32, q in INNER]  # UINT8 / FLOAT
+        return with_outputs(self.path.read_bytes(), [(FEATURE_MAP, 1), *inner])
 
     def _inner(self, maps: list[np.ndarray]) -> np.ndarray:
         """The inner maps' statistics [INNER_DIM], as real numbers in either variant."""

@@ -72,11 +72,16 @@ def _message(number: int, payload: bytes) -> bytes:
     return _enc(number << 3 | 2) + _enc(len(payload)) + payload
 
 
-def with_output(model: bytes, name: str, elem_type: int = 1) -> bytes:
-    """The ONNX model's bytes with `name` (a tensor of its graph: FLOAT = 1, UINT8 = 2) as one more graph output."""
-    tensor_type = _message(1, _enc(1 << 3) + _enc(elem_type))  # TypeProto.tensor_type {elem_type}
-    value_info = _message(1, name.encode()) + _message(2, tensor_type)
-    return model + _message(7, _message(12, value_info))  # ModelProto.graph {output: value_info}
+def with_outputs(model: bytes, outputs: list[tuple[str, int]]) -> bytes:
+    """The ONNX model's bytes with each (name, elem_type) of `outputs` (a tensor of its graph: FLOAT = 1, UINT8 = 2)
+    as one more graph output, in that order. Appended in one copy of the model: one at a time, six outputs copied
+    the 5 MB int8 file six times (13 ms of each worker's start; the bytes are the same)."""
+    extra = []
+    for name, elem_type in outputs:
+        tensor_type = _message(1, _enc(1 << 3) + _enc(elem_type))  # TypeProto.tensor_type {elem_type}
+        value_info = _message(1, name.encode()) + _message(2, tensor_type)
+        extra.append(_message(7, _message(12, value_info)))  # ModelProto.graph {output: value_info}
+    return b"".join([model, *extra])
 
 
 def quantised(model: bytes) -> dict[str, tuple[float, int]]:
