@@ -167,17 +167,20 @@ class Cull:
                 todo.append(p)
         self.stats["from_catalog"] = len(photos) - len(todo)
         # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.io.exiftool),
-        # so threads use every core. Their processes start, ready to write, while the analysis workers start: at
-        # the end of a 64-photo batch on 2 cores that took 0.3-0.4 s (docs/benchmarks.md)
+        # so threads use every core. Their processes start, ready to write, before the analysis ends: started after
+        # it, at the end of a 64-photo batch on 2 cores, they took 0.3-0.4 s (docs/benchmarks.md)
         n_writers = max(1, self.settings.workers)
         writers = ThreadPoolExecutor(n_writers, thread_name_prefix="keepers-write")
-        try:
+
+        def start_writers() -> None:
             # an unchanged folder writes nothing: no process to start; nor does one photo (the daemon's predict
             # writes it in the request's own thread, whose exiftool lives on: warming the pool's cost it 0.2 s)
             if len(todo) > 1 and not self.dry_run:
                 for _ in range(n_writers):
                     writers.submit(et_proc.warm)
-            self._analyze(todo, results)
+
+        try:
+            self._analyze(todo, results, start_writers)
             ordered = [results[p.path] for p in photos]
             for r in ordered:
                 self._judge(r)
@@ -230,20 +233,32 @@ class Cull:
         r.photo_id, r.meta, r.findings = row["id"], self.catalog.meta(row["id"]), self.catalog.findings(row["id"])
         return True
 
-    def _analyze(self, todo: list[Photo], results: dict[str, Result]) -> None:
+    def _analyze(self, todo: list[Photo], results: dict[str, Result],
+                 start_writers: Callable[[], None] = lambda: None) -> None:
+        """Analyse `todo` into `results`; `start_writers` is called once, when a core is free for them."""
         total = len(todo)
         self.progress("analyze", 0, total)
         workers = max(1, min(self.settings.workers, total))
         if workers == 1 or total < 4:  # a pool costs ~1 s to start: not worth it for a few photos
+            start_writers()  # this process analyses: the other cores are free
             outs: Iterable[dict] = (analyze_photo(p, self.settings, self.analyzers) for p in todo)
             self._collect(outs, results, total)
             return
         # not forked from this process, which holds SQLite and exiftool handles: from a fresh, warmed fork server
         pool = ProcessPoolExecutor(workers, mp_context=pool_context(), initializer=_init_worker,
                                    initargs=(self.settings.model_dump_json(),))
+
+        def outs() -> Iterable[dict]:
+            for done, f in enumerate(as_completed(futures), 1):
+                # the writers' exiftools start (0.2 s of CPU each) once a worker has no photo left, on the core it
+                # leaves; started with the analysis they took that CPU from the workers (docs/benchmarks.md)
+                if done == total - workers + 1:
+                    start_writers()
+                yield f.result()
+
         try:
             futures = [pool.submit(analyze_photo, p) for p in todo]
-            self._collect((f.result() for f in as_completed(futures)), results, total)
+            self._collect(outs(), results, total)
         finally:
             # not waiting for the workers to exit: that took 0.2 s, while the sidecars could already be written
             pool.shutdown(wait=False, cancel_futures=True)
