@@ -168,19 +168,24 @@ class Cull:
         self.stats["from_catalog"] = len(photos) - len(todo)
         # the sidecar writers: exiftool does the work in its own process, one per thread (keepers.core.io.exiftool),
         # so threads use every core. Their processes start, ready to write, before the analysis ends: started after
-        # it, at the end of a 64-photo batch on 2 cores, they took 0.3-0.4 s (docs/benchmarks.md)
+        # it, at the end of a 64-photo batch on 2 cores, they took 0.3-0.4 s (docs/benchmarks.md). One starts with
+        # the analysis, the others when a core is free (0.2 s of CPU each: docs/benchmarks.md, session 17)
         n_writers = max(1, self.settings.workers)
         writers = ThreadPoolExecutor(n_writers, thread_name_prefix="keepers-write")
+        core_free = threading.Event()
 
-        def start_writers() -> None:
+        def warm_when_a_core_is_free() -> None:
+            core_free.wait()
+            et_proc.warm()
+
+        try:
             # an unchanged folder writes nothing: no process to start; nor does one photo (the daemon's predict
             # writes it in the request's own thread, whose exiftool lives on: warming the pool's cost it 0.2 s)
             if len(todo) > 1 and not self.dry_run:
-                for _ in range(n_writers):
-                    writers.submit(et_proc.warm)
-
-        try:
-            self._analyze(todo, results, start_writers)
+                for _ in range(n_writers - 1):  # (submitted first: each waiting task holds a thread of its own)
+                    writers.submit(warm_when_a_core_is_free)
+                writers.submit(et_proc.warm)
+            self._analyze(todo, results, core_free.set)
             ordered = [results[p.path] for p in photos]
             for r in ordered:
                 self._judge(r)
@@ -189,6 +194,7 @@ class Cull:
                 self._finish(r)
             self._write_back(ordered, writers)
         finally:
+            core_free.set()  # (an analysis that failed never said so)
             writers.shutdown()
             et_proc.reap()  # the writer threads have ended, and so do their processes (a daemon runs many batches)
         ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
@@ -250,7 +256,7 @@ class Cull:
 
         def outs() -> Iterable[dict]:
             for done, f in enumerate(as_completed(futures), 1):
-                # the writers' exiftools start (0.2 s of CPU each) once a worker has no photo left, on the core it
+                # more writers' exiftools start (0.2 s of CPU each) once a worker has no photo left, on the core it
                 # leaves; started with the analysis they took that CPU from the workers (docs/benchmarks.md)
                 if done == total - workers + 1:
                     start_writers()
