@@ -81,4 +81,8 @@ def test_a_grossly_over_sharpened_photo_is_judged_with_a_finite_score_and_a_reas
     sharp = next(f for f in findings if f.analyzer == "sharpness")
     assert all(np.isfinite(v) for v in sharp.features.values()), sharp.features
     j = judge(findings, settings)
-    assert 1.0 < j.score < 5.0 and j.verdict == "bad" and "noise" in [r.code for r in j.reasons[:2]], j
+    assert np.isfinite(j.score) and j.score < 5.0 and j.verdict == "bad", j
+    # the accident's 1.0 came with no reason; since session 17 the over-sharpening itself may take the score to the
+    # foot of the scale (people give this level 1.3 of 5), and says so
+    codes = [r.code for r in j.reasons]
+    assert "noise" in codes[:2] and "haloed" in codes, j

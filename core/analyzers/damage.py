@@ -58,7 +58,7 @@ def chroma(frame: Frame) -> float:
 def severities(inner: np.ndarray, colour: float) -> dict[str, float]:
     """reason code -> severity 0..1 from the inner maps' statistics and the photo's chroma."""
     z = head()
-    out = (((inner - z["mean"]) / z["scale"]) @ z["W"] + z["b"] - z["starts"]) / float(z["span"])
+    out = (((inner - z["mean"]) / z["scale"]) @ z["W"] + z["b"] - z["starts"]) / z["span"]  # span: one per kind
     sev = {str(c): float(np.clip(v, 0.0, 1.0)) for c, v in zip(z["codes"], out)}
     if colour < float(z["grey"]):
         sev["washed_out"] = 0.0
@@ -75,7 +75,7 @@ class DamageAnalyzer(Analyzer):
     """Reasons only (score None, weight 0): the judging step prices them against the quality head's score."""
 
     name = "damage"
-    version = "2"  # 2: three more kinds and a steeper span (models/train/damage.py)
+    version = "3"  # 2: three more kinds and a steeper span; 3: steeper still, but the colour kinds (train/damage.py)
 
     def analyze(self, frame: Frame) -> Finding:
         if min(frame.rgb.shape[:2]) < MIN_SIDE:

@@ -9,13 +9,17 @@ artefact: each lowers the head's score by its `PENALTY` times the reason's sever
 
 from __future__ import annotations
 
+import math
+
 # how much a flaw the head cannot see takes off the head's score (times the reason's severity)
 PENALTY = {"closed_eyes": 0.7, "red_eye": 0.4, "face_cut_off": 0.35, "out_of_focus": 0.5, "backlit": 0.35,
            "airbrushed_skin": 0.25, "tilted_horizon": 0.3, "low_contrast": 0.2, "clipped_highlights": 0.2,
            "soft_corners": 0.15, "misfire": 0.9,
            "impulse_noise": 0.7, "posterised": 0.5, "pixelated": 0.85, "pasted_blocks": 0.95,
-           "colour_bleed": 0.9, "washed_out": 0.9, "smeared": 0.9, "jagged": 0.9, "haloed": 0.9,
-           "misaligned_colour": 0.9, "oversaturated": 0.9}
+           # the damage head's kinds at full severity take a photo to the foot of the scale (1): KADID's people give
+           # their heaviest levels 1.3-1.9 of 5, as low as a level-5 blur (docs/eval.md, session 17)
+           "colour_bleed": 1.0, "washed_out": 1.0, "smeared": 1.0, "jagged": 1.0, "haloed": 1.0,
+           "misaligned_colour": 1.0, "oversaturated": 1.0}
 # The head's scale puts the median clean photo at 7.5 (models/train/quality.py: knots). Points below that are what
 # the head took for flaws, and go to the reasons naming them; the gap from 7.5 to 10 is no flaw (a sound photo is
 # not a great one: the moment and appeal say what lifts it). Counted from 10, a clean photo at 7 "lost" 3 points
@@ -43,13 +47,28 @@ ARTEFACTS = ("impulse_noise", "posterised", "pixelated", "pasted_blocks",  # cor
 # linear between. Noise keeps 70 %, chosen on training photos' KADID copies (docs/eval.md, "Flaws priced as people
 # price them"): a lower share lets real noisy photos (real_defects/noisy/Vinegar.jpg) through as good
 PRICE: dict[str, tuple[float, float]] = {"noise": (0.7, 10.0)}
+# People's marks for noise also fall on a flatter curve than the head's: from level 2 to level 5 of KADID's white noise
+# they fall 1.1 points of 5 (3.4 -> 2.3), a Gaussian blur's 3.1 (4.4 -> 1.3), while the head takes 3.8 -> 5.1 of its
+# points for it. class -> (the points from which, the share of each further point charged). Chosen on the training
+# photos' KADID copies (docs/eval.md, session 17) among the settings under which the two real noisy photos judged bad
+# stay as they are and no noisy copy of a flawed photo scores above it (the head blames such a copy's every point on
+# the noise: a flatter curve past 3.5 points lifted an underexposed photo's noisy copy over the photo itself)
+KNEE: dict[str, tuple[float, float]] = {"noise": (3.5, 0.45)}
+
+
+def _share(c: str, points: float) -> float:
+    low, full = PRICE.get(c, (1.0, 0.0))
+    return 1.0 if points >= full else low + (1.0 - low) * points / full
 
 
 def priced(flaws: dict[str, float], lost: float) -> dict[str, float]:
     """The flaw classes' shares of the head's lost points, each times the share of its points people would charge."""
     out = {}
     for c, p in flaws.items():
-        low, full = PRICE.get(c, (1.0, 0.0))
         points = lost * p
-        out[c] = p * (1.0 if points >= full else low + (1.0 - low) * points / full)
+        share = _share(c, points)
+        knee, beyond = KNEE.get(c, (math.inf, 1.0))
+        if points > knee:  # past the knee each point costs `beyond`, never more than the plain price
+            share = min(share, (knee * _share(c, knee) + beyond * (points - knee)) / points)
+        out[c] = p * share
     return out
