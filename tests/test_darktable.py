@@ -64,8 +64,11 @@ def _run(cmd: list[str], env: dict, timeout: int) -> tuple[str, str, bool]:
 
 def _crash(output: str) -> str | None:
     """Where darktable crashed, from the backtrace its segfault handler prints (the first frames that name a
-    function), or None when it did not crash."""
-    if "reporting a segfault" not in output and "Segmentation fault" not in output:
+    function), or None when it did not crash. A crash is a segfault, or an abort: glibc stops a process whose heap it
+    finds corrupted ("mremap_chunk(): invalid pointer", then the shell's "Aborted"; CI saw one in darktable's GTK
+    teardown, after the script had printed its queue)."""
+    aborted = any(line.strip().startswith("Aborted") for line in output.splitlines())
+    if "reporting a segfault" not in output and "Segmentation fault" not in output and not aborted:
         return None
     frames = [l.strip() for l in output.splitlines() if re.match(r"\s*#\d+ ", l) and " in " in l]
     return "\n".join(frames[:12]) or output[-1500:]
