@@ -72,17 +72,19 @@ def _run(home: Path, *args) -> subprocess.CompletedProcess:
     return p
 
 
-def held(record: dict, reject_below: float = 3.0, good: float = 5.0) -> bool:
-    """Whether taste could not move this photo freely in the cull (core/taste/term.band): a reject stays a reject,
-    and a photo judged bad for a named flaw stays bad, whatever the person prefers."""
+def held(record: dict, settings=None) -> bool:
+    """Whether taste could not move this photo freely in the cull: its band (core/taste/term.band) has a closed top,
+    as a reject stays a reject and a photo judged bad for a named flaw stays bad, whatever the person prefers."""
     from keepers.core.judge.flaws import named_flaw
+    from keepers.core.settings import Settings
+    from keepers.core.taste.term import band
     from keepers.core.types import Reason
 
     reasons = [Reason(r["code"], r["message"], r.get("severity", 0.0), r.get("cost", 0.0))
                for r in record.get("reasons", [])]
     # the score before taste moved it (its reason's cost is minus the points it gave): the band is the general score's
     score = record["score"] + sum(r.cost for r in reasons if r.code == "taste")
-    return score < reject_below or (score < good and named_flaw(reasons))
+    return band(score, not named_flaw(reasons), settings or Settings())[2]
 
 
 def person(home: Path, name: str, pairs, workers: int = 2, tally: Counter | None = None) -> float:
@@ -107,8 +109,7 @@ def person(home: Path, name: str, pairs, workers: int = 2, tally: Counter | None
 
         s = Settings()  # the temporary home has no settings file: the cull ran with the defaults
         for a, b in ((a, b) for a, b in second if a in score and b in score):
-            hold = held(records[a], s.stars.reject_below, s.good_threshold) or \
-                held(records[b], s.stars.reject_below, s.good_threshold)
+            hold = held(records[a], s) or held(records[b], s)
             tally.update(pairs=1, tied=score[a] == score[b], held=hold, held_wrong=hold and score[a] < score[b])
     return sum(hits) / len(hits)
 
