@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import analysis_frame as load
 
 from keepers.core.judge import judgement, prices
 from keepers.core.lab.eval import variant_frame
@@ -17,15 +18,6 @@ from keepers.core.lab.kadid import NAMES, copy_of
 
 HELD_OUT = "clean/imagenet/n03710721_maillot.JPEG"  # a swimsuit on a clothes line, in clean_split's test part
 DAMAGE = ("colour_bleed", "washed_out", "smeared", "jagged", "haloed", "misaligned_colour", "oversaturated")
-
-
-def load(path):
-    from keepers.core.io.discover import kind_of
-    from keepers.core.io.loader import load as decode
-    from keepers.core.settings import Settings
-    from keepers.core.types import Photo
-
-    return decode(Photo(str(path), kind_of(str(path))), Settings().analysis_size)
 
 
 @pytest.fixture(scope="module")

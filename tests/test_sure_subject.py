@@ -10,6 +10,7 @@ underexposed (intent.EXPOSED). Real photos of ../shared/data, the shipped analyz
 from __future__ import annotations
 
 import pytest
+from helpers import analysis_frame
 
 from keepers.core.judge.flaws import DOUBT, named_flaw
 from keepers.core.judge.judgement import judge
@@ -26,21 +27,14 @@ def _found(frames):
     return {k: run_all(f, analyzers) for k, f in frames.items()}
 
 
-def _frame(path):
-    from keepers.core.io.loader import load
-    from keepers.core.types import Photo
-
-    return load(Photo(str(path), "jpeg"), SETTINGS.analysis_size)
-
-
 @pytest.fixture(scope="module")
 def found(shared_data):
     from keepers.core.lab.eval import distorted, variant_frame
 
     flowers, low = shared_data / "taste/flowers/images", shared_data / "real_defects/lowlight"
-    frames = {n: _frame(flowers / n) for n in ("252.jpg", "87.jpg", "5.jpg", "135.jpg", "172.jpg")}
-    frames |= {f"lowlight/{n}": _frame(low / n) for n in ("8.jpg", "58.jpg", "2.jpg", "27.jpg")}
-    frames["Vinegar"] = _frame(shared_data / "real_defects/noisy/Vinegar.jpg")
+    frames = {n: analysis_frame(flowers / n) for n in ("252.jpg", "87.jpg", "5.jpg", "135.jpg", "172.jpg")}
+    frames |= {f"lowlight/{n}": analysis_frame(low / n) for n in ("8.jpg", "58.jpg", "2.jpg", "27.jpg")}
+    frames["Vinegar"] = analysis_frame(shared_data / "real_defects/noisy/Vinegar.jpg")
     # a blurred copy of the rose, as the eval's synthetic pairs make it: its detail is no longer sharp
     frames["252 blurred"] = variant_frame(frames["252.jpg"], distorted(frames["252.jpg"].rgb, "gaussian_blur", 2,
                                                                        "252.jpg"))
