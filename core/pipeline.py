@@ -149,6 +149,7 @@ class Cull:
         self.versions = {a.name: a.version for a in self.analyzers}
         self.groups: dict = {}  # path -> Membership, filled by group()
         self._stats_lock = threading.Lock()
+        self._pool_thread: threading.Thread | None = None  # the last analysis pool's manager (`_join_pool`)
         self._folders_checked: set[str] = set()  # folders whose gone photos were looked for in this run
         self.skipped: list[tuple[str, str]] = []  # (path, why): files a run saw and left alone (videos)
         # written: photos whose sidecars were written; embedded: files written into (--embed); via_plugin: files
@@ -197,6 +198,7 @@ class Cull:
             core_free.set()  # (an analysis that failed never said so)
             writers.shutdown()
             et_proc.reap()  # the writer threads have ended, and so do their processes (a daemon runs many batches)
+            self._join_pool()
         ordered += [Result(Photo(path, "unknown"), error=msg) for path, msg in walk_errors]
         self.stats["photos"], self.stats["skipped"] = len(ordered), len(self.skipped)
         self.stats["errors"] = sum(1 for r in ordered if r.error or r.write_error)
@@ -266,8 +268,21 @@ class Cull:
             futures = [pool.submit(analyze_photo, p) for p in todo]
             self._collect(outs(), results, total)
         finally:
-            # not waiting for the workers to exit: that took 0.2 s, while the sidecars could already be written
+            # not waiting for the workers to exit: that took 0.2 s, while the sidecars could already be written;
+            # `run` waits for the pool's last thread once they are (`_join_pool`)
+            self._pool_thread = getattr(pool, "_executor_manager_thread", None)
             pool.shutdown(wait=False, cancel_futures=True)
+
+    def _join_pool(self, timeout: float = 30.0) -> None:
+        """Wait for the analysis pool's manager thread, which outlives `shutdown(wait=False)` until the workers have
+        exited, to end: a run leaves no thread behind (a daemon runs batch after batch, and a process's exit waits
+        for every such thread: CI once waited 80 minutes after the tests' report). By the end of a run the workers
+        have long exited; a pool that has not ended by `timeout` is said in the log, not waited for."""
+        t, self._pool_thread = self._pool_thread, None
+        if t is not None:
+            t.join(timeout)
+            if t.is_alive():
+                log.warning("the analysis workers had not ended %.0f s after the run", timeout)
 
     def _collect(self, outs: Iterable[dict], results: dict[str, Result], total: int) -> None:
         for done, out in enumerate(outs, 1):
