@@ -50,7 +50,7 @@ def _code_key() -> str:
     root = Path(__file__).resolve().parents[2]
     h = hashlib.sha256()
     for p in sorted([*root.glob("core/analyzers/*.py"), *root.glob("core/inference/*.py"),
-                     *root.glob("core/io/loader.py"), *root.glob("models/*.npz"), *root.glob("models/*.onnx")]):
+                     *root.glob("core/io/loader*.py"), *root.glob("models/*.npz"), *root.glob("models/*.onnx")]):
         h.update(p.name.encode() + p.read_bytes())
     return h.hexdigest()[:16]
 
