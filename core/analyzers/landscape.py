@@ -3,8 +3,9 @@
 Noise, vignetting and chromatic aberration come from the classical analyzers (their reasons and features).
 Horizon: the strongest near-horizontal straight line of the edge map (Hough, then a robust fit of its edge
 points); it counts as a horizon only when it is straight (sea, plain, lake shore: not a mountain ridge), crosses
-most of the frame and separates two different regions. Haze: the dark channel (He et al.: haze-free outdoor
-patches have some channel near 0) stays high below the sky.
+most of the frame and separates two different regions; it is tilted only where no other straight line as long
+lies level (a tilted camera tilts every line; a shore under a sloping ridge stays level). Haze: the dark channel
+(He et al.: haze-free outdoor patches have some channel near 0) stays high below the sky.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ MAX_ROUGH = 1.0  # texture above / texture below
 HAZE = 0.42  # median dark channel below the sky
 SKY_CLIP = 0.3  # share of the top third that is pure white
 MIN_VERTICALS, LEAN_AGREE = 0.5, 1.5  # (length / height, degrees): enough verticals to overrule the line
+LINES = 12  # the strongest near-horizontal lines read for one that is level (a level one overrules a sloping line)
 SOFT_CORNERS = 1.0  # px of blur more in the corners than in the sharpest tile
 
 
@@ -64,8 +66,8 @@ def lean(vertical: np.ndarray) -> tuple[float, float]:
 
 def horizon(rgb: np.ndarray) -> dict | None:
     """{"angle": degrees (+: the line rises to the right), "y": height of its middle (0..1), "span", "rms",
-    "step", "lean", "verticals"} of the most horizon-like line, or None when no long straight near-horizontal
-    line is found."""
+    "step", "lean", "verticals", "level": the most level other long straight line's angle, or None} of the most
+    horizon-like line, or None when no long straight near-horizontal line is found."""
     grey, horiz, vert = _edges(rgb)
     hh = grey.shape[0]
     lines = cv2.HoughLines(horiz, 1, np.pi / 720, int(0.3 * WIDTH), min_theta=np.radians(78),
@@ -73,8 +75,8 @@ def horizon(rgb: np.ndarray) -> dict | None:
     if lines is None:
         return None
     ys, xs = np.nonzero(horiz)
-    best = None
-    for rho, theta in lines[:6, 0]:
+    best, straight = None, []  # straight: the angle of every long straight line, horizon or not
+    for i, (rho, theta) in enumerate(lines[:LINES, 0]):
         # edge points within 3 px of the line, fitted again robustly
         near = np.abs(xs * np.cos(theta) + ys * np.sin(theta) - rho) <= 3
         if near.sum() < 0.3 * WIDTH:
@@ -88,6 +90,10 @@ def horizon(rgb: np.ndarray) -> dict | None:
         rms = float(np.sqrt(np.mean(np.minimum(resid ** 2, 25.0))))
         span = len(np.unique((px / (WIDTH / 40)).astype(int))) / 40  # coverage of 40 columns
         ymid = float(y0 + slope * (WIDTH / 2 - x0))
+        if span >= MIN_SPAN and rms <= MAX_RMS:
+            straight.append((float(-np.degrees(np.arctan(slope))), span))
+        if i >= 6:  # the horizon is one of the six strongest lines; the rest only say what is level
+            continue
         bands = _bands(grey, slope, ymid)
         if bands is None:
             continue
@@ -98,6 +104,10 @@ def horizon(rgb: np.ndarray) -> dict | None:
                         "step": step, "rough": rough}
     if best is not None:
         best["lean"], best["verticals"] = lean(vert)
+        # the most level of the other straight lines that cross as much of the frame: a shore under a sloping ridge (a
+        # tilted camera tilts them all; a line of reeds across 60 % of a tilted marsh read level, so not a shorter one)
+        best["level"] = min((a for a, span in straight if abs(a - best["angle"]) > LEAN_AGREE and
+                             span >= best["span"]), key=abs, default=None)
     return best
 
 
@@ -151,10 +161,12 @@ def check(frame: Frame, findings: dict[str, Finding]) -> tuple[list[Reason], dic
     reasons, data = [], {}
     hz = horizon(frame.rgb)
     if hz is not None:
-        data["horizon"] = {k: round(v, 3) for k, v in hz.items()}
+        data["horizon"] = {k: round(v, 3) for k, v in hz.items() if v is not None}
         tilt = abs(hz["angle"])
         # upright verticals (trees, masts, walls) and a sloping line: a hillside or a shore, not a tilted camera
         contradicted = hz["verticals"] >= MIN_VERTICALS and abs(hz["lean"] - hz["angle"]) > LEAN_AGREE
+        # and a level line across the frame (a lake's shore under a hillside of 7.8 degrees): the land slopes
+        contradicted |= hz.get("level") is not None and abs(hz["level"]) < TILT[0]
         if TILT[0] <= tilt <= TILT[1] and not contradicted:
             side = "right" if hz["angle"] > 0 else "left"
             reasons.append(Reason("tilted_horizon", f"Tilted horizon: about {tilt:.1f}° (rises to the {side})",

@@ -46,8 +46,10 @@ class QualityAnalyzer(Analyzer):
     # for any low score that no reason of that flaw explains; 5: every such guess says it is the model's reading;
     # 6: measures only (the score, the guess and the costs are the judging step's): data["flaw_p"], no score;
     # 7: the blank check reads grey levels of 255 (6 compared the 0-1 luma's spread with 1.5: every photo was blank);
-    # 8: the portrait check measures the eyes' blur (and the distance between them) also where the frame reads soft
-    version = "8"
+    # 8: the portrait check measures the eyes' blur (and the distance between them) also where the frame reads soft;
+    # 9: an eye region whose blur reads at the measure's ceiling (no detail clear of its noise) is not measured,
+    # and a sloping line is no tilted horizon where another line as long lies level
+    version = "9"
     requires = ("sharpness", "noise", "exposure", "lens", "faces")
 
     def __init__(self, providers: list[str] | None = None):
