@@ -218,7 +218,12 @@ class Daemon:
                     raise UserError(f"{e} (see [daemon] watch in the config file)") from None
 
     def close(self) -> None:
+        from keepers.core.io import exiftool as et_proc
+
         if self.watcher:
             self.watcher.stop()
         self.jobs.stop()
         self.trainer.stop()
+        # the exiftool processes of threads that have ended now (the job runner's, the server's request threads'):
+        # left, they lived on until the process ended
+        et_proc.reap()

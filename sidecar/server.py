@@ -8,6 +8,7 @@ import threading
 from waitress.server import create_server
 
 from keepers.sidecar.app import Daemon, create_app
+from keepers.sidecar.review.daemon import close_review
 
 log = logging.getLogger("keepers.sidecar")
 
@@ -38,7 +39,12 @@ class Server:
             while not self._stop.is_set():
                 w.asyncore.loop(timeout=0.2, map=w._map, use_poll=w.adj.asyncore_use_poll, count=1)
         finally:
-            w.task_dispatcher.shutdown()
+            try:
+                # the review page first: a choice being written is written, and a request waiting on a preview is
+                # answered, before the request threads are waited for (5 s at most, then left running)
+                close_review(self.app)
+            finally:
+                w.task_dispatcher.shutdown()
             # the listening socket and every client connection still open: closing only the first left the others
             # to the garbage collector, and their clients waiting on a server that had stopped
             for channel in list(w._map.values()):
@@ -64,4 +70,5 @@ class Server:
         self._stop.set()
         if self._thread:
             self._thread.join(timeout=10)
+        close_review(self.app)  # (done by the loop's end; here too for a server never started, or still stopping)
         self.daemon.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 _lock = threading.Lock()
+_STOPPED = "KEEPERS_REVIEW_STOPPED"  # app.config: its server has stopped, and no review opens any more
 
 
 class NotReady(Exception):
@@ -28,12 +29,30 @@ def open_review(app, settings, paths: list[str], base_url: str) -> dict:
     if not state.items:
         state.close()
         raise NotReady("no photo under these paths has been judged: nothing to review")
+    old = None
     with _lock:
-        old = app.config.get("KEEPERS_REVIEW")
-        app.config["KEEPERS_REVIEW"] = state
+        stopped = app.config.get(_STOPPED, False)
+        if not stopped:
+            old = app.config.get("KEEPERS_REVIEW")
+            app.config["KEEPERS_REVIEW"] = state
+    if stopped:  # opened while the server stopped: nothing would ever close it
+        state.close()
+        raise NotReady("the daemon is stopping: no review opens now")
     if old is not None:
         old.close()
     return {"url": f"{base_url.rstrip('/')}/review/?token={state.token}", "photos": len(state.items)}
+
+
+def close_review(app) -> None:
+    """End the review running in `app`, as its server stops: its link opens nothing from now on, a choice being
+    written is written whole, and its threads and exiftool end (Review.close). A review opened after this is closed
+    at once. Closed outside the lock, as open_review closes the one it replaces: a write it waits for holds no
+    other request."""
+    with _lock:
+        app.config[_STOPPED] = True
+        old = app.config.pop("KEEPERS_REVIEW", None)
+    if old is not None:
+        old.close()
 
 
 def choices(catalog, paths: list[str]) -> dict[str, dict]:

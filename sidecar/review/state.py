@@ -25,6 +25,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from keepers.sidecar.review import xmpio
+from keepers.sidecar.review.thumbs import Closed
 
 _CHOICES = """CREATE TABLE IF NOT EXISTS review_choices (
     photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
@@ -110,6 +111,7 @@ class Review:
         self.thumbs = Path(settings.catalog).with_name("previews")
         self.previews = Queue()
         self._lock = threading.RLock()
+        self._closed = False
         self._undo: list[tuple] = []  # (photo id, stars, flag, label, file's values, catalog row) before
         self._redo: list[tuple] = []
         # one writer thread, its exiftool started now: a request thread's first write started one (0.5 s and more
@@ -165,8 +167,19 @@ class Review:
                                           flag, (label or "").lower() or None, w, target, _info(r))
 
     def close(self) -> None:
+        """End the review (its server stops, or another review replaces it). A choice being written is written
+        whole first, its file and the catalog (the lock it holds); one asked after is refused (Closed). Then the
+        preview threads and the writer thread end, and the writer's exiftool with it: left running, they lived
+        until the process ended, and a stopping `keepers serve` waited at its exit for the writer's pool."""
+        from keepers.core.io import exiftool as et_proc
+
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
         self.previews.close()
-        self._writer.shutdown()
+        self._writer.shutdown()  # waits for its thread to end
+        et_proc.reap()  # the processes of ended threads: the writer's among them
         self.catalog.close()
 
     # --- what the page asks ---------------------------------------------------------------------------------
@@ -190,6 +203,7 @@ class Review:
         if not 0 <= rating <= 5 or flag not in (None, "pick", "reject", ...) or label not in (None, ..., *LABELS):
             raise ValueError("stars are 0-5, a flag is pick, reject or none, a label one of " + ", ".join(LABELS))
         with self._lock:
+            self._refuse_if_closed()
             self._undo.append(self._set(it, rating, it.flag if flag is ... else flag,
                                         it.label if label is ... else label, rated=rating_given))
             self._redo.clear()
@@ -199,6 +213,7 @@ class Review:
         """Take back the last change (redo: the last one taken back), exactly: the file's values (rating, whose it
         was, label) and the catalog's record, as they were. None when there is nothing to take back."""
         with self._lock:
+            self._refuse_if_closed()
             src, dst = (self._redo, self._undo) if redo else (self._undo, self._redo)
             if not src:
                 return None
@@ -206,6 +221,10 @@ class Review:
             it = self.items[photo_id]
             dst.append(self._set(it, rating, flag, label, values, row))
             return it.as_dict()
+
+    def _refuse_if_closed(self) -> None:
+        if self._closed:  # its writer and catalog are closed: the choice could be neither written nor kept
+            raise Closed("the review has ended: this choice was not written")
 
     def _wanted(self, it: Item, rating: int, flag: str | None, label: str | None, rated: bool) -> tuple[dict, list]:
         """The XMP values that say the photographer's choice, {exiftool tag: value or None (removed)}, and the

@@ -83,6 +83,10 @@ def focus_crop(cache: Path, photo, content_hash: str, box: list[float], side: in
     return _save(out, rgb[y0:y0 + ch, x0:x0 + cw])
 
 
+class Closed(RuntimeError):
+    """The review has ended (its server stopped, or another review replaced it): nothing more is made."""
+
+
 class Queue:
     """Preview jobs by priority (lower first; at one priority the newest first) on `workers` threads. A job asked
     again while queued moves up (to the new priority, or to the newest at its own) and shares the first one's
@@ -102,6 +106,10 @@ class Queue:
 
     def submit(self, key, priority: int, fn) -> Future:
         with self._cv:
+            if self._closed:  # no thread is left to make it
+                ended: Future = Future()
+                ended.set_exception(Closed("the review has ended"))
+                return ended
             job = self._jobs.get(key)
             if job is not None:
                 if priority <= job[0]:
@@ -132,7 +140,15 @@ class Queue:
             except BaseException as e:  # the request waiting on it answers with the error
                 fut.set_exception(e)
 
-    def close(self) -> None:
+    def close(self, timeout: float = 10) -> None:
+        """Stop: the jobs still queued fail at once (a request waiting on one answers instead of waiting for ever,
+        which also held a stopping server's request threads), those being made finish, and the threads end."""
         with self._cv:
             self._closed = True
+            queued, self._jobs, self._heap = self._jobs, {}, []
             self._cv.notify_all()
+        for _, fut, _ in queued.values():
+            fut.set_exception(Closed("the review has ended"))
+        for t in self._threads:
+            if t is not threading.current_thread():
+                t.join(timeout)

@@ -1,0 +1,130 @@
+"""A daemon that stops leaves nothing of the review page it opened: no thread, no exiftool process and no link that
+still opens the page; and a choice being written when it stops is written whole (the sidecar and the catalog)."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from helpers import exiftool_json
+from keepers.core.settings import DaemonSettings, Settings
+from keepers.sidecar import auth
+from keepers.sidecar.app import Daemon
+from keepers.sidecar.client import Client
+from keepers.sidecar.server import Server
+
+
+def _exiftool_children() -> set[int]:
+    """The exiftool processes this process started (the daemon runs in this test process)."""
+    found = set()
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            comm, rest = stat.read_text().rsplit(")", 1)
+        except OSError:  # ended while listed
+            continue
+        if "exiftool" in comm and int(rest.split()[1]) == os.getpid():
+            found.add(int(stat.parent.name))
+    return found
+
+
+def _keepers_threads(before: set) -> list[str]:
+    return sorted(t.name for t in threading.enumerate() if t not in before and t.name.startswith("keepers-")
+                  and t.is_alive())
+
+
+def _query(catalog: Path, sql: str, *args) -> tuple | None:
+    """One row, through the catalog's own SQLite library: the standard library's, a second SQLite in this process,
+    read none of the photos a running watcher had committed (its locks are not the other library's)."""
+    from keepers.core.io.catalog import Catalog
+
+    c = Catalog(catalog)
+    try:
+        row = c.db.execute(sql, args).fetchone()
+        return None if row is None else tuple(row)
+    finally:
+        c.close()
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through /proc")
+def test_a_stopping_daemon_writes_the_choice_in_flight_then_leaves_no_thread_process_or_link_of_its_review(tmp_path):
+    from conftest import sample_rgb
+
+    shoot = tmp_path / "library" / "shoot"
+    shoot.mkdir(parents=True)
+    for name in ("chelsea", "coffee"):
+        Image.fromarray(sample_rgb(name)).save(shoot / f"{name}.jpg", quality=90)
+    threads_before, exiftools_before = set(threading.enumerate()), _exiftool_children()
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    stopped = False
+    try:
+        _, _, key = auth.create_app(daemon.store, "alpha", [str(tmp_path / "library")])
+        c = Client(server.url, key)
+        job = c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()
+        end = time.monotonic() + 60
+        while (job := c.get(f"/v1/jobs/{job['id']}").json())["state"] in ("queued", "running"):
+            assert time.monotonic() < end, job
+            time.sleep(0.1)
+        assert job["state"] == "done", job
+        opened = c.post("/v1/review", {"paths": [str(shoot)]})
+        assert opened.status == 200, opened
+        url = opened.json()["url"]
+        token = url.split("token=", 1)[1]
+        page = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page.open(url, timeout=30).close()  # the link's token becomes the page's cookie
+        with page.open(server.url + "/review/api/photos", timeout=30) as r:
+            photos = json.loads(r.read())["photos"]
+        with page.open(server.url + f"/review/img/{photos[0]['id']}/thumb", timeout=30) as r:  # a preview made
+            assert r.status == 200
+        chosen = next(p for p in photos if p["rating"] != 5)
+
+        # the page's writer is held up, so that the stop comes while the choice is being written
+        review = server.app.config["KEEPERS_REVIEW"]
+        held, gate = threading.Event(), threading.Event()
+        review._writer.submit(lambda: (held.set(), gate.wait()))
+        assert held.wait(10)
+        change = urllib.request.Request(server.url + f"/review/api/photos/{chosen['id']}", method="POST",
+                                        data=json.dumps({"rating": 5}).encode(),
+                                        headers={"Content-Type": "application/json", "X-Keepers-CSRF": token})
+
+        def choose() -> None:
+            try:
+                page.open(change, timeout=30).close()
+            except (urllib.error.URLError, ConnectionError):  # the server stopped before it answered
+                pass
+
+        chooser = threading.Thread(target=choose)
+        chooser.start()
+        end = time.monotonic() + 10
+        while review._writer._work_queue.qsize() < 1:  # the choice's write waits behind the held one
+            assert time.monotonic() < end, "the choice never reached the page's writer"
+            time.sleep(0.01)
+        stopper = threading.Thread(target=server.stop)
+        stopper.start()
+        time.sleep(0.5)
+        gate.set()
+        stopper.join(timeout=30)
+        chooser.join(timeout=30)
+        assert not stopper.is_alive(), "the server did not stop"
+        stopped = True
+
+        sidecar = review.items[chosen["id"]].target
+        assert exiftool_json(sidecar, tags=("-XMP-xmp:Rating",))[0].get("Rating") == 5
+        assert _query(settings.catalog, "SELECT rating FROM review_choices WHERE photo_id = ?", chosen["id"]) == (5,)
+        assert _keepers_threads(threads_before) == []
+        assert _exiftool_children() <= exiftools_before
+        again = server.app.test_client().get(f"/review/?token={token}", headers={"Host": "127.0.0.1"})
+        assert again.status_code == 404  # the link opens nothing: no review runs
+    finally:
+        if not stopped:
+            server.stop()
