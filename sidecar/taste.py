@@ -38,6 +38,10 @@ def summary(profile, row) -> dict:
             "trained_at": row["trained_at"], "error": row["error"]}
 
 
+class _Stopping(Exception):
+    """The daemon stops while a profile trains: the training ends, and runs again at the next start."""
+
+
 class Trainer:
     def __init__(self, engine):
         self.engine, self.store, self.settings = engine, engine.store, engine.settings
@@ -92,6 +96,8 @@ class Trainer:
                     catalog = catalog or Catalog(self.settings.catalog)
                     state = "trained" if self._train(name, signals, catalog) else "untrained"
                     error = None
+                except _Stopping:  # left 'retraining', which start() queues again
+                    return
                 except Exception as e:  # one profile that cannot be trained must not stop the others
                     log.exception("taste profile %s could not be trained", name)
                     state, error = "failed", str(e) or type(e).__name__
@@ -140,8 +146,14 @@ class Trainer:
         """As keepers.core.taste.features.analyse, with the daemon's loaded analyzers (nothing loaded again)."""
         from keepers.core.taste.features import seen
 
+        def stopping(stage: str, _done: int, _total: int) -> None:
+            # a stop ends the training at its next photo analysed: it waited for every photo of the profile's
+            # choices not analysed yet for up to 30 s, then returned with this thread still running
+            if self._stop and stage == "analyze":
+                raise _Stopping()
+
         out = {}
-        for r in self.engine.cull(catalog, write=False).run(paths):
+        for r in self.engine.cull(catalog, write=False, progress=stopping).run(paths):
             s = seen(r.findings, r.verdict.score if r.verdict else None)
             if s is not None:
                 out[r.photo.path] = s

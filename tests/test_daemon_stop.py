@@ -1,5 +1,7 @@
-"""A daemon that stops leaves nothing of the review page it opened: no thread, no exiftool process and no link that
-still opens the page; and a choice being written when it stops is written whole (the sidecar and the catalog)."""
+"""A daemon that stops leaves nothing running: of the review page it opened, no thread, no exiftool process and no
+link that still opens the page, and a choice being written when it stops is written whole (the sidecar and the
+catalog); a watched folder's batch and a taste profile's training end at their next photo, and run at the next
+start."""
 
 from __future__ import annotations
 
@@ -39,6 +41,10 @@ def _exiftool_children() -> set[int]:
 def _keepers_threads(before: set) -> list[str]:
     return sorted(t.name for t in threading.enumerate() if t not in before and t.name.startswith("keepers-")
                   and t.is_alive())
+
+
+def _analysed(catalog: Path) -> int:
+    return _query(catalog, "SELECT count(*) FROM photos WHERE analyzed_at IS NOT NULL")[0]
 
 
 def _query(catalog: Path, sql: str, *args) -> tuple | None:
@@ -128,3 +134,78 @@ def test_a_stopping_daemon_writes_the_choice_in_flight_then_leaves_no_thread_pro
     finally:
         if not stopped:
             server.stop()
+
+
+def test_a_watcher_stopped_mid_batch_ends_at_the_next_photo_and_queues_the_rest_again(tmp_path):
+    from conftest import sample_rgb
+    from keepers.core.io.catalog import Catalog
+    from keepers.sidecar.engine import Engine
+    from keepers.sidecar.store import Store
+    from keepers.sidecar.watch import Watcher
+
+    folder = tmp_path / "import"
+    folder.mkdir()
+    src = sample_rgb("coffee")
+    n = 24
+    for i in range(n):  # photos that arrived while the daemon was down: the start's scan queues them as one batch
+        Image.fromarray(src[i * 4:i * 4 + 300, i * 8:i * 8 + 400]).save(folder / f"IMG_{i:04d}.jpg", quality=90)
+    catalog = tmp_path / "catalog.db"
+    Catalog(catalog).close()  # made here, not while the watcher makes it
+    store = Store(tmp_path / "daemon.db")
+    watcher = Watcher([str(folder)], Engine(Settings(catalog=catalog, workers=1), store), settle_s=0.0, batch=64,
+                      poll_s=0.05)
+    watcher.start()
+    try:
+        end = time.monotonic() + 60
+        while _analysed(catalog) < 2:  # in the middle of the batch
+            assert time.monotonic() < end, store.queue_counts()
+            time.sleep(0.05)
+    finally:
+        t0 = time.monotonic()
+        watcher.stop()
+        took = time.monotonic() - t0
+    print(f"\nstopped {took:.2f} s after it was asked, {_analysed(catalog)} of {n} photos analysed")
+    assert [t.name for t in watcher._threads if t.is_alive()] == []
+    assert store.queue_counts() == {"queued": n}  # none failed, none lost: the next start runs them, first
+    assert _analysed(catalog) < n
+
+
+def test_a_daemon_stopped_while_a_taste_profile_trains_ends_it_at_the_next_photo_and_trains_it_at_the_next_start(
+        tmp_path):
+    from conftest import sample_rgb
+
+    lib = tmp_path / "shoot"
+    lib.mkdir()
+    src = sample_rgb("astronaut")
+    n = 30
+    for i in range(n):  # photos never analysed: training reads each of them first
+        Image.fromarray(src[i * 6:i * 6 + 300, i * 5:i * 5 + 400]).save(lib / f"p{i:02d}.jpg", quality=90)
+    csv = "preferred,other\n" + "".join(f"p{i:02d}.jpg,p{i + 1:02d}.jpg\n" for i in range(n - 1))
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    try:
+        _, _, key = auth.create_app(daemon.store, "lr", [str(lib)])
+        made = Client(server.url, key).post("/v1/taste/profiles/p/choices", {"csv": csv, "base": str(lib)})
+        assert made.status == 202, made
+        end = time.monotonic() + 60
+        while _analysed(settings.catalog) < 2:  # in the middle of the training's photos
+            assert time.monotonic() < end, daemon.store.one("SELECT state FROM taste_profiles")[0]
+            time.sleep(0.05)
+    finally:
+        t0 = time.monotonic()
+        server.stop()
+        took = time.monotonic() - t0
+    print(f"\nstopped {took:.2f} s after it was asked, {_analysed(settings.catalog)} of {n} photos analysed")
+    assert not daemon.trainer._thread.is_alive()
+    assert _analysed(settings.catalog) < n
+    daemon.store.close()
+    again = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    try:
+        end = time.monotonic() + 120
+        while (row := again.store.one("SELECT state, error FROM taste_profiles WHERE name = 'p'"))[0] != "trained":
+            assert row[0] in ("queued", "retraining") and time.monotonic() < end, tuple(row)
+            time.sleep(0.1)
+    finally:
+        again.close()
+        again.store.close()
