@@ -57,10 +57,12 @@ def review(args, settings) -> int:
         pass
     finally:
         signal.signal(signal.SIGTERM, old)
+        # the review first: a choice being written is finished, queued previews fail at once, so the requests
+        # waiting on them are answered instead of holding the dispatcher's shutdown for its 5 s
+        state.close()
         server.task_dispatcher.shutdown()
         for channel in list(server._map.values()):
             channel.close()
-        state.close()
     err.print("review stopped; every change is in the sidecars", highlight=False)
     if getattr(settings, "taste", None):  # the page's choices teach the taste profile now, off its requests
         from keepers.core.commands.taste import learn_from_review
