@@ -9,7 +9,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -20,7 +19,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from keepers.core.io.catalog import Catalog
+# sqlite3: the catalog's own (pysqlite3 where installed): two SQLite libraries in one process do not see each
+# other's locks (POSIX locks are per process), and the in-process watcher writes while these tests read
+from keepers.core.io.catalog import Catalog, sqlite3
 from keepers.core.settings import Settings
 from keepers.sidecar.client import Client
 from keepers.sidecar.engine import Engine
