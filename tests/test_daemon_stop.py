@@ -43,6 +43,20 @@ def _keepers_threads(before: set) -> list[str]:
                   and t.is_alive())
 
 
+def _wait_analysed(catalog, n: int, state, timeout: float = 60) -> None:
+    """Wait until `n` photos of `catalog` are analysed; `state()` says what the daemon was doing if they never are."""
+    end = time.monotonic() + timeout
+    while _analysed(catalog) < n:
+        assert time.monotonic() < end, state()
+        time.sleep(0.05)
+
+
+def _timed(stop) -> float:
+    t0 = time.monotonic()
+    stop()
+    return time.monotonic() - t0
+
+
 def _analysed(catalog: Path) -> int:
     return _query(catalog, "SELECT count(*) FROM photos WHERE analyzed_at IS NOT NULL")[0]
 
@@ -156,14 +170,9 @@ def test_a_watcher_stopped_mid_batch_ends_at_the_next_photo_and_queues_the_rest_
                       poll_s=0.05)
     watcher.start()
     try:
-        end = time.monotonic() + 60
-        while _analysed(catalog) < 2:  # in the middle of the batch
-            assert time.monotonic() < end, store.queue_counts()
-            time.sleep(0.05)
+        _wait_analysed(catalog, 2, store.queue_counts)  # in the middle of the batch
     finally:
-        t0 = time.monotonic()
-        watcher.stop()
-        took = time.monotonic() - t0
+        took = _timed(watcher.stop)
     print(f"\nstopped {took:.2f} s after it was asked, {_analysed(catalog)} of {n} photos analysed")
     assert [t.name for t in watcher._threads if t.is_alive()] == []
     assert store.queue_counts() == {"queued": n}  # none failed, none lost: the next start runs them, first
@@ -188,14 +197,10 @@ def test_a_daemon_stopped_while_a_taste_profile_trains_ends_it_at_the_next_photo
         _, _, key = auth.create_app(daemon.store, "lr", [str(lib)])
         made = Client(server.url, key).post("/v1/taste/profiles/p/choices", {"csv": csv, "base": str(lib)})
         assert made.status == 202, made
-        end = time.monotonic() + 60
-        while _analysed(settings.catalog) < 2:  # in the middle of the training's photos
-            assert time.monotonic() < end, daemon.store.one("SELECT state FROM taste_profiles")[0]
-            time.sleep(0.05)
+        _wait_analysed(settings.catalog, 2,  # in the middle of the training's photos
+                       lambda: daemon.store.one("SELECT state FROM taste_profiles")[0])
     finally:
-        t0 = time.monotonic()
-        server.stop()
-        took = time.monotonic() - t0
+        took = _timed(server.stop)
     print(f"\nstopped {took:.2f} s after it was asked, {_analysed(settings.catalog)} of {n} photos analysed")
     assert not daemon.trainer._thread.is_alive()
     assert _analysed(settings.catalog) < n
