@@ -14,6 +14,7 @@ from collections import Counter
 
 from keepers.core.errors import UserError
 from keepers.core.taste import store as profiles
+from keepers.sidecar.engine import Stopping, stop_when
 from keepers.sidecar.store import now
 
 log = logging.getLogger("keepers.sidecar.taste")
@@ -36,10 +37,6 @@ def summary(profile, row) -> dict:
             "trained_on": profile.trained_on, "cv_agreement": profile.cv, "weight": round(weight(profile), 3),
             "prefers": profile.explanation, "follow_signals": bool(row["follow_signals"]), "state": row["state"],
             "trained_at": row["trained_at"], "error": row["error"]}
-
-
-class _Stopping(Exception):
-    """The daemon stops while a profile trains: the training ends, and runs again at the next start."""
 
 
 class Trainer:
@@ -96,7 +93,7 @@ class Trainer:
                     catalog = catalog or Catalog(self.settings.catalog)
                     state = "trained" if self._train(name, signals, catalog) else "untrained"
                     error = None
-                except _Stopping:  # left 'retraining', which start() queues again
+                except Stopping:  # left 'retraining', which start() queues again
                     return
                 except Exception as e:  # one profile that cannot be trained must not stop the others
                     log.exception("taste profile %s could not be trained", name)
@@ -146,14 +143,8 @@ class Trainer:
         """As keepers.core.taste.features.analyse, with the daemon's loaded analyzers (nothing loaded again)."""
         from keepers.core.taste.features import seen
 
-        def stopping(stage: str, _done: int, _total: int) -> None:
-            # a stop ends the training at its next photo analysed: it waited for every photo of the profile's
-            # choices not analysed yet for up to 30 s, then returned with this thread still running
-            if self._stop and stage == "analyze":
-                raise _Stopping()
-
         out = {}
-        for r in self.engine.cull(catalog, write=False, progress=stopping).run(paths):
+        for r in self.engine.cull(catalog, write=False, progress=stop_when(lambda: self._stop)).run(paths):
             s = seen(r.findings, r.verdict.score if r.verdict else None)
             if s is not None:
                 out[r.photo.path] = s

@@ -19,7 +19,7 @@ from watchdog.observers import Observer
 
 from keepers.core.io.catalog import Catalog
 from keepers.core.io.discover import SKIP_DIRS, kind_of
-from keepers.sidecar.engine import SharedCull, is_video
+from keepers.sidecar.engine import SharedCull, Stopping, is_video, stop_when
 
 log = logging.getLogger("keepers.sidecar.watch")
 
@@ -28,10 +28,6 @@ def wanted(path: str) -> bool:
     """A photo or video file (not a sidecar, not one of our temp files, not a hidden file)."""
     name = os.path.basename(path)
     return not name.startswith(".") and (kind_of(name) != "unknown" or is_video(name))
-
-
-class _Stopping(Exception):
-    """The daemon stops in the middle of a batch."""
 
 
 class _Handler(FileSystemEventHandler):
@@ -167,7 +163,7 @@ class Watcher:
                 continue
             try:
                 done = self.process([r["path"] for r in rows], catalog)
-            except _Stopping:  # the batch goes back to the queue, first at the next start; its finished photos
+            except Stopping:  # the batch goes back to the queue, first at the next start; its finished photos
                 self.store.requeue_running()  # are answered from the catalog then
                 break
             except Exception as e:  # a batch that breaks is retried file by file next time, not lost
@@ -178,12 +174,6 @@ class Watcher:
             self.on_batch(sum(s == "done" for s, _ in done.values()), sum(s == "failed" for s, _ in done.values()))
         catalog.close()
 
-    def _stopping(self, stage: str, _done: int, _total: int) -> None:
-        """Cull's progress: a stop ends a batch at its next photo analysed. It waited for the whole batch (64 new
-        photos) for up to 60 s, then returned with the batch still running. Its sidecar writes are not cut short."""
-        if self._stop.is_set() and stage == "analyze":
-            raise _Stopping()
-
     def process(self, paths: list[str], catalog: Catalog) -> dict[str, tuple[str, str | None]]:
         """Analyse and write back `paths` (one Cull run for the photos); path -> (state, error)."""
         from keepers.sidecar import video
@@ -191,14 +181,16 @@ class Watcher:
         out: dict[str, tuple[str, str | None]] = {}
         photos = [p for p in paths if not is_video(p)]
         if photos:
-            cull = SharedCull(self.settings, catalog, self.engine.analyzers, progress=self._stopping)
+            cull = SharedCull(self.settings, catalog, self.engine.analyzers,
+                              progress=stop_when(self._stop.is_set))
             for r in cull.run(photos):
                 err = r.error or r.write_error
                 for f in r.photo.files:
                     out[f] = ("failed", err) if err else ("done", None)
         for p in paths:
             if is_video(p):
-                self._stopping("analyze", 0, 0)
+                if self._stop.is_set():  # as a photo's batch ends at its next photo (stop_when)
+                    raise Stopping()
                 try:
                     judged = video.judge(self.engine, p, self.engine.analyzers)
                     _, err = video.write_sidecar(self.engine, p, judged)
