@@ -214,3 +214,43 @@ def test_a_daemon_stopped_while_a_taste_profile_trains_ends_it_at_the_next_photo
     finally:
         again.close()
         again.store.close()
+
+
+def _written_shoot(tmp_path, c: Client, names=("chelsea", "coffee")) -> Path:
+    """A folder of real photos that a daemon's job has judged and written (what a review opens on)."""
+    from conftest import sample_rgb
+
+    shoot = tmp_path / "library" / "shoot"
+    shoot.mkdir(parents=True)
+    for name in names:
+        Image.fromarray(sample_rgb(name)).save(shoot / f"{name}.jpg", quality=90)
+    job = c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()
+    end = time.monotonic() + 60
+    while (job := c.get(f"/v1/jobs/{job['id']}").json())["state"] in ("queued", "running"):
+        assert time.monotonic() < end, job
+        time.sleep(0.1)
+    assert job["state"] == "done", job
+    return shoot
+
+
+def test_a_review_that_cannot_open_leaves_no_preview_or_writer_thread_running(tmp_path, monkeypatch):
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    try:
+        _, _, key = auth.create_app(daemon.store, "alpha", [str(tmp_path / "library")])
+        c = Client(server.url, key)
+        shoot = _written_shoot(tmp_path, c)
+        # a sidecar Python cannot parse is asked of exiftool, which this machine has lost: the review fails to open
+        (shoot / "chelsea.jpg.xmp").write_bytes(b"<x:xmpmeta><rdf:RDF>damaged")
+        threads_before = set(threading.enumerate())
+        monkeypatch.setenv("PATH", str(tmp_path / "nothing-here"))
+        opened = c.post("/v1/review", {"paths": [str(shoot)]})
+        assert opened.status >= 400, opened
+        end = time.monotonic() + 5  # a thread that ends says so a moment after
+        while _keepers_threads(threads_before) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert _keepers_threads(threads_before) == []
+    finally:
+        monkeypatch.undo()
+        server.stop()

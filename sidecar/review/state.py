@@ -98,8 +98,7 @@ class Review:
 
         from keepers.core.io import exiftool as et_proc
         from keepers.core.io.catalog import Catalog
-        from keepers.core.io.hosts import ROLES, adapter_for
-        from keepers.core.io.xmp import SidecarWriter
+        from keepers.core.io.hosts import adapter_for
         from keepers.sidecar.review.thumbs import Queue
 
         self.settings = settings
@@ -118,6 +117,20 @@ class Review:
         # on a busy machine), and the page promises the sidecar within a second of the key
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="keepers-review-write")
         self._writer.submit(et_proc.warm)
+        try:
+            self._load(results)
+        except BaseException:
+            # its threads and catalog are closed with it: a review that failed to open (exiftool gone, a catalog
+            # that cannot be read) left its preview threads, its writer thread and the writer's exiftool running
+            # until the process ended
+            self.close()
+            raise
+
+    def _load(self, results) -> None:
+        """The photos of `results` as the page shows them, with the choices the sidecars and catalog hold."""
+        from keepers.core.io.hosts import ROLES
+        from keepers.core.io.xmp import SidecarWriter
+
         # the host's own label properties, as it writes Keepers' labels: an adapter of its kind whose every role
         # has the colour (a label is the photographer's: keepers:PropertiesSet loses the entry)
         self._label_props = {}
