@@ -220,6 +220,7 @@ class Daemon:
     def close(self) -> None:
         from keepers.core.io import exiftool as et_proc
 
+        self.engine.stopping.set()  # a clip being judged, by a job or a request, ends at its next second
         if self.watcher:
             self.watcher.stop()
         self.jobs.stop()

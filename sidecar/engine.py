@@ -107,6 +107,8 @@ class Engine:
         self.by_name = {a.name: a for a in self.analyzers}
         self.versions = {a.name: a.version for a in self.analyzers}
         self._local = threading.local()
+        # set as the daemon stops: what runs on the engine ends at its next photo or video second (Stopping)
+        self.stopping = threading.Event()
         # two requests for the same unanalysed photo: the second waits and reads the first one's result
         self._path_locks = [threading.Lock() for _ in range(64)]
 
@@ -171,21 +173,25 @@ class Engine:
         return rec
 
     def predict(self, path: str, app_id: int, names: list[str] | None = None, *, write: bool = False,
-                label: str | None = None, cache: bool = True, taste: str | None = None) -> tuple[dict, int]:
+                label: str | None = None, cache: bool = True, taste: str | None = None,
+                stopping: Callable[[], bool] | None = None) -> tuple[dict, int]:
         """Predict one input (a resolved path); returns (the input's result, operations it cost: one per model
-        output it holds, so an input that could not be read costs nothing). `taste`: judged with that profile."""
+        output it holds, so an input that could not be read costs nothing). `taste`: judged with that profile.
+        A video ends at its next second (Stopping) once the engine stops or `stopping()` is true."""
         analyzers, concepts = self.plan(app_id, names)
-        rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache, taste=taste)
+        rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache, taste=taste,
+                                 stopping=stopping)
         if not cache:  # an upload: its temporary file is gone when the answer leaves
             rec.update(path=rec["input"], files=[rec["input"]], sidecars=[], embedded=[], via_plugin=[], photo_id=None)
         return rec, ops
 
     def _predict(self, path: str, analyzers, concepts, label: str, *, write: bool, cache: bool,
-                 taste: str | None = None) -> tuple[dict, int]:
+                 taste: str | None = None, stopping: Callable[[], bool] | None = None) -> tuple[dict, int]:
         if is_video(path):
             from keepers.sidecar import video
 
-            return video.predict(self, path, label, analyzers, concepts, write=write)
+            return video.predict(self, path, label, analyzers, concepts, write=write,
+                                 stopping=lambda: self.stopping.is_set() or bool(stopping and stopping()))
         bad = unreadable(path)
         if bad:
             return failed(label, path, *bad), 0

@@ -15,6 +15,7 @@ import time
 from keepers.core.io.catalog import Catalog
 from keepers.core.io.discover import discover
 from keepers.sidecar import auth
+from keepers.sidecar.engine import Stopping
 from keepers.sidecar.paths import Echo, PathRefused, inside, real_roots, resolve
 from keepers.sidecar.store import now
 
@@ -158,10 +159,12 @@ class Jobs:
                        for r in results]
             for v in videos:  # a clip is judged a frame a second, as predict judges one: never dropped unanswered
                 progress("video", 0, 0)
-                rec, _ = self.engine.predict(v, row["app_id"], write=write, label=echo(v), taste=row["taste"])
+                rec, _ = self.engine.predict(v, row["app_id"], write=write, label=echo(v), taste=row["taste"],
+                                             stopping=progress.stopped)
                 records.append(echo.record(rec))
-        except Cancelled:
-            state = "queued" if self._stop.is_set() and job_id not in self._cancel else "cancelled"
+        except (Cancelled, Stopping):  # a clip ends at its next second (Stopping), a photo batch at its next photo
+            stopped = self._stop.is_set() or self.engine.stopping.is_set()
+            state = "queued" if stopped and job_id not in self._cancel else "cancelled"
             self.store.run("UPDATE jobs SET state = ?, finished_at = ? WHERE id = ?",
                            (state, None if state == "queued" else now(), job_id))
             return
@@ -191,8 +194,12 @@ class _Progress:
         self.known = self.analysed = self.videos = 0
         self.written, self.at = 0, 0.0
 
+    def stopped(self) -> bool:
+        """The job was cancelled or the daemon stops."""
+        return self.job_id in self.jobs._cancel or self.jobs._stop.is_set()
+
     def __call__(self, stage: str, done: int, _total: int) -> None:
-        if self.job_id in self.jobs._cancel or self.jobs._stop.is_set():
+        if self.stopped():
             raise Cancelled()
         if stage == "catalog":
             self.known = done

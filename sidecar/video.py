@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import Counter
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -58,12 +58,19 @@ def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, 
             log.warning("%s: decoding stopped early: %s", path, e)  # a truncated clip keeps the seconds it has
 
 
-def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = None) -> dict:
+def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = None,
+          stopping: Callable[[], bool] | None = None) -> dict:
     """Every sampled second's findings and judgement, and the clip's summary judgement. `shown`: the models whose
-    outputs each second lists (None: all); the judgement is made from every analyzer's, as a photo's is."""
+    outputs each second lists (None: all); the judgement is made from every analyzer's, as a photo's is.
+    `stopping`: true once the daemon stops; the clip then ends at its next second (engine.Stopping), unjudged and
+    unwritten: a stop waited for every second left of it (23 s for two 2-minute 320x240 clips at once)."""
+    from keepers.sidecar.engine import Stopping
+
     photo = Photo(path, "video")
     seconds, verdicts, duration = [], [], 0.0
     for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
+        if stopping is not None and stopping():
+            raise Stopping()
         frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
         findings = run_all(frame, analyzers)  # one analyzer's bug costs that second this analyzer's opinion only
         findings += score_concepts(list(concepts), findings)
@@ -144,15 +151,17 @@ def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | Non
     return sidecars, None
 
 
-def predict(engine, path: str, label: str, analyzers, concepts, *, write: bool = False) -> tuple[dict, int]:
+def predict(engine, path: str, label: str, analyzers, concepts, *, write: bool = False,
+            stopping: Callable[[], bool] | None = None) -> tuple[dict, int]:
     """The API's predict for a video: the clip's result (the same fields as a photo's, judged by its seconds),
-    with one prediction list per second under `video`; it costs one operation per model per second."""
+    with one prediction list per second under `video`; it costs one operation per model per second. `stopping`:
+    as judge's (engine.Stopping at the next second, nothing written)."""
     bad = unreadable(path)
     if bad:
         return failed(label, path, *bad), 0
     try:
         shown = {a.name for a in analyzers} | {c["name"] for c in concepts}
-        judged = judge(engine, path, engine.analyzers, concepts, shown)
+        judged = judge(engine, path, engine.analyzers, concepts, shown, stopping)
     except VideoError as e:
         return failed(label, path, "read_error", str(e)), 0
     v = judged["verdict"]

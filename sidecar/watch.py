@@ -192,7 +192,7 @@ class Watcher:
                 if self._stop.is_set():  # as a photo's batch ends at its next photo (stop_when)
                     raise Stopping()
                 try:
-                    judged = video.judge(self.engine, p, self.engine.analyzers)
+                    judged = video.judge(self.engine, p, self.engine.analyzers, stopping=self._stop.is_set)
                     _, err = video.write_sidecar(self.engine, p, judged)
                     out[p] = ("failed", err) if err else ("done", None)
                 except (video.VideoError, OSError) as e:

@@ -14,6 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -254,3 +255,43 @@ def test_a_review_that_cannot_open_leaves_no_preview_or_writer_thread_running(tm
     finally:
         monkeypatch.undo()
         server.stop()
+
+
+def test_a_daemon_stopped_while_a_job_and_a_watched_folder_judge_videos_ends_both_at_the_next_second(tmp_path):
+    av = pytest.importorskip("av", reason="PyAV is not installed (pip install av)")
+    from conftest import sample_rgb
+
+    lib, watched = tmp_path / "library", tmp_path / "import"
+    lib.mkdir()
+    watched.mkdir()
+    stills = [np.asarray(Image.fromarray(sample_rgb(n)).resize((320, 240))) for n in ("astronaut", "coffee", "rocket")]
+    clip = lib / "clip.mp4"
+    with av.open(str(clip), "w") as out:  # two minutes at a frame a second: 120 seconds to judge
+        stream = out.add_stream("libx264", rate=1)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for i in range(120):
+            frame = np.roll(stills[i % 3], i, axis=1)
+            for packet in stream.encode(av.VideoFrame.from_ndarray(np.ascontiguousarray(frame), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    (watched / "clip.mp4").write_bytes(clip.read_bytes())
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False, watch=[watched], settle_s=0.0))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    try:
+        _, _, key = auth.create_app(daemon.store, "alpha", [str(lib)])
+        job = Client(server.url, key).post("/v1/jobs", {"paths": [str(lib)], "write": True}).json()
+        end = time.monotonic() + 30
+        while (daemon.jobs.get(job["id"])["state"], daemon.store.queue_counts()) != ("running", {"running": 1}):
+            assert time.monotonic() < end, (daemon.jobs.get(job["id"]), daemon.store.queue_counts())
+            time.sleep(0.05)
+        time.sleep(1.0)  # both clips some seconds in
+    finally:
+        took = _timed(server.stop)
+    print(f"\nstopped {took:.2f} s after it was asked")
+    assert not daemon.jobs._thread.is_alive() and [t for t in daemon.watcher._threads if t.is_alive()] == []
+    assert took < 3
+    assert daemon.jobs.get(job["id"])["state"] == "queued"  # both run again at the next start
+    assert daemon.store.queue_counts() == {"queued": 1}
+    assert not (lib / "clip.mp4.xmp").exists() and not (watched / "clip.mp4.xmp").exists()  # nothing half-judged
