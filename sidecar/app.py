@@ -140,6 +140,7 @@ def _view(r: Route, daemon):
 def create_app(daemon) -> Flask:
     """The WSGI app of a `Daemon` (which holds the settings, store, engine, jobs and watcher)."""
     from keepers.sidecar import api  # noqa: F401  (fills ROUTES)
+    from keepers.sidecar.engine import Stopping
     from keepers.sidecar.openapi import document
     from keepers.sidecar.review import blueprint as review_blueprint
 
@@ -168,6 +169,11 @@ def create_app(daemon) -> Flask:
             if name.lower() != "content-type":
                 resp.headers[name] = value
         return resp
+
+    @app.errorhandler(Stopping)
+    def _stopping(e: Stopping):  # what was predicted is remembered: the request sent again is answered at once
+        return error_response(503, "stopping", "the daemon is stopping: this request was not finished; send it "
+                                               "again once the daemon runs")
 
     @app.errorhandler(Exception)
     def _unexpected(e: Exception):

@@ -177,7 +177,10 @@ class Engine:
                 stopping: Callable[[], bool] | None = None) -> tuple[dict, int]:
         """Predict one input (a resolved path); returns (the input's result, operations it cost: one per model
         output it holds, so an input that could not be read costs nothing). `taste`: judged with that profile.
-        A video ends at its next second (Stopping) once the engine stops or `stopping()` is true."""
+        A video ends at its next second (Stopping) once the engine stops or `stopping()` is true; once it stops, no
+        input starts (a request of many ends at its next one, Stopping, which answers 503)."""
+        if self.stopping.is_set():
+            raise Stopping()
         analyzers, concepts = self.plan(app_id, names)
         rec, ops = self._predict(path, analyzers, concepts, label or path, write=write, cache=cache, taste=taste,
                                  stopping=stopping)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
+from waitress import wasyncore
 from waitress.server import create_server
 
 from keepers.sidecar.app import Daemon, create_app
@@ -37,18 +39,41 @@ class Server:
         w = self.wsgi
         try:
             while not self._stop.is_set():
-                w.asyncore.loop(timeout=0.2, map=w._map, use_poll=w.adj.asyncore_use_poll, count=1)
+                self._poll()
         finally:
+            # no new connection: the listening socket alone (waitress's close() also closes the trigger that the
+            # request threads wake this loop with, and the thread answering then failed: EBADF)
+            wasyncore.dispatcher.close(w)
+            # a predict in flight ends at its next input, its photo's sidecar written, and answers 503
+            self.daemon.engine.stopping.set()
             try:
                 # the review page first: a choice being written is written, and a request waiting on a preview is
                 # answered, before the request threads are waited for (5 s at most, then left running)
                 close_review(self.app)
             finally:
-                w.task_dispatcher.shutdown()
-            # the listening socket and every client connection still open: closing only the first left the others
-            # to the garbage collector, and their clients waiting on a server that had stopped
+                self._wait_for_requests()
+            # every client connection still open: left to the garbage collector, their clients waited on a server
+            # that had stopped
             for channel in list(w._map.values()):
                 channel.close()
+
+    def _poll(self, timeout: float = 0.2) -> None:
+        w = self.wsgi
+        w.asyncore.loop(timeout=timeout, map=w._map, use_poll=w.adj.asyncore_use_poll, count=1)
+
+    def _wait_for_requests(self) -> None:
+        """The request threads end (waitress's 5 s at most) while this loop still sends what they answer: waited
+        for without it, with a predict of 100 photos in flight `keepers serve` ended 5.3 s after SIGTERM, its client
+        never answered, the request's thread still running: killed by SIGABRT at exit ("terminate called without
+        an active exception"), or its exiftool ended under a sidecar write (ValueError: write to closed file)."""
+        w = self.wsgi
+        ending = threading.Thread(target=w.task_dispatcher.shutdown, name="keepers-http-stop", daemon=True)
+        ending.start()
+        while ending.is_alive():
+            self._poll(0.05)
+        end = time.monotonic() + 1.0  # the last answers sent (a second at most for a client that reads none)
+        while any(c.writable() for c in w._map.values()) and time.monotonic() < end:
+            self._poll(0.05)
 
     def serve_forever(self) -> None:
         """Serve until `shutdown()` (a signal handler may call it); then stop the daemon's workers."""

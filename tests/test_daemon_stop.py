@@ -295,3 +295,60 @@ def test_a_daemon_stopped_while_a_job_and_a_watched_folder_judge_videos_ends_bot
     assert daemon.jobs.get(job["id"])["state"] == "queued"  # both run again at the next start
     assert daemon.store.queue_counts() == {"queued": 1}
     assert not (lib / "clip.mp4.xmp").exists() and not (watched / "clip.mp4.xmp").exists()  # nothing half-judged
+
+
+def test_keepers_serve_stopped_by_sigterm_in_the_middle_of_a_predict_answers_it_and_ends_at_once(tmp_path):
+    import signal
+    import subprocess
+
+    from conftest import sample_rgb
+    from helpers import KEEPERS, isolated_env
+    from keepers.core.io.catalog import Catalog
+    from keepers.sidecar.store import Store
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    src = sample_rgb("astronaut")
+    photos = [lib / f"p{i:03d}.jpg" for i in range(100)]  # a predict of 100 photos: 10 s and more here
+    for i, p in enumerate(photos):
+        Image.fromarray(src[i % 20 * 6:i % 20 * 6 + 400, i // 20 * 5 + i % 20:i // 20 * 5 + i % 20 + 400]).save(p)
+    catalog = tmp_path / "catalog.db"
+    Catalog(catalog).close()
+    store = Store(tmp_path / "daemon.db")
+    _, _, key = auth.create_app(store, "alpha", [str(lib)])
+    store.close()
+    proc = subprocess.Popen([KEEPERS, "serve", "--port", "0", "--catalog", str(catalog), "--workers", "1"],
+                            stderr=subprocess.PIPE, text=True, env=isolated_env(tmp_path))
+    try:
+        line, end = "", time.monotonic() + 60
+        while "daemon on" not in line and time.monotonic() < end:
+            line = proc.stderr.readline()
+        assert "daemon on" in line, line
+        answer = {}
+
+        def ask() -> None:
+            answer["r"] = Client(line.split("daemon on ")[1].split()[0], key).post(
+                "/v1/predict", {"paths": [str(p) for p in photos], "write": True})
+
+        asking = threading.Thread(target=ask)
+        asking.start()
+        _wait_analysed(catalog, 2, lambda: answer)  # in the middle of the request
+        proc.send_signal(signal.SIGTERM)
+        took = _timed(lambda: proc.wait(timeout=30))
+        asking.join(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    log = proc.stderr.read()
+    proc.stderr.close()
+    print(f"\nended {took:.2f} s after SIGTERM, {_analysed(catalog)} of {len(photos)} photos analysed")
+    assert proc.returncode == 0 and took < 3, log
+    assert "r" in answer, "the request was never answered"
+    assert (answer["r"].status, answer["r"].json()["error"]["code"]) == (503, "stopping")
+    assert "Traceback" not in log and "still running" not in log, log
+    # every photo analysed was written whole before the process ended: a sidecar that exiftool reads, no temp file
+    written = sorted(lib.glob("*.xmp"))
+    assert len(written) == _analysed(catalog) < len(photos)
+    assert all(r.get("Rating") is not None for r in exiftool_json(*written, tags=("-XMP-xmp:Rating",)))
+    assert sorted(lib.iterdir()) == sorted(photos + written)
