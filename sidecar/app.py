@@ -231,6 +231,7 @@ class Daemon:
             self.watcher.stop()
         self.jobs.stop()
         self.trainer.stop()
+        self.engine.close()  # the request threads' catalog connections (their threads have ended)
         # the exiftool processes of threads that have ended now (the job runner's, the server's request threads'):
         # left, they lived on until the process ended
         et_proc.reap()

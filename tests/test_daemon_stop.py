@@ -352,3 +352,50 @@ def test_keepers_serve_stopped_by_sigterm_in_the_middle_of_a_predict_answers_it_
     assert len(written) == _analysed(catalog) < len(photos)
     assert all(r.get("Rating") is not None for r in exiftool_json(*written, tags=("-XMP-xmp:Rating",)))
     assert sorted(lib.iterdir()) == sorted(photos + written)
+
+
+def _open_files(under: Path) -> list[str]:
+    """The files under `under` this process holds open (its file descriptors, /proc/self/fd)."""
+    found = []
+    for fd in Path("/proc/self/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed while listed (the listing's own descriptor among them)
+            continue
+        if target.startswith(str(under)):
+            found.append(target)
+    return sorted(found)
+
+
+@pytest.mark.skipif(not Path("/proc/self/fd").exists(), reason="counts open files through /proc")
+def test_a_stopped_daemon_closes_the_catalog_its_requests_opened_and_leaves_no_wal_file(tmp_path):
+    from conftest import sample_rgb
+
+    lib = tmp_path / "library"
+    lib.mkdir()
+    for name in ("chelsea", "coffee", "rocket", "astronaut"):
+        Image.fromarray(sample_rgb(name)).save(lib / f"{name}.jpg", quality=90)
+    settings = Settings(catalog=tmp_path / "data" / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False, store=tmp_path / "daemon.db"))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    try:
+        _, _, key = auth.create_app(daemon.store, "alpha", [str(lib)])
+        answers = []
+
+        def ask(photo: Path) -> None:  # at once, each on a request thread of its own, with a connection of its own
+            answers.append(Client(server.url, key).post("/v1/predict", {"paths": [str(photo)]}).status)
+
+        asking = [threading.Thread(target=ask, args=(p,)) for p in sorted(lib.iterdir())]
+        for t in asking:
+            t.start()
+        for t in asking:
+            t.join(timeout=60)
+        assert answers == [200] * 4
+        held = _open_files(settings.catalog.parent)
+    finally:
+        server.stop()
+    print(f"\nwhile it ran: {len(held)} open files of the catalog; after the stop: "
+          f"{_open_files(settings.catalog.parent)}, {sorted(p.name for p in settings.catalog.parent.iterdir())}")
+    assert held  # (the count that would have been left)
+    assert _open_files(settings.catalog.parent) == []
+    assert sorted(p.name for p in settings.catalog.parent.iterdir()) == ["catalog.db"]  # no -wal or -shm left
