@@ -1,7 +1,9 @@
 """A daemon that stops leaves nothing running: of the review page it opened, no thread, no exiftool process and no
 link that still opens the page, and a choice being written when it stops is written whole (the sidecar and the
-catalog); a watched folder's batch and a taste profile's training end at their next photo, and run at the next
-start."""
+catalog); a watched folder's batch and a taste profile's training end at their next photo, a video being judged at
+its next second, and run at the next start; a request in flight is answered (503 stopping) once its photo being
+written is written, and `keepers serve` ends at once; no catalog connection stays open. A review that cannot open
+leaves none of its threads."""
 
 from __future__ import annotations
 
@@ -218,11 +220,12 @@ def test_a_daemon_stopped_while_a_taste_profile_trains_ends_it_at_the_next_photo
 
 
 def _written_shoot(tmp_path, c: Client, names=("chelsea", "coffee")) -> Path:
-    """A folder of real photos that a daemon's job has judged and written (what a review opens on)."""
+    """A folder of real photos (`names`, or those already in it) that a daemon's job has judged and written (what
+    a review opens on)."""
     from conftest import sample_rgb
 
     shoot = tmp_path / "library" / "shoot"
-    shoot.mkdir(parents=True)
+    shoot.mkdir(parents=True, exist_ok=True)
     for name in names:
         Image.fromarray(sample_rgb(name)).save(shoot / f"{name}.jpg", quality=90)
     job = c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()
@@ -399,3 +402,57 @@ def test_a_stopped_daemon_closes_the_catalog_its_requests_opened_and_leaves_no_w
     assert held  # (the count that would have been left)
     assert _open_files(settings.catalog.parent) == []
     assert sorted(p.name for p in settings.catalog.parent.iterdir()) == ["catalog.db"]  # no -wal or -shm left
+
+
+def test_previews_waited_for_as_the_daemon_stops_are_refused_at_once_and_log_no_error(tmp_path, caplog):
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
+    server = Server(daemon, host="127.0.0.1", port=0).start()
+    answers: dict[str, int] = {}
+    gate, stopper = threading.Event(), threading.Thread(target=server.stop)
+    try:
+        _, _, key = auth.create_app(daemon.store, "alpha", [str(tmp_path / "library")])
+        shoot = _written_shoot(tmp_path, Client(server.url, key))
+        url = Client(server.url, key).post("/v1/review", {"paths": [str(shoot)]}).json()["url"]
+        page = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        page.open(url, timeout=30).close()
+        with page.open(server.url + "/review/api/photos", timeout=30) as r:
+            wanted = [f"{p['id']}/{size}" for p in json.loads(r.read())["photos"] for size in ("loupe", "thumb")]
+        # every preview thread busy (a large RAW's preview being made), so that the page's previews wait in the queue
+        review = server.app.config["KEEPERS_REVIEW"]
+        held = threading.Semaphore(0)
+
+        def hold() -> None:
+            held.release()
+            gate.wait()
+
+        busy = [review.previews.submit(("busy", i), 0, hold) for i in range(len(review.previews._threads))]
+        assert all(held.acquire(timeout=10) for _ in busy)
+
+        def fetch(what: str) -> None:
+            try:
+                with page.open(server.url + f"/review/img/{what}", timeout=30) as r:
+                    answers[what] = r.status
+            except urllib.error.HTTPError as e:
+                answers[what] = e.code
+
+        asking = [threading.Thread(target=fetch, args=(w,)) for w in wanted]
+        for t in asking:
+            t.start()
+        end = time.monotonic() + 10
+        while len(review.previews._jobs) < len(wanted):
+            assert time.monotonic() < end, ("the previews never reached the queue", answers)
+            time.sleep(0.01)
+        stopper.start()
+        time.sleep(0.3)
+    finally:
+        gate.set()
+        if stopper.ident is None:  # failed before the stop
+            server.stop()
+        else:
+            stopper.join(timeout=30)
+    for t in asking:
+        t.join(timeout=30)
+    assert all(f.done() for f in busy) and not stopper.is_alive()
+    assert answers == {w: 503 for w in wanted}  # answered at once, as the page shows it: the review has ended
+    assert [r.getMessage() for r in caplog.records if r.levelname == "ERROR"] == []

@@ -14,6 +14,8 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, send_file
 
+from keepers.sidecar.review.thumbs import Closed
+
 STATIC = Path(__file__).with_name("static")
 COOKIE = "keepers_review"
 CSRF_HEADER = "X-Keepers-CSRF"
@@ -52,6 +54,13 @@ def _guard():
             abort(Response("a change from another site's page is refused", 403))
         if not _same(request.headers.get(CSRF_HEADER), r.token):
             abort(Response("a change needs the page's CSRF header", 403))
+
+
+@blueprint.errorhandler(Closed)
+def _closed(e: Closed):
+    """A preview or a choice asked as the review ends (its server stops, another review replaces it): said so, as
+    the page shows it ("not saved: ..."), instead of the daemon's 500 and a traceback in its log for each."""
+    return Response(str(e), 503, mimetype="text/plain")
 
 
 @blueprint.after_request
