@@ -103,7 +103,7 @@ def me(ctx: Ctx):
 
 @route("POST", "/v1/predict", scope="predict", summary="Predict photos (paths on this machine, or uploads) with "
        "every enabled model or those named", body=s.PredictRequest, multipart=True, response=s.PredictResponse,
-       errors=(404,))
+       errors=(404, 503))
 def predict(ctx: Ctx):
     body = ctx.body
     return _run(ctx, body.models if body else None, write=bool(body and body.write))
@@ -200,7 +200,7 @@ def workflow_delete(ctx: Ctx, name: str):
 
 @route("POST", "/v1/workflows/{name}/predict", scope="predict", summary="Run a workflow's models on photos: each "
        "model's output and the verdict, in one response", body=s.WorkflowPredictRequest, multipart=True,
-       response=s.PredictResponse, params={"name": NAME}, errors=(404,))
+       response=s.PredictResponse, params={"name": NAME}, errors=(404, 503))
 def workflow_predict(ctx: Ctx, name: str):
     return _run(ctx, _workflow(ctx, name)["models"])
 

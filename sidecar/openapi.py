@@ -10,7 +10,8 @@ from keepers.sidecar import schemas
 REF = "#/components/schemas/{model}"
 STATUS_TEXT = {400: "Bad request", 401: "No valid API key (`unauthorized`), or a revoked one (`key_revoked`)", 403: "The key lacks the scope, or the path is outside "
                "the application's library roots", 404: "Not found", 409: "Conflict", 413: "Request too large",
-               501: "Not available in this installation"}
+               501: "Not available in this installation",
+               503: "The daemon is stopping (`stopping`): send the request again once it runs"}
 UPLOAD = {"type": "object", "required": ["file"], "properties": {
     "file": {"type": "array", "items": {"type": "string", "format": "binary"}, "description": "photos or videos"},
     "models": {"type": "string", "description": "comma-separated model names (default: every enabled model)"},
