@@ -32,6 +32,25 @@ _WARM = ("-o", "-.xmp", "-XMP-xmp:Rating=0", "-XMP-dc:Subject+=x", "-XMP-lr:Hier
          "-XMP-keepers:Score=1", "-XMP-photoshop:SidecarForExtension=JPG")
 
 
+def _own_process_group(sig):
+    """pyexiftool's pre-exec hook (stop with this process, on Linux) plus a process group of exiftool's own. Ctrl-C
+    signals the terminal's whole foreground group: exiftool killed by it in the middle of a command left pyexiftool
+    reading the closed pipe for ever, so an interrupted `keepers cull` spun at 100 % CPU and never ended. Keepers
+    stops its exiftool itself (`_terminate`), so the Ctrl-C is only Keepers' to handle."""
+    inner = _pdeathsig(sig)
+
+    def setup() -> None:
+        os.setpgid(0, 0)
+        if inner is not None:
+            inner()
+    return setup
+
+
+if os.name == "posix":
+    _pdeathsig = exiftool.exiftool._set_pdeathsig
+    exiftool.exiftool._set_pdeathsig = _own_process_group
+
+
 def available() -> bool:
     return shutil.which("exiftool") is not None
 
