@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
 
-from helpers import isolated_env
+from conftest import sample_rgb
+from helpers import KEEPERS, isolated_env, keepers
+
+
+def _jpegs(folder: Path, names=("astronaut", "chelsea", "coffee", "rocket", "motorcycle")) -> list[Path]:
+    from PIL import Image
+
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for n in names:
+        p = folder / f"{n}.jpg"
+        Image.fromarray(sample_rgb(n)).save(p, quality=92)
+        out.append(p)
+    return out
 
 
 def test_exiftool_outlives_a_ctrl_c_sent_to_the_terminal_s_process_group(tmp_path):
@@ -28,3 +45,38 @@ def test_exiftool_outlives_a_ctrl_c_sent_to_the_terminal_s_process_group(tmp_pat
     assert proc.returncode == 0, proc.stderr
     state, version = proc.stdout.split()
     assert state == "running" and float(version) > 10
+
+
+def test_a_cull_stopped_with_ctrl_c_exits_130_and_the_next_run_finishes(tmp_path):
+    photos = _jpegs(tmp_path / "shoot")
+    env = isolated_env(tmp_path)
+    proc = subprocess.Popen([KEEPERS, "cull", str(tmp_path / "shoot")], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and not _has_exiftool_child(proc.pid) and proc.poll() is None:
+        time.sleep(0.05)  # the moment that hung: the sidecar writers' exiftool is up
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=60)  # it hung here, at 100 % CPU, for ever
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode in (0, 130), err  # 0: it had finished before the Ctrl-C
+    if proc.returncode == 130:
+        assert "interrupted" in err and "Traceback" not in err
+    again = keepers("cull", tmp_path / "shoot", tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert all(Path(f"{p}.xmp").is_file() for p in photos)
+
+
+def _has_exiftool_child(pid: int) -> bool:
+    for d in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        if "(exiftool)" in stat or "(perl)" in stat:
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                return True
+    return False
