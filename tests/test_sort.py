@@ -124,3 +124,26 @@ def test_sort_says_once_which_photos_it_left_in_place_and_why(shoot, tmp_path):
     assert re.search(r"its sidecar was not updated \(1\):\n  coffee\.jpg: .*read-only", out), out
     assert out.count("card_error.jpg") == 1 and out.count("coffee.jpg.xmp") + out.count("coffee.jpg:") == 1, out
     assert (shoot / "card_error.jpg").exists() and not (shoot / "coffee.jpg").exists()
+
+
+def test_sorting_twice_files_nothing_again_and_one_undo_puts_everything_back(shoot, tmp_path):
+    # the second copy sort made good/coffee-1.jpg and replaced the journal, so the undo removed only those copies
+    # and the first ones stayed, with nothing left to undo them
+    before = tree(shoot)
+    assert keepers("sort", shoot, tmp=tmp_path).returncode == 0
+    filed = tree(shoot)
+    again = keepers("sort", shoot, tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert tree(shoot) == filed and "2 photos filed by an earlier sort" in again.stdout, again.stdout
+    assert keepers("sort", "--undo", shoot, tmp=tmp_path).returncode == 0
+    assert not (shoot / "good").exists() and not (shoot / "bad").exists()
+    assert tree(shoot) == {k: v for k, v in filed.items() if not k.startswith(("good/", "bad/"))}
+    assert set(before) <= set(tree(shoot))
+
+
+def test_a_sort_that_filed_nothing_offers_no_undo(tmp_path, write_jpeg):
+    write_jpeg(sample_rgb("coffee"), "shoot/day1/coffee.jpg")  # photos only in a sub-folder: sort leaves them
+    proc = keepers("sort", "--move", tmp_path / "shoot", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "undo" not in proc.stdout and "1 photos in sub-folders stay where they are" in proc.stdout, proc.stdout
+    assert not (tmp_path / "shoot" / ".keepers-sort.json").exists()

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
+from keepers.core.io.discover import SKIP_DIRS, is_video, kind_of
 from keepers.core.io.naming import FolderNames, sidecar_for
 
 if TYPE_CHECKING:
@@ -56,8 +57,9 @@ def _transfer(src: Path, dst: Path, mode: str) -> None:
         shutil.copy2(src, dst)
 
 
-def plan(results, root: Path) -> list[tuple[Path, Path]]:
-    """(source, target) for every file, sidecars included, in the order they will be filed."""
+def plan(results, root: Path, filed: set[Path] = frozenset()) -> list[tuple[Path, Path]]:
+    """(source, target) for every file, sidecars included, in the order they will be filed. `filed`: files an
+    earlier sort filed already (its copies are still there), which stay as they are."""
     steps: list[tuple[Path, Path]] = []
     taken: set[Path] = set()
     sources: set[Path] = set()
@@ -65,6 +67,8 @@ def plan(results, root: Path) -> list[tuple[Path, Path]]:
     for r in results:
         if r.verdict is None or not all(Path(f).parent == root for f in r.photo.files):
             continue  # unjudged photos and sub-folders stay where they are
+        if any(Path(f) in filed for f in r.photo.files):
+            continue
         dest = root / r.verdict.verdict
         files = [Path(f) for f in r.photo.files]
         names = _target_names(files, dest, taken)
@@ -98,20 +102,24 @@ def command(args, settings) -> int:
     level = quiet.level
     quiet.setLevel(logging.ERROR)
     try:
-        results, _ = run_cull([str(root)], settings, dry_run=args.dry_run, quiet=True)
+        results, _ = run_cull(_to_cull(root), settings, dry_run=args.dry_run, quiet=True)
     finally:
         quiet.setLevel(level)
-    # only the photos directly in PATH: good/ and bad/ from an earlier sort are not filed again
     top = [r for r in results if Path(r.photo.path).parent == root]
     mode = args.mode or "copy"
-    steps = plan(top, root)
+    journal = root / JOURNAL
+    earlier = json.loads(journal.read_text()) if journal.exists() else []
+    # a sort again: what an earlier one filed stays (its copy is there), and the journal keeps both runs' steps,
+    # so one undo puts everything back. Replaced, it left the first run's copies with nothing to undo them
+    filed = {Path(s["src"]) for s in earlier if os.path.lexists(s["dst"])}
+    steps = plan(top, root, filed)
+    again = sum(1 for r in top if r.verdict and any(Path(f) in filed for f in r.photo.files))
     failed: list[tuple[Path, str]] = []
     if args.dry_run:
         for src, dst in steps:
             out.print(f"would {mode} {src.name} -> {dst.relative_to(root)}", highlight=False)
     else:
-        journal = root / JOURNAL
-        done: list[dict] = []
+        done: list[dict] = list(earlier)
         for src, dst in steps:
             done.append({"src": str(src), "dst": str(dst), "mode": mode})
             _write_journal(journal, done)  # before the file moves, so an interruption can still be undone
@@ -126,13 +134,31 @@ def command(args, settings) -> int:
             from keepers.core.io.catalog import Catalog
 
             cat = Catalog(settings.catalog)  # the moved photos' rows follow them: search and a re-cull find them
-            for s in done:
+            for s in done[len(earlier):]:
                 cat.move(s["src"], s["dst"])
             cat.close()
-        counts = {o: sum(1 for r in top if r.verdict and r.verdict.verdict == o) for o in OUTS}
-        out.print(f"{mode}: {counts['good']} photos to good/, {counts['bad']} to bad/ ({len(done)} files with "
-                  f"sidecars); undo with: keepers sort --undo {args.path}", highlight=False)
+        moved = {Path(s["src"]) for s in done[len(earlier):]}
+        counts = {o: sum(1 for r in top if r.verdict and r.verdict.verdict == o and Path(r.photo.path) in moved)
+                  for o in OUTS}
+        hint = f"; undo with: keepers sort --undo {args.path}" if len(done) > len(earlier) else ""
+        out.print(f"{mode}: {counts['good']} photos to good/, {counts['bad']} to bad/ ({len(done) - len(earlier)} "
+                  f"files with sidecars){hint}", highlight=False)
+    if again:
+        out.print(f"{again} photos filed by an earlier sort stay as they are (keepers sort --undo {args.path} "
+                  "puts them back, to file them again)", highlight=False)
     return _report(results, root, failed, out, args.dry_run)
+
+
+def _to_cull(root: Path) -> list[str]:
+    """What a sort culls: PATH without the good/ and bad/ an earlier sort filed into. Culled with them, each photo
+    and its copy there were one group of duplicates, and the second sort rewrote both sidecars with it."""
+    out = []
+    for e in sorted(os.scandir(root), key=lambda e: e.name):
+        if e.name.startswith(".") or e.name in SKIP_DIRS or (e.name in OUTS and e.is_dir()):
+            continue
+        if e.is_dir() or kind_of(e.name) != "unknown" or is_video(e.name):  # a named file is culled whatever it is
+            out.append(e.path)
+    return out
 
 
 def _report(results, root: Path, failed: list[tuple[Path, str]], out: Console, dry_run: bool) -> int:
@@ -219,7 +245,7 @@ def keepers_commands(subparsers, common):
     mode.add_argument("--move", dest="mode", action="store_const", const="move", help="move")
     mode.add_argument("--link", dest="mode", action="store_const", const="link",
                       help="hard-link (symlink across disks)")
-    so.add_argument("--undo", action="store_true", help="undo the last sort of PATH")
+    so.add_argument("--undo", action="store_true", help="put back what the sorts of PATH filed")
     so.add_argument("--dry-run", action="store_true", help="say what would be filed where, touch nothing")
     common(so)
     so.set_defaults(func=command)
