@@ -80,3 +80,21 @@ def _has_exiftool_child(pid: int) -> bool:
             if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
                 return True
     return False
+
+
+def _profile(tmp_path: Path, name: str = "P") -> None:
+    f = tmp_path / "empty.json"
+    f.write_text('{"format": "keepers-taste/1", "name": "%s", "signals": []}' % name)
+    assert keepers("taste", "import", name, f, tmp=tmp_path).returncode == 0
+
+
+def test_taste_export_to_a_folder_writes_the_profile_s_file_in_it(tmp_path):
+    # it was a traceback: IsADirectoryError from os.replace
+    _profile(tmp_path)
+    (tmp_path / "out").mkdir()
+    proc = keepers("taste", "export", "P", tmp_path / "out", tmp=tmp_path)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"written to {tmp_path / 'out' / 'P.json'}" in proc.stdout
+    back = keepers("taste", "import", "Q", tmp_path / "out" / "P.json", tmp=tmp_path)
+    assert back.returncode == 0, back.stderr
+

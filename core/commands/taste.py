@@ -168,7 +168,14 @@ def taste_export(args, settings) -> int:
     profile = store.load(settings.catalog, args.profile)
     if profile is None:
         raise UserError(f"no taste profile {args.profile!r}")
-    print(f"profile {profile.name}: written to {store.write_file(Path(args.file), profile)}")
+    target = Path(args.file)
+    if target.is_dir():  # a folder named: the profile's file in it (replacing the folder with it was a traceback)
+        target = target / f"{profile.name}.json"
+    try:
+        written = store.write_file(target, profile)
+    except OSError as e:
+        raise UserError(f"cannot write {target}: {e.strerror or e}") from None
+    print(f"profile {profile.name}: written to {written}")
     return 0
 
 
