@@ -98,3 +98,10 @@ def test_taste_export_to_a_folder_writes_the_profile_s_file_in_it(tmp_path):
     back = keepers("taste", "import", "Q", tmp_path / "out" / "P.json", tmp=tmp_path)
     assert back.returncode == 0, back.stderr
 
+
+def test_taste_import_of_a_photo_instead_of_a_csv_says_so_in_words(tmp_path):
+    # it said "'utf-8' codec can't decode byte 0xff in position 0: invalid start byte"
+    photo = _jpegs(tmp_path, ("coffee",))[0]
+    proc = keepers("taste", "import", "P", photo, tmp=tmp_path)
+    assert proc.returncode == 2
+    assert "not a CSV of choices" in proc.stderr and "codec" not in proc.stderr, proc.stderr

@@ -39,8 +39,10 @@ def read_choices(path) -> list[tuple[str, str]]:
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             text = f.read()
-    except (OSError, UnicodeDecodeError) as e:
-        raise UserError(f"cannot read {path}: {e}") from None
+    except UnicodeDecodeError:  # a photo or a spreadsheet named by mistake: said in words, not as the codec's error
+        raise UserError(f"{path} is not a CSV of choices (a text file with the header preferred,other)") from None
+    except OSError as e:
+        raise UserError(f"cannot read {path}: {e.strerror or e}") from None
     return parse_choices(text, str(Path(path).resolve().parent), str(path))
 
 
