@@ -79,12 +79,6 @@ def _query(catalog: Path, sql: str, *args) -> tuple | None:
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="counts processes through /proc")
 def test_a_stopping_daemon_writes_the_choice_in_flight_then_leaves_no_thread_process_or_link_of_its_review(tmp_path):
-    from conftest import sample_rgb
-
-    shoot = tmp_path / "library" / "shoot"
-    shoot.mkdir(parents=True)
-    for name in ("chelsea", "coffee"):
-        Image.fromarray(sample_rgb(name)).save(shoot / f"{name}.jpg", quality=90)
     threads_before, exiftools_before = set(threading.enumerate()), _exiftool_children()
     settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
     daemon = Daemon(settings, DaemonSettings(port=0, warm_up=False))
@@ -93,12 +87,7 @@ def test_a_stopping_daemon_writes_the_choice_in_flight_then_leaves_no_thread_pro
     try:
         _, _, key = auth.create_app(daemon.store, "alpha", [str(tmp_path / "library")])
         c = Client(server.url, key)
-        job = c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()
-        end = time.monotonic() + 60
-        while (job := c.get(f"/v1/jobs/{job['id']}").json())["state"] in ("queued", "running"):
-            assert time.monotonic() < end, job
-            time.sleep(0.1)
-        assert job["state"] == "done", job
+        shoot = _written_shoot(tmp_path, c)
         opened = c.post("/v1/review", {"paths": [str(shoot)]})
         assert opened.status == 200, opened
         url = opened.json()["url"]
