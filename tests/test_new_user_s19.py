@@ -105,3 +105,12 @@ def test_taste_import_of_a_photo_instead_of_a_csv_says_so_in_words(tmp_path):
     proc = keepers("taste", "import", "P", photo, tmp=tmp_path)
     assert proc.returncode == 2
     assert "not a CSV of choices" in proc.stderr and "codec" not in proc.stderr, proc.stderr
+
+
+def test_show_on_a_folder_says_it_takes_one_photo(tmp_path):
+    # it printed the folder's first photo's verdict, exit 0, as if it were the folder's
+    _jpegs(tmp_path / "shoot", ("coffee", "chelsea"))
+    proc = keepers("show", tmp_path / "shoot", tmp=tmp_path)
+    assert proc.returncode == 2 and "coffee" not in proc.stdout + proc.stderr
+    assert "is a folder" in proc.stderr and "keepers cull" in proc.stderr, proc.stderr
+

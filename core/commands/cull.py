@@ -44,6 +44,9 @@ def show(args, settings) -> int:
         raise UserError(f"no such file: {args.file}")
     if is_video(path):
         raise UserError(f"{args.file} is {VIDEO_SKIPPED}")
+    if os.path.isdir(path):  # it showed the folder's first photo, as if that were the folder's verdict
+        raise UserError(f"{args.file} is a folder: `keepers show` takes one photo; `keepers cull {args.file}` judges "
+                        "a folder")
     # judged through the same path as `cull` (the catalog answers when nothing changed), but nothing is written
     results, _ = run_cull([path], settings, dry_run=True, quiet=True)
     r = next((r for r in results if path in r.photo.files), results[0] if results else None)
