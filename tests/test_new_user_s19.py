@@ -114,3 +114,20 @@ def test_show_on_a_folder_says_it_takes_one_photo(tmp_path):
     assert proc.returncode == 2 and "coffee" not in proc.stdout + proc.stderr
     assert "is a folder" in proc.stderr and "keepers cull" in proc.stderr, proc.stderr
 
+
+def test_similar_says_what_is_wrong_with_the_photo_or_the_count_it_was_given(tmp_path):
+    shoot = tmp_path / "shoot"
+    _jpegs(shoot, ("coffee", "chelsea", "rocket"))
+    (shoot / "card_error.jpg").write_bytes((shoot / "coffee.jpg").read_bytes()[:3000])
+    assert keepers("cull", shoot, tmp=tmp_path).returncode == 1
+    # -k -2 listed every photo in the catalog; -k 0 said "nothing found (are the photos analysed?)"
+    for k in ("0", "-2"):
+        proc = keepers("similar", shoot / "coffee.jpg", "-k", k, tmp=tmp_path)
+        assert proc.returncode == 2 and "chelsea" not in proc.stdout and "1 or more" in proc.stderr, proc.stderr
+    # a file not there was "not in the catalog; run `keepers cull` on its folder first"
+    gone = keepers("similar", shoot / "nope.jpg", tmp=tmp_path)
+    assert gone.returncode == 2 and "no such file" in gone.stderr, gone.stderr
+    # a photo culled but not readable was "photo 4 has no stored embedding; run `keepers cull` on its folder first"
+    bad = keepers("similar", shoot / "card_error.jpg", tmp=tmp_path)
+    assert bad.returncode == 2 and "could not be judged" in bad.stderr and "truncated" in bad.stderr, bad.stderr
+    assert "run `keepers cull`" not in bad.stderr

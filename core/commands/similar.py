@@ -68,8 +68,12 @@ def similar(args, settings) -> int:
     catalog = _open(settings)
     try:
         row = catalog.photo_row(os.path.abspath(args.photo)) or catalog.photo_row(os.path.realpath(args.photo))
+        if row is None and not os.path.exists(args.photo):
+            raise UserError(f"no such file: {args.photo}")
         if row is None:
             raise UserError(f"{args.photo} is not in the catalog; run `keepers cull` on its folder first")
+        if row["error"]:  # culled already: another cull would not help, as the old hint said it would
+            raise UserError(f"{args.photo} could not be judged ({row['error']}): nothing to compare it with")
         hits = _distinct(catalog, lambda n: similarity.similar(catalog, row["id"], n, check_files=True), args.k,
                          own_hash=row["content_hash"])
         return _print(catalog, hits, args.json, "distance")
@@ -88,17 +92,30 @@ def search(args, settings) -> int:
         catalog.close()
 
 
+def _count(text: str) -> int:
+    """-k: how many photos, 1 or more (-2 listed every photo in the catalog; 0 said "nothing found")."""
+    import argparse
+
+    try:
+        k = int(text)
+    except ValueError:
+        k = 0
+    if k < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give a count, 1 or more")
+    return k
+
+
 @hookimpl
 def keepers_commands(subparsers, common):
     p = subparsers.add_parser("similar", help="list the photos most like PHOTO (by image content)")
     p.add_argument("photo", metavar="PHOTO")
-    p.add_argument("-k", type=int, default=10, help="how many (default 10)")
+    p.add_argument("-k", type=_count, default=10, help="how many (default 10)")
     p.add_argument("--json", action="store_true", help="one JSON object per line")
     common(p)
     p.set_defaults(func=similar)
     s = subparsers.add_parser("search", help="find photos by words, e.g. keepers search \"dog on a beach\"")
     s.add_argument("text")
-    s.add_argument("-k", type=int, default=10, help="how many (default 10)")
+    s.add_argument("-k", type=_count, default=10, help="how many (default 10)")
     s.add_argument("--json", action="store_true", help="one JSON object per line")
     common(s)
     s.set_defaults(func=search)
