@@ -42,7 +42,10 @@ class Analysis:
         if row is None or (row["size"], row["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
             if row is None and not self.catalog.known_size(st.st_size):
                 return False  # no catalogued file has this size: new content, hashed by the analysis worker
-            content_hash = file_hash(path)
+            try:
+                content_hash = file_hash(path)
+            except OSError:
+                return False  # unreadable (its permissions): the analysis reports why, for this photo alone
             if row is not None and row["content_hash"] == content_hash:
                 self.catalog.touch(row["id"], path, st.st_size, st.st_mtime_ns)  # touched, not changed
             elif self.catalog.adopt(r.photo, content_hash, st.st_size, st.st_mtime_ns) is None:

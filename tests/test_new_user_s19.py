@@ -131,3 +131,36 @@ def test_similar_says_what_is_wrong_with_the_photo_or_the_count_it_was_given(tmp
     bad = keepers("similar", shoot / "card_error.jpg", tmp=tmp_path)
     assert bad.returncode == 2 and "could not be judged" in bad.stderr and "truncated" in bad.stderr, bad.stderr
     assert "run `keepers cull`" not in bad.stderr
+
+
+def _as_a_user(args: list) -> list:
+    """`args` run without root's power to read any file (root: the capabilities dropped; others: as they are)."""
+    import shutil
+
+    import pytest
+
+    if os.geteuid() != 0:
+        return args
+    if not shutil.which("setpriv"):
+        pytest.skip("needs setpriv to run without root's file access")
+    caps = "-dac_override,-dac_read_search"
+    return ["setpriv", f"--bounding-set={caps}", f"--inh-caps={caps}", *args]
+
+
+def test_an_unreadable_photo_the_size_of_a_catalogued_one_is_an_error_of_its_own_not_a_traceback(tmp_path):
+    # a file the size of one in the catalog is hashed before analysis, to find a moved or copied photo; an
+    # unreadable one was a PermissionError traceback that ended the whole cull
+    coffee = _jpegs(tmp_path / "day1", ("coffee",))[0]
+    assert keepers("cull", tmp_path / "day1", tmp=tmp_path).returncode == 0
+    day2 = tmp_path / "day2"
+    day2.mkdir()
+    data = bytearray(coffee.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # other content, the same size
+    (day2 / "locked.jpg").write_bytes(bytes(data))
+    (day2 / "locked.jpg").chmod(0)
+    _jpegs(day2, ("rocket",))
+    proc = subprocess.run(_as_a_user([KEEPERS, "cull", str(day2)]), capture_output=True, text=True, timeout=300,
+                          env=isolated_env(tmp_path))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "locked.jpg: cannot read the file: Permission denied" in proc.stdout, proc.stdout
+    assert (day2 / "rocket.jpg.xmp").is_file()

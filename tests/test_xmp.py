@@ -490,7 +490,7 @@ def test_a_new_sidecar_takes_no_develop_settings_from_the_photo(tmp_path, writer
 
 
 def test_a_photo_the_loader_saw_without_xmp_costs_no_exiftool_command_to_read_it(tmp_path, writer, monkeypatch):
-    from keepers.core.io import xmp
+    from keepers.core.io import xmp_sidecar
     from keepers.core.io.loader import load
     from keepers.core.types import Photo
 
@@ -500,8 +500,8 @@ def test_a_photo_the_loader_saw_without_xmp_costs_no_exiftool_command_to_read_it
     assert load(Photo(str(img), "jpeg"), 256).meta.xmp is False
     assert load(Photo(str(tagged), "jpeg"), 256).meta.xmp is True
     read = []
-    real = xmp.photo_xmp
-    monkeypatch.setattr(xmp, "photo_xmp", lambda et, p: read.append(p.name) or real(et, p))
+    real = xmp_sidecar.photo_xmp  # as SidecarWriter.write reads the photo's XMP
+    monkeypatch.setattr(xmp_sidecar, "photo_xmp", lambda et, p: read.append(p.name) or real(et, p))
     writer.write(img, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=False)
     writer.write(tagged, verdict(), analyzers=ANALYZERS, embedded_rating=0.0, embedded_xmp=True)
     assert read == ["tagged.jpg"] and read_sidecar(tmp_path / "tagged.jpg.xmp")["label"] == "Blue"
