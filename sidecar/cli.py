@@ -124,7 +124,12 @@ def serve(args, settings) -> int:
         print(f"warning: listening on {ds.host}: anyone who can reach it and holds a key can read your library",
               file=sys.stderr)
     daemon = Daemon(settings, ds)
-    server = Server(daemon)
+    try:
+        server = Server(daemon)
+    except OSError as e:  # the port taken (another `keepers serve`?): one line, as `keepers review` says it
+        daemon.close()
+        raise UserError(f"cannot listen on {ds.host}:{ds.port}: {e.strerror or e} (another keepers serve? "
+                        "--port N picks another, --port 0 a free one)") from None
     if not daemon.store.apps():
         print("no application yet: create one with `keepers apps create NAME --root FOLDER` to get a key",
               file=sys.stderr)

@@ -164,3 +164,16 @@ def test_an_unreadable_photo_the_size_of_a_catalogued_one_is_an_error_of_its_own
     assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
     assert "locked.jpg: cannot read the file: Permission denied" in proc.stdout, proc.stdout
     assert (day2 / "rocket.jpg.xmp").is_file()
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
+    # it was a 20-line OSError traceback from waitress, "Address already in use" at its end
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = keepers("serve", "--port", port, tmp=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr, proc.stderr
