@@ -177,3 +177,19 @@ def test_serve_on_a_port_in_use_says_so_in_one_line(tmp_path):
         proc = keepers("serve", "--port", port, tmp=tmp_path, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
     assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in proc.stderr, proc.stderr
+
+
+def test_similar_lists_every_copy_of_a_hit_whatever_k(tmp_path):
+    # copies were only those that happened to rank among the first k hits: with -k 1 none
+    import json
+    import shutil
+
+    _jpegs(tmp_path / "a", ("astronaut", "chelsea", "coffee", "rocket"))
+    shutil.copytree(tmp_path / "a", tmp_path / "b")
+    shutil.copytree(tmp_path / "a", tmp_path / "c")
+    assert keepers("cull", tmp_path / "a", tmp_path / "b", tmp_path / "c", tmp=tmp_path).returncode == 0
+    one = keepers("similar", tmp_path / "a" / "astronaut.jpg", "-k", "1", "--json", tmp=tmp_path)
+    hit = json.loads(one.stdout.splitlines()[0])
+    name = Path(hit["path"]).name
+    assert sorted(Path(p).parent.name for p in [hit["path"], *hit["copies"]]) == ["a", "b", "c"], hit
+    assert all(Path(p).name == name for p in hit["copies"])

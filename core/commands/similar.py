@@ -43,8 +43,15 @@ def _distinct(catalog, find, k: int, own_hash: str | None = None) -> list[tuple[
             else:
                 out[h] = (pid, d, [])
         if len(out) >= k or len(hits) < n:
-            return list(out.values())[:k]
+            best = list(out.items())[:k]
+            # every copy of a hit, not only those that ranked among the first n (with -k 1: one of two, or none)
+            return [(pid, d, _copies(catalog, h, rows[pid][0])) for h, (pid, d, _) in best]
         n *= 2
+
+
+def _copies(catalog, content_hash: str, path: str) -> list[str]:
+    rows = catalog.db.execute("SELECT path FROM photos WHERE content_hash = ? ORDER BY path", (content_hash,))
+    return [p for (p,) in rows if p != path and os.path.exists(p)]
 
 
 def _print(catalog, hits: list[tuple[int, float, list[str]]], as_json: bool, label: str) -> int:
