@@ -193,3 +193,14 @@ def test_similar_lists_every_copy_of_a_hit_whatever_k(tmp_path):
     name = Path(hit["path"]).name
     assert sorted(Path(p).parent.name for p in [hit["path"], *hit["copies"]]) == ["a", "b", "c"], hit
     assert all(Path(p).name == name for p in hit["copies"])
+
+
+def test_taste_show_says_when_it_cannot_yet_say_what_the_profile_prefers(tmp_path):
+    # the README promises "what it prefers, in words"; with too few photos to say it, nothing was said at all
+    shoot = tmp_path / "shoot"
+    _jpegs(shoot, ("coffee", "chelsea", "rocket"))
+    (shoot / "choices.csv").write_text("preferred,other\ncoffee.jpg,chelsea.jpg\nrocket.jpg,chelsea.jpg\n")
+    assert keepers("taste", "import", "P", shoot / "choices.csv", tmp=tmp_path).returncode == 0
+    proc = keepers("taste", "show", "P", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "what it prefers cannot be said in words yet" in proc.stdout, proc.stdout

@@ -133,6 +133,9 @@ def _say(profile, settings, say=print) -> None:
         f"one it likes less {down:.1f}")
     for line in profile.explanation:
         say(f"  - {line}")
+    if not profile.explanation:  # said, not left out: the README promises what it prefers, in words
+        say("  - what it prefers cannot be said in words yet: no subject or measure stands out in its choices "
+            "(8 photos at least; more choices help)")
 
 
 def taste_show(args, settings) -> int:
