@@ -23,6 +23,10 @@ from keepers.sidecar.engine import SharedCull, Stopping, is_video, stop_when
 
 log = logging.getLogger("keepers.sidecar.watch")
 
+# A file still empty after this long is queued (and named as failed, "file is empty"): a copy that creates its file
+# and writes the bytes later is not judged empty at once; if it grows later, its new mtime queues it again.
+EMPTY_SETTLE_S = 5.0
+
 
 def wanted(path: str) -> bool:
     """A photo or video file (not a sidecar, not one of our temp files, not a hidden file)."""
@@ -135,11 +139,11 @@ class Watcher:
                 with self._lock:
                     self._pending.pop(path, None)
                 continue
-            if (st.st_size, st.st_mtime_ns) != (size, mtime) or st.st_size == 0:
+            if (st.st_size, st.st_mtime_ns) != (size, mtime):
                 with self._lock:
                     self._pending[path] = (st.st_size, st.st_mtime_ns, t)
                 continue
-            if t - since < self.settle_s:
+            if t - since < (self.settle_s if st.st_size else max(self.settle_s, EMPTY_SETTLE_S)):
                 continue
             try:
                 with open(path, "rb") as f:
@@ -171,6 +175,10 @@ class Watcher:
                 done = {r["path"]: ("failed", f"{type(e).__name__}: {e}") for r in rows}
             self.store.finish([(r["path"], r["mtime_ns"], *done.get(r["path"], ("failed", "not processed")))
                                for r in rows])
+            for r in rows:  # the count alone ("2 failed") leaves the photographer to find which files, and why
+                state, err = done.get(r["path"], ("failed", "not processed"))
+                if state == "failed":
+                    log.warning("not analysed: %s: %s", r["path"], err)
             self.on_batch(sum(s == "done" for s, _ in done.values()), sum(s == "failed" for s, _ in done.values()))
         catalog.close()
 

@@ -227,3 +227,38 @@ def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
 
     assert read_sidecar(folder / "clip.mp4.xmp")["judged_by"] == "video"
     sidecars_whole(folder, [f"new_{i}.jpg" for i in range(3)])
+
+
+def test_keepers_watch_names_each_file_it_could_not_analyse_and_why(tmp_path):
+    folder = tmp_path / "import"
+    folder.mkdir()
+    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+           "KEEPERS_LOAD_PLUGINS": "0"}
+    proc = subprocess.Popen([KEEPERS, "watch", str(folder), "--settle", "0.2", "--catalog", str(tmp_path / "c.db"),
+                             "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: (tmp_path / "daemon.db").exists(), 60, "the watcher to start")
+        time.sleep(1.0)
+        good = jpegs(1)[0]
+        (folder / "good.jpg").write_bytes(good)
+        (folder / "text.jpg").write_text("hello, not a photo")
+        (folder / "zero.jpg").write_bytes(b"")
+        (folder / "truncated.jpg").write_bytes(good[: len(good) // 3])
+
+        def settled():
+            db = sqlite3.connect(tmp_path / "daemon.db", timeout=30)
+            try:
+                return db.execute("SELECT count(*) FROM watch_queue WHERE state IN ('done', 'failed')").fetchone()[0]
+            finally:
+                db.close()
+        wait_for(lambda: settled() == 4, 60, "all four files to be processed")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    said = out + err
+    assert (folder / "good.jpg.xmp").exists()
+    assert f"{folder / 'text.jpg'}: not a recognised image format" in said, said
+    assert f"{folder / 'zero.jpg'}: file is empty" in said, said
+    assert f"{folder / 'truncated.jpg'}: file is truncated" in said, said
+    assert "good.jpg:" not in said, said
