@@ -204,3 +204,13 @@ def test_taste_show_says_when_it_cannot_yet_say_what_the_profile_prefers(tmp_pat
     proc = keepers("taste", "show", "P", tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "what it prefers cannot be said in words yet" in proc.stdout, proc.stdout
+
+
+def test_a_cull_of_a_folder_without_photos_says_none_were_found(tmp_path):
+    # it printed a summary of zeros and nothing else: the wrong folder, or photos in a format Keepers does not read,
+    # looked like an empty shoot
+    (tmp_path / "shoot").mkdir()
+    (tmp_path / "shoot" / "IMG_0001.gif").write_bytes(b"GIF89a")
+    proc = keepers("cull", tmp_path / "shoot", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"no photos found in {tmp_path / 'shoot'}" in proc.stderr and "JPEG" in proc.stderr, proc.stderr

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 from keepers.core.commands.cull_run import _reported_by_us, record, run_cull
 from keepers.core.commands.cull_show import _as_culled, _hanging, _reasons
@@ -26,6 +27,10 @@ from keepers.core.commands.cull_summary import DOUBTED, FULL_TABLE, bad_for, poi
 def cull(args, settings) -> int:
     with _reported_by_us(getattr(args, "verbose", False)):
         results, stats = run_cull(args.paths, settings, dry_run=args.dry_run, quiet=args.json)
+    if not results:  # a summary of zeros alone looked like an empty shoot: the wrong folder, or photos in a format
+        from keepers.core.io.loader_open import SUPPORTED  # not read, is said (on stderr: stdout may be --json)
+
+        print(f"keepers: no photos found in {', '.join(map(str, args.paths))} ({SUPPORTED})", file=sys.stderr)
     if args.json:
         for r in results:
             print(json.dumps(record(r), ensure_ascii=False), flush=False)
