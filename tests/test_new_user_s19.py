@@ -214,3 +214,24 @@ def test_a_cull_of_a_folder_without_photos_says_none_were_found(tmp_path):
     proc = keepers("cull", tmp_path / "shoot", tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert f"no photos found in {tmp_path / 'shoot'}" in proc.stderr and "JPEG" in proc.stderr, proc.stderr
+
+
+def test_taste_import_review_with_one_photo_rated_does_not_say_no_choice_was_made(tmp_path):
+    # one photo given 5 stars in the page was "no choices made in the review page": a choice needs two photos
+    from keepers.core.commands.cull import run_cull
+    from keepers.core.settings import Settings
+    from keepers.sidecar.review.state import Review
+
+    shoot = tmp_path / "shoot"
+    _jpegs(shoot, ("coffee", "rocket"))
+    settings = Settings(catalog=tmp_path / "catalog.db", workers=1)
+    results, _ = run_cull([str(shoot)], settings, quiet=True)
+    review = Review(settings, results, [str(shoot)])
+    try:
+        item = next(it for it in review.items.values() if it.photo.path.endswith("coffee.jpg"))
+        review.change(item.id, rating=5 if item.rating != 5 else 4)
+    finally:
+        review.close()
+    proc = keepers("taste", "import", "P", "--review", shoot, "--catalog", settings.catalog, tmp=tmp_path)
+    assert proc.returncode == 2 and "no choices made" not in proc.stderr, proc.stderr
+    assert "no two photos of one folder rated, rejected or picked differently in the review page" in proc.stderr

@@ -84,7 +84,9 @@ def learn_from_review(settings, paths, *, name=None, explicit=False, say=print) 
         say(f"{len(choices)} choices from the review page (your stars, rejects and burst picks; Keepers' own "
             "stars left out)")
         if not choices:
-            raise UserError("no choices made in the review page" + (" under " + ", ".join(paths) if paths else ""))
+            # said as --ratings says it: one photo given stars in the page is a choice made, but no pair to learn
+            raise UserError("no two photos of one folder rated, rejected or picked differently in the review page"
+                            + (" under " + ", ".join(paths) if paths else "") + ": nothing to learn from")
     elif not choices and not any(s.get("source") == "review" for s in store.load(settings.catalog, name).signals):
         return 0  # nothing chosen in the page, and nothing it gave before to take back
     return _add(name, choices, "review", settings, replace=[os.path.realpath(p) for p in paths] or True, say=say)
