@@ -235,3 +235,12 @@ def test_taste_import_review_with_one_photo_rated_does_not_say_no_choice_was_mad
     proc = keepers("taste", "import", "P", "--review", shoot, "--catalog", settings.catalog, tmp=tmp_path)
     assert proc.returncode == 2 and "no choices made" not in proc.stderr, proc.stderr
     assert "no two photos of one folder rated, rejected or picked differently in the review page" in proc.stderr
+
+
+def test_taste_import_signals_before_any_were_sent_names_no_empty_sender(tmp_path):
+    # it printed "0 photos with your picks, rejects or stars sent by : 0 choices"
+    (tmp_path / "lib").mkdir()
+    assert keepers("apps", "create", "lr", "--root", tmp_path / "lib", tmp=tmp_path).returncode == 0
+    proc = keepers("taste", "import", "P", "--signals", tmp=tmp_path)
+    assert proc.returncode == 2 and "sent by :" not in proc.stdout, proc.stdout
+    assert "sent by no application yet" in proc.stdout, proc.stdout

@@ -33,7 +33,7 @@ def taste_import(args, settings) -> int:
         where = settings.daemon.store_path(settings.catalog)
         values, apps = signals.from_daemon(where, args.app)
         choices = ratings.pairs(values)
-        print(f"{len(values)} photos with your picks, rejects or stars sent by {args.app or ', '.join(apps)}: "
+        print(f"{len(values)} photos with your picks, rejects or stars sent by {args.app or ', '.join(apps) or 'no application yet'}: "
               f"{len(choices)} choices")
         if not choices:
             raise UserError("no two photos of one folder flagged or rated differently: nothing to learn from")
