@@ -133,5 +133,8 @@ class Settings(BaseSettings):
             # the nested table is layered on its own: passed as a dict it would skip KEEPERS_DAEMON_<NAME>
             daemon = _layered(DaemonSettings, from_file.pop("daemon", {}), {})
             return _layered(cls, {**from_file, "daemon": daemon}, overrides)
-        except ValidationError as e:  # said as the user's mistake, without a traceback
-            raise UserError(f"bad setting (config file {path} or KEEPERS_* variables): {e}") from None
+        except ValidationError as e:  # said as the user's mistake, without a traceback or pydantic's wording
+            said = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'settings'}: {x['msg'][:1].lower()}{x['msg'][1:]}"
+                             + (f" (given {x['input']!r})" if not isinstance(x.get("input"), dict) else "")
+                             for x in e.errors())
+            raise UserError(f"bad setting (config file {path} or KEEPERS_* variables): {said}") from None

@@ -244,3 +244,16 @@ def test_taste_import_signals_before_any_were_sent_names_no_empty_sender(tmp_pat
     proc = keepers("taste", "import", "P", "--signals", tmp=tmp_path)
     assert proc.returncode == 2 and "sent by :" not in proc.stdout, proc.stdout
     assert "sent by no application yet" in proc.stdout, proc.stdout
+
+
+def test_a_bad_value_in_the_config_file_is_said_in_one_line_without_pydantic_s_wording(tmp_path):
+    # it was "1 validation error for Settings", the value's type error and "For further information visit
+    # https://errors.pydantic.dev/2.14/v/float_parsing", over four lines
+    _jpegs(tmp_path / "shoot", ("coffee",))
+    config = tmp_path / "config.toml"
+    config.write_text('good_threshold = "high"\n')
+    proc = keepers("cull", tmp_path / "shoot", "--config", config, tmp=tmp_path)
+    assert proc.returncode == 2
+    err = proc.stderr.strip()
+    assert len(err.splitlines()) == 1 and "pydantic" not in err and "validation error" not in err, err
+    assert "good_threshold" in err and "'high'" in err and "a valid number" in err, err
