@@ -14,6 +14,7 @@ from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, send_file
 
+from keepers.core.errors import ReadError, WriteError
 from keepers.sidecar.review.thumbs import Closed
 
 STATIC = Path(__file__).with_name("static")
@@ -61,6 +62,19 @@ def _closed(e: Closed):
     """A preview or a choice asked as the review ends (its server stops, another review replaces it): said so, as
     the page shows it ("not saved: ..."), instead of the daemon's 500 and a traceback in its log for each."""
     return Response(str(e), 503, mimetype="text/plain")
+
+
+@blueprint.errorhandler(WriteError)
+def _not_written(e: WriteError):
+    """A choice whose file cannot be written (a read-only folder or sidecar, a photo deleted since the page opened):
+    the reason, which the page shows after "not saved: ", instead of a 500 and its HTML; nothing was changed."""
+    return Response(str(e), 409, mimetype="text/plain")
+
+
+@blueprint.errorhandler(ReadError)
+def _not_read(e: ReadError):
+    """A preview of a photo deleted or broken since the page opened: 404 with the reason, not a 500."""
+    return Response(str(e), 404, mimetype="text/plain")
 
 
 @blueprint.after_request
