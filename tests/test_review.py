@@ -412,6 +412,25 @@ def test_a_choice_whose_sidecar_is_read_only_says_why_it_was_not_saved_and_chang
     assert page.photo("coffee_dark.jpg")["rating"] == p["rating"]
 
 
+def test_a_choice_for_a_photo_deleted_since_the_page_opened_is_refused_and_its_left_sidecar_untouched(page):
+    p = page.photo("astronaut_bright.jpg")
+    photo = page.folder / "astronaut_bright.jpg"
+    was = sidecar(page, "astronaut_bright.jpg")
+    away = page.tmp / "moved_away"
+    away.mkdir(exist_ok=True)
+    os.replace(photo, away / photo.name)  # deleted in a file manager: its sidecar stays
+    try:
+        status, _, body = page.change(p["id"], rating=5 if p["rating"] != 5 else 4)
+        loupe, _, _ = page.request("GET", f"/review/img/{p['id']}/loupe")
+    finally:
+        os.replace(away / photo.name, photo)
+    # was 200 "saved", the rating written into the sidecar of a photo no longer there
+    assert status == 409 and "no longer there" in body.decode(), (status, body)
+    assert sidecar(page, "astronaut_bright.jpg") == was
+    assert page.photo("astronaut_bright.jpg")["rating"] == p["rating"]
+    assert loupe in (200, 404)  # 200: its preview cached before; never a 500
+
+
 def test_sigterm_stops_the_review_cleanly(page):
     page.proc.send_signal(signal.SIGTERM)
     out, err = page.proc.communicate(timeout=30)

@@ -261,6 +261,10 @@ class Review:
         (an undo), else the photographer's; `row`: the review_choices row to restore (None: none), else this
         choice's; `rated`: the stars were given now (or were before, in the page), not only shown."""
         before = None
+        if not os.path.exists(it.photo.path):  # else its sidecar would be written beside nothing
+            from keepers.core.errors import WriteError
+
+            raise WriteError(it.photo.path, "the photo is no longer there (deleted or moved since the page opened)")
         if it.where != "plugin":
             want, drop = (values, []) if values is not None else self._wanted(it, rating, flag, label, rated)
             before = self._writer.submit(self._write, it, want, drop).result()
