@@ -257,3 +257,24 @@ def test_a_bad_value_in_the_config_file_is_said_in_one_line_without_pydantic_s_w
     err = proc.stderr.strip()
     assert len(err.splitlines()) == 1 and "pydantic" not in err and "validation error" not in err, err
     assert "good_threshold" in err and "'high'" in err and "a valid number" in err, err
+
+
+def test_keepers_demo_never_deletes_a_folder_that_holds_the_photographer_s_files(tmp_path):
+    # `keepers demo FOLDER` removed FOLDER whole before building: `keepers demo ~/Pictures` deleted the pictures
+    mine = tmp_path / "Pictures"
+    photo = _jpegs(mine, ("rocket",))[0]
+    (mine / "notes.txt").write_text("mine")
+    proc = keepers("demo", mine, tmp=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "not a demo's" in proc.stderr and "rocket.jpg" in proc.stderr, proc.stderr
+    assert photo.is_file() and (mine / "notes.txt").read_text() == "mine"
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "rocket.jpg"]
+
+
+def test_keepers_demo_builds_again_over_its_own_folder_sorted_or_not(tmp_path):
+    demo = tmp_path / "demo-photos"
+    assert keepers("demo", demo, tmp=tmp_path).returncode == 0
+    assert keepers("sort", demo, tmp=tmp_path).returncode == 0  # good/, bad/ and the journal: still the demo's
+    again = keepers("demo", demo, tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (demo / "chelsea_blurred.jpg.xmp").is_file() and not (demo / "good").exists()
