@@ -431,6 +431,26 @@ def test_a_choice_for_a_photo_deleted_since_the_page_opened_is_refused_and_its_l
     assert loupe in (200, 404)  # 200: its preview cached before; never a 500
 
 
+def test_each_change_and_undo_leaves_keepers_record_in_the_sidecar_as_exact_lists_without_repeats(page):
+    tags = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-keepers:PropertiesSet", "-XMP-keepers:Overruled")
+
+    def side():
+        rec = exiftool_json(page.folder / "coffee_shaken.jpg.xmp", tags=tags)[0]
+        return {k: rec.get(k) for k in ("Rating", "Label", "PropertiesSet", "Overruled")}
+
+    p = page.photo("coffee_shaken.jpg")
+    was = side()
+    for body in ({"rating": 2}, {"rating": 3}, {"label": "red"}, {"label": None}):
+        assert page.change(p["id"], **body)[0] == 200
+    overruled = side()["Overruled"]
+    # was ['xmp:Label', 'xmp:Rating', 'xmp:Label', 'xmp:Rating', ...]: one more copy of the list at each change
+    assert sorted(overruled) == ["xmp:Label", "xmp:Rating"], overruled
+    headers = {"X-Keepers-CSRF": page.token, "Origin": f"http://127.0.0.1:{page.port}"}
+    for _ in range(4):
+        assert page.request("POST", "/review/api/undo", body={}, headers=headers)[0] == 200
+    assert side() == was
+
+
 def test_sigterm_stops_the_review_cleanly(page):
     page.proc.send_signal(signal.SIGTERM)
     out, err = page.proc.communicate(timeout=30)

@@ -75,7 +75,9 @@ def _assign(tag: str, value) -> list[str]:
     if value is None or value == [] or value == "":
         return [f"-{tag}="]
     if isinstance(value, list):
-        return [f"-{tag}="] + [f"-{tag}+={v}" for v in value]
+        # "-T=a -T=b" replaces a list with [a, b]; "-T= -T+=a" keeps the old entries and adds a (exiftool 12.57):
+        # keepers:Overruled grew by a copy of itself at every change, and an undo left the entries it took back
+        return [f"-{tag}={v}" for v in value]
     return [f"-{tag}={value}"]
 
 
