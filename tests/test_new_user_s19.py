@@ -127,6 +127,8 @@ def test_similar_says_what_is_wrong_with_the_photo_or_the_count_it_was_given(tmp
     # a file not there was "not in the catalog; run `keepers cull` on its folder first"
     gone = keepers("similar", shoot / "nope.jpg", tmp=tmp_path)
     assert gone.returncode == 2 and "no such file" in gone.stderr, gone.stderr
+    folder = keepers("similar", shoot, tmp=tmp_path)  # it said the same
+    assert folder.returncode == 2 and "is a folder" in folder.stderr, folder.stderr
     # a photo culled but not readable was "photo 4 has no stored embedding; run `keepers cull` on its folder first"
     bad = keepers("similar", shoot / "card_error.jpg", tmp=tmp_path)
     assert bad.returncode == 2 and "could not be judged" in bad.stderr and "truncated" in bad.stderr, bad.stderr

@@ -77,6 +77,8 @@ def similar(args, settings) -> int:
         row = catalog.photo_row(os.path.abspath(args.photo)) or catalog.photo_row(os.path.realpath(args.photo))
         if row is None and not os.path.exists(args.photo):
             raise UserError(f"no such file: {args.photo}")
+        if os.path.isdir(args.photo):  # it said "not in the catalog; run keepers cull on its folder first"
+            raise UserError(f"{args.photo} is a folder: `keepers similar` takes one photo, and lists those like it")
         if row is None:
             raise UserError(f"{args.photo} is not in the catalog; run `keepers cull` on its folder first")
         if row["error"]:  # culled already: another cull would not help, as the old hint said it would
