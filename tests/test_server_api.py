@@ -660,6 +660,30 @@ def test_the_daemon_opens_the_review_page_on_a_written_shoot_and_only_with_its_l
     is_error(client(ns, ns.full_b).post("/v1/review", {"paths": [str(shoot)]}), 403, "path_refused")  # not b's
 
 
+def test_a_review_that_cannot_open_names_the_photo_that_is_not_ready_and_why(ns):
+    import subprocess
+
+    c = client(ns, ns.full_a)
+    shoot, locked = ns.a / "review_named", ns.a / "review_locked"
+    jpeg(shoot / "chelsea.jpg", sample("chelsea"))
+    jpeg(locked / "coffee.jpg", sample("coffee"))
+    assert wait_job(c, c.post("/v1/jobs", {"paths": [str(shoot)], "write": True}).json()["id"])["state"] == "done"
+    jpeg(shoot / "late.jpg", sample("rocket"))  # arrived after the job
+    refused = c.post("/v1/review", {"paths": [str(shoot)]})
+    is_error(refused, 409, "not_judged")
+    # was "some of these photos are new, changed or not written since they were judged": which, in thousands?
+    assert "late.jpg: not judged yet" in refused.json()["error"]["message"], refused.json()
+    if shutil.which("chattr") is None or subprocess.run(["chattr", "+i", str(locked)]).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:  # a folder no sidecar can be written in (read-only even to root): the job asked for never makes it ready
+        assert wait_job(c, c.post("/v1/jobs", {"paths": [str(locked)], "write": True}).json()["id"])["state"] == "done"
+        refused = c.post("/v1/review", {"paths": [str(locked)]})
+    finally:
+        subprocess.run(["chattr", "-i", str(locked)])
+    is_error(refused, 409, "not_judged")
+    assert "coffee.jpg: its sidecar has not been written" in refused.json()["error"]["message"], refused.json()
+
+
 def test_a_job_runs_a_folder_through_cull_and_keeps_its_results(ns):
     c = client(ns, ns.full_a)
     r = c.post("/v1/jobs", {"paths": [str(ns.a / "batch")], "write": True})

@@ -21,10 +21,15 @@ def open_review(app, settings, paths: list[str], base_url: str) -> dict:
     from keepers.sidecar.review.stored import stored_results
 
     # the daemon does not cull here: a request must not wait for analysis (that is what jobs are for)
-    results = stored_results(paths, settings)
+    why: list = []
+    results = stored_results(paths, settings, why)
     if results is None:
-        raise NotReady("some of these photos are new, changed or not written since they were judged: run a job on "
-                       "them with write true (POST /v1/jobs), then open the review")
+        # the photo and the reason: "some of these photos" left a library of thousands to guess, and a photo whose
+        # sidecar cannot be written (a read-only folder) is never made ready by the job the message asked for
+        path, reason = why[0] if why else ("", "")
+        raise NotReady(f"{path}: {reason}. Every photo must be judged and written as it is now (a job with write "
+                       "true, POST /v1/jobs; a sidecar that cannot be written says why in the job's results) "
+                       "before the review opens")
     state = Review(settings, results, paths)
     if not state.items:
         state.close()

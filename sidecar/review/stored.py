@@ -25,7 +25,9 @@ def _under(root: str) -> tuple[str, str]:
     return prefix, prefix[:-1] + chr(ord(os.sep) + 1)
 
 
-def stored_results(paths, settings) -> list | None:
+def stored_results(paths, settings, why: list | None = None) -> list | None:
+    """The stored judgements of every photo under `paths`, or None; then `why` (where given) gets the first photo
+    that stopped it and the reason, for the daemon to say which photo a job must write first."""
     from keepers.core import pm
     from keepers.core.io.catalog import Catalog, verdict_of
     from keepers.core.io.discover import discover
@@ -33,11 +35,17 @@ def stored_results(paths, settings) -> list | None:
     from keepers.core.io.xmp import SidecarWriter
     from keepers.core.pipeline import Result, write_fingerprint
 
+    def no(path, reason: str) -> None:
+        if why is not None:
+            why.append((str(path), reason))
+
     if not os.path.exists(settings.catalog):
-        return None
+        return no(paths[0] if paths else "", "nothing has been judged yet")
     photos, errors = discover([os.path.abspath(p) for p in paths], skipped=[])
-    if errors or not photos:
-        return None
+    if errors:
+        return no(*errors[0])
+    if not photos:
+        return no(paths[0] if paths else "", "no photo there")
     versions = {a.name: a.version for a in pm.analyzers(settings)}
     host, embed = adapter_for(settings), bool(getattr(settings, "embed", False))
     catalog = Catalog(settings.catalog)
@@ -60,8 +68,8 @@ def stored_results(paths, settings) -> list | None:
                 found.setdefault(r["photo_id"], {})[r["analyzer"]] = r["version"]
                 if r["data"] is not None:
                     focus.setdefault(r["photo_id"], []).append((r["analyzer"], r["version"], r["data"]))
-    except sqlite3.Error:
-        return None
+    except sqlite3.Error as e:
+        return no(settings.catalog, f"the catalog cannot be read: {e}")
     finally:
         catalog.close()
     writer = SidecarWriter(cache_folders=True)  # each folder listed once
@@ -70,17 +78,25 @@ def stored_results(paths, settings) -> list | None:
         r = rows.get(photo.path)
         try:
             st = os.stat(photo.path)
-        except OSError:
-            return None
-        if (r is None or (r["size"], r["mtime_ns"]) != (st.st_size, st.st_mtime_ns) or r["error"] is not None
-                or r["analyzed_at"] is None or found.get(r["id"]) != versions):
-            return None
+        except OSError as e:
+            return no(photo.path, f"cannot be read ({e.strerror or e})")
+        if r is None or r["analyzed_at"] is None:
+            return no(photo.path, "not judged yet")
+        if (r["size"], r["mtime_ns"]) != (st.st_size, st.st_mtime_ns):
+            return no(photo.path, "changed since it was judged")
+        if r["error"] is not None:
+            return no(photo.path, f"could not be judged: {r['error']}")
+        if found.get(r["id"]) != versions:
+            return no(photo.path, "judged by other analyzer versions than today's")
         v = verdict_of(r)
         outside = [f for f in photo.files if host.reads_sidecar(f)]
         if outside or embed:  # written as the cull writes it now (pipeline.write_fingerprint, as the cull records it)
-            if r["written"] != write_fingerprint(v, host, settings) or \
-                    not all(writer.sidecar(f, host)[1].exists() for f in outside):
-                return None
+            if r["written"] is None:
+                return no(photo.path, "its sidecar has not been written")
+            if r["written"] != write_fingerprint(v, host, settings):
+                return no(photo.path, "its sidecar was written for another judgement or host than today's")
+            if not all(writer.sidecar(f, host)[1].exists() for f in outside):
+                return no(photo.path, "its sidecar is not there")
         findings = [Finding(analyzer=a, version=ver, score=None, data=json.loads(d))
                     for a, ver, d in focus.get(r["id"], [])]
         out.append(Result(photo, photo_id=r["id"], meta=Meta(**json.loads(r["meta"])), findings=findings, verdict=v))
