@@ -165,3 +165,24 @@ def test_in_chromium_filters_sort_labels_focus_zoom_the_keys_overlay_and_compare
         assert abs(s[1] - sizes[0][1]) < 0.02 and abs(s[2] - sizes[0][2]) < 0.02
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == []
+
+
+def test_in_chromium_stars_pressed_fast_end_on_the_last_key_pressed_in_the_page_and_the_sidecar(browser_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page, driver = browser_page
+    driver.get(page.url)
+    WebDriverWait(driver, 30).until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#grid .cell")) > 0)
+    name = "motorcycle.jpg"
+    driver.execute_script("S.index = S.order.findIndex(p => p.name === arguments[0]); render()", name)
+    shown = "return S.order[S.index].rating"
+    ended = []
+    for keys in ["12345", "54321"] * 6:  # before: 2 runs in 8 ended one key early (the requests raced)
+        ActionChains(driver).send_keys(keys).perform()
+        last = int(keys[-1])
+        _until(lambda: sidecar(page, name)["rating"] == last and driver.execute_script(shown) == last, 3.0)
+        time.sleep(0.3)  # a late answer would change them again
+        ended.append((keys, driver.execute_script(shown), sidecar(page, name)["rating"]))
+    assert all(page_stars == file_stars == int(keys[-1]) for keys, page_stars, file_stars in ended), ended
