@@ -116,6 +116,11 @@ def _view(r: Route, daemon):
         body = None
         if r.body is not None and not (r.multipart and request.mimetype == "multipart/form-data"):
             data = request.get_json(silent=True)
+            if data is None and request.is_json and request.get_data():  # sent as JSON, but not JSON: say where
+                try:
+                    json.loads(request.get_data())
+                except ValueError as e:
+                    raise ApiError(400, "bad_request", f"the body is not valid JSON: {e}") from None
             if not isinstance(data, dict):
                 raise ApiError(400, "bad_request", "expected a JSON object body (Content-Type: application/json)")
             try:

@@ -358,6 +358,16 @@ def test_an_upload_over_the_size_limit_is_refused_with_413(ns):
     assert client(ns).get("/health").status == 200
 
 
+def test_a_body_sent_as_json_that_is_not_json_says_where_it_breaks(ns):
+    c = client(ns, ns.full_a)
+    broken = c.request("POST", "/v1/predict", b'{"paths": [', {"Content-Type": "application/json"})
+    is_error(broken, 400, "bad_request")
+    # was "expected a JSON object body (Content-Type: application/json)", the header the request had sent
+    assert broken.json()["error"]["message"].startswith("the body is not valid JSON: Expecting value: line 1 column 12")
+    not_object = c.request("POST", "/v1/predict", b"[]", {"Content-Type": "application/json"})
+    assert not_object.json()["error"]["message"].startswith("expected a JSON object body")
+
+
 def test_a_body_far_over_the_size_limit_is_refused_with_413_in_the_api_error_shape(ns):
     import socket
     from urllib.parse import urlsplit
