@@ -74,6 +74,8 @@ class WriteBack:
             except WriteError as e:
                 # a dry run writes nothing: it says what a real run could not write (in --json too)
                 ok, r.write_error = False, f"sidecar {'would not be' if self.dry_run else 'not'} written: {e.message}"
+                # `sidecars` lists what is (or would be) written: a DAM reading the record would look for this one
+                r.sidecars.remove(str(sidecars[outside.index(f)]))
                 # a dry run (and `keepers show`, which is one) would write nothing: its summary says it, not a warning
                 (log.debug if self.dry_run else log.warning)("%s", e)
         done = 0

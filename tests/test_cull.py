@@ -8,6 +8,7 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -338,6 +339,25 @@ def test_a_sidecar_that_cannot_be_written_is_reported_once(tmp_path, write_jpeg)
     assert proc.returncode == 1
     said = (proc.stdout + proc.stderr).count("is read-only")
     assert said == 1 and "read-only" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_record_lists_no_sidecar_that_could_not_be_written(tmp_path, write_jpeg):
+    """`sidecars` is what was written (or a dry run would write): a DAM that reads the record looks for them. A
+    photo on a read-only card listed the sidecar its error said was not written."""
+    from conftest import sample_rgb
+
+    photo = write_jpeg(sample_rgb("coffee"), "card/coffee.jpg")
+    beside = write_jpeg(sample_rgb("chelsea"), "desk/chelsea.jpg")
+    photo.parent.chmod(0o555)
+    try:
+        runs = [records(keepers("cull", "--json", *extra, photo.parent, beside.parent, tmp=tmp_path))
+                for extra in (("--dry-run",), ())]
+    finally:
+        photo.parent.chmod(0o755)
+    for run in runs:
+        assert run["coffee.jpg"]["error_code"] == "write_error" and run["coffee.jpg"]["sidecars"] == []
+        assert run["chelsea.jpg"]["sidecars"] == [f"{beside}.xmp"]
+    assert not (photo.parent / "coffee.jpg.xmp").exists() and Path(f"{beside}.xmp").is_file()
 
 
 def test_a_dry_run_on_a_read_only_card_says_the_sidecar_would_not_be_written(tmp_path, write_jpeg):
