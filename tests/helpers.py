@@ -56,3 +56,17 @@ def analysis_frame(path):
 
     s = Settings()
     return load(Photo(str(path), kind_of(str(path))), s.analysis_size, s.max_pixels)
+
+
+def chattr(flag: str, path: Path) -> None:
+    """Set or clear a file attribute (+i immutable, +a append-only): the tests run as root, whom chmod does not stop,
+    so a read-only sidecar or folder is made this way; skipped where chattr or the file system cannot."""
+    import shutil
+
+    import pytest
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not installed")
+    p = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
+    if p.returncode:
+        pytest.skip(f"cannot set {flag} here (needs root on ext4/xfs/btrfs): {p.stderr.strip()}")

@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from helpers import KEEPERS, exiftool_json, isolated_env, keepers
+from helpers import KEEPERS, chattr, exiftool_json, isolated_env, keepers
 
 
 class Page:
@@ -385,26 +385,16 @@ def test_stars_given_in_the_page_leave_the_darktable_colour_labels_the_page_does
         review.close()
 
 
-def _chattr(flag: str, path: Path) -> None:
-    import shutil
-
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed")
-    p = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
-    if p.returncode:
-        pytest.skip(f"chattr {flag} is not supported here: {p.stderr.strip()}")
-
-
 def test_a_choice_whose_sidecar_is_read_only_says_why_it_was_not_saved_and_changes_nothing(page):
     # chattr +i: read-only even to root, as a photographer's locked file is to them
     p = page.photo("coffee_dark.jpg")
     side = page.folder / "coffee_dark.jpg.xmp"
     was = sidecar(page, "coffee_dark.jpg")
-    _chattr("+i", side)
+    chattr("+i", side)
     try:
         status, headers, body = page.change(p["id"], rating=1 if p["rating"] != 1 else 2)
     finally:
-        _chattr("-i", side)
+        chattr("-i", side)
     # the page shows the body after "not saved: " (was a 500 and Flask's HTML page, a traceback in the log)
     assert status == 409 and headers["Content-Type"].startswith("text/plain"), (status, body)
     assert body.decode().startswith(f"cannot write {side}"), body

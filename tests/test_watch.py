@@ -193,8 +193,8 @@ def test_a_daemon_killed_mid_batch_and_restarted_analyses_every_photo_exactly_on
     sidecars_whole(folder, [f"A_{i:03d}.jpg" for i in range(120)] + [f"B_{i:03d}.jpg" for i in range(30)])
 
 
-def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
-    av = pytest.importorskip("av")
+def _keepers_watch(tmp_path):
+    """`keepers watch` started on a new folder `import` (one worker, 0.2 s settle, a fresh home), once it watches."""
     folder = tmp_path / "import"
     folder.mkdir()
     env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
@@ -203,7 +203,18 @@ def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
                              "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: (tmp_path / "daemon.db").exists(), 60, "the watcher to start")
-        time.sleep(1.0)
+    except BaseException:
+        proc.kill()
+        proc.communicate()
+        raise
+    time.sleep(1.0)
+    return folder, proc
+
+
+def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
+    av = pytest.importorskip("av")
+    folder, proc = _keepers_watch(tmp_path)
+    try:
         for i, b in enumerate(jpegs(3)):
             (folder / f"new_{i}.jpg").write_bytes(b)
         clip = tmp_path / "clip.mp4"
@@ -230,15 +241,8 @@ def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
 
 
 def test_keepers_watch_names_each_file_it_could_not_analyse_and_why(tmp_path):
-    folder = tmp_path / "import"
-    folder.mkdir()
-    env = {**os.environ, "XDG_DATA_HOME": str(tmp_path / "data"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
-           "KEEPERS_LOAD_PLUGINS": "0"}
-    proc = subprocess.Popen([KEEPERS, "watch", str(folder), "--settle", "0.2", "--catalog", str(tmp_path / "c.db"),
-                             "--workers", "1"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    folder, proc = _keepers_watch(tmp_path)
     try:
-        wait_for(lambda: (tmp_path / "daemon.db").exists(), 60, "the watcher to start")
-        time.sleep(1.0)
         good = jpegs(1)[0]
         (folder / "good.jpg").write_bytes(good)
         (folder / "text.jpg").write_text("hello, not a photo")

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from skimage import data as skdata
 
+from helpers import chattr
 from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import WriteError
 from keepers.core.types import Reason, Verdict
@@ -248,24 +249,16 @@ def test_a_read_only_folder_fails_one_photo_and_the_batch_goes_on(tmp_path, writ
         locked.chmod(0o755)
 
 
-def _chattr(flag: str, path: Path) -> None:
-    if shutil.which("chattr") is None:
-        pytest.skip("chattr is not installed")
-    p = subprocess.run(["chattr", flag, str(path)], capture_output=True, text=True)
-    if p.returncode:
-        pytest.skip(f"cannot make a file immutable here (needs root on ext4/xfs/btrfs): {p.stderr.strip()}")
-
-
 def test_a_folder_the_system_refuses_to_write_to_raises_write_error(tmp_path, writer):
     # chmod does not stop root; an immutable folder stops everyone: the kernel itself says no (access(2))
     img = photo(tmp_path, "a.jpg")
-    _chattr("+i", tmp_path)
+    chattr("+i", tmp_path)
     try:
         with pytest.raises(WriteError, match="read-only"):
             writer.write(img, verdict(), analyzers=ANALYZERS)
         assert os.listdir(tmp_path) == ["a.jpg"]
     finally:
-        _chattr("-i", tmp_path)
+        chattr("-i", tmp_path)
 
 
 def test_a_write_that_fails_after_the_temp_file_leaves_the_old_sidecar_and_no_temp_file(tmp_path, writer):
@@ -274,12 +267,12 @@ def test_a_write_that_fails_after_the_temp_file_leaves_the_old_sidecar_and_no_te
     shutil.copy(FIXTURES / "darktable.xmp", side)
     # append-only: writable, so every check passes, but the rename over it fails (EPERM), after exiftool's output
     # was written to the temp file
-    _chattr("+a", side)
+    chattr("+a", side)
     try:
         with pytest.raises(WriteError, match="not permitted"):
             writer.write(img, verdict(), analyzers=ANALYZERS)
     finally:
-        _chattr("-a", side)
+        chattr("-a", side)
     assert side.read_bytes() == (FIXTURES / "darktable.xmp").read_bytes()
     assert sorted(os.listdir(tmp_path)) == ["a.jpg", "a.jpg.xmp"]
 
