@@ -25,3 +25,14 @@ def test_show_on_a_clip_says_it_is_a_video_not_a_corrupt_file(tmp_path, shared_d
     proc = keepers("show", shared_data / "videos" / "imageio" / "cockatoo.mp4", tmp=tmp_path)
     assert proc.returncode == 2
     assert "is a video" in proc.stderr and "corrupt" not in proc.stderr
+
+
+def test_similar_on_a_clip_says_it_compares_photos_instead_of_asking_for_a_cull_that_skips_it(tmp_path, shared_data):
+    card = tmp_path / "card"
+    card.mkdir()
+    shutil.copy(shared_data / "videos" / "imageio" / "realshort.mp4", card)
+    shutil.copy(shared_data / "camera" / "photos" / "rommel.jpg", card)
+    assert keepers("cull", card, tmp=tmp_path).returncode == 0
+    proc = keepers("similar", card / "realshort.mp4", tmp=tmp_path)
+    assert proc.returncode == 2
+    assert "is a video" in proc.stderr and "run `keepers cull`" not in proc.stderr, proc.stderr

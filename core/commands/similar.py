@@ -70,6 +70,7 @@ def _print(catalog, hits: list[tuple[int, float, list[str]]], as_json: bool, lab
 
 
 def similar(args, settings) -> int:
+    from keepers.core.io.discover import is_video
     from keepers.core.search import similarity
 
     catalog = _open(settings)
@@ -79,6 +80,9 @@ def similar(args, settings) -> int:
             raise UserError(f"no such file: {args.photo}")
         if os.path.isdir(args.photo):  # it said "not in the catalog; run keepers cull on its folder first"
             raise UserError(f"{args.photo} is a folder: `keepers similar` takes one photo, and lists those like it")
+        if row is None and is_video(args.photo):  # a cull skips videos: its hint sent the user round in a circle
+            raise UserError(f"{args.photo} is a video: `keepers similar` compares photos; a clip's seconds are judged "
+                            "by `keepers watch` and the daemon but not kept in the catalog to compare")
         if row is None:
             raise UserError(f"{args.photo} is not in the catalog; run `keepers cull` on its folder first")
         if row["error"]:  # culled already: another cull would not help, as the old hint said it would
