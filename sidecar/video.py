@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import Counter
 from typing import Callable, Iterator
 
@@ -29,10 +30,12 @@ def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, 
     second of the clip, counted from its first frame."""
     import av
 
+    if os.path.getsize(path) == 0:  # FFmpeg calls it "invalid data": a copy that never finished says more
+        raise VideoError("the file is empty (0 bytes)")
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError) as e:
-        raise VideoError(f"cannot open the video: {e}") from None
+        raise VideoError(f"cannot open the video: {_why(e)}") from None
     with container:
         if not container.streams.video:
             raise VideoError("the file has no video stream")
@@ -54,8 +57,18 @@ def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, 
                 wanted = second + 1
         except av.error.FFmpegError as e:
             if start is None:
-                raise VideoError(f"cannot decode the video: {e}") from None
+                raise VideoError(f"cannot decode the video: {_why(e)}") from None
             log.warning("%s: decoding stopped early: %s", path, e)  # a truncated clip keeps the seconds it has
+
+
+def _why(e: Exception) -> str:
+    """FFmpeg's reason without its error number and the path the message is given beside ("[Errno 1094995529]
+    Invalid data found when processing input: '/card/clip.mp4'" -> "invalid data found when processing input: ...")."""
+    text = getattr(e, "strerror", None) or str(e)
+    text = text[:1].lower() + text[1:]
+    if "invalid data" in text.lower():  # what a user can do about it
+        text += " (damaged, cut short, or not a video)"
+    return text
 
 
 def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = None,

@@ -136,3 +136,18 @@ def test_a_real_clip_gives_one_prediction_list_per_second(env, shared_data):
     assert [s["t"] for s in judged["seconds"]] == list(range(14))
     if any(a.name == "embedding" for a in daemon.engine.analyzers):
         assert "cockatoo" in judged["summary"]["labels"][0][0]  # what the clip shows, over all its seconds
+
+
+def test_an_empty_or_cut_short_clip_says_so_without_ffmpegs_error_number_and_its_own_path_again(env, shared_data):
+    lib, _, c = env
+    clip = shared_data / "videos" / "imageio" / "cockatoo.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    (lib / "empty.mp4").write_bytes(b"")
+    (lib / "cut.mp4").write_bytes(clip.read_bytes()[:60000])  # a recording that stopped before its index
+    r = c.post("/v1/predict", {"paths": [str(lib / "empty.mp4"), str(lib / "cut.mp4")]})
+    empty, cut = r.json()["results"]
+    assert empty["error_code"] == "read_error" and empty["error"] == "the file is empty (0 bytes)"
+    assert cut["error_code"] == "read_error" and "damaged, cut short, or not a video" in cut["error"]
+    for res in (empty, cut):
+        assert "Errno" not in res["error"] and str(lib) not in res["error"], res["error"]
