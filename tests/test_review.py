@@ -441,6 +441,52 @@ def test_each_change_and_undo_leaves_keepers_record_in_the_sidecar_as_exact_list
     assert side() == was
 
 
+def test_two_tabs_each_undo_only_their_own_changes_and_each_is_told_what_the_other_changed(page):
+    headers = {"X-Keepers-CSRF": page.token, "Origin": f"http://127.0.0.1:{page.port}"}
+
+    def change(tab, photo, **body):
+        status, _, data = page.request("POST", f"/review/api/photos/{photo['id']}", body=body,
+                                       headers={**headers, "X-Keepers-Tab": tab})
+        assert status == 200, data
+        return json.loads(data)
+
+    def undo(tab):
+        status, _, data = page.request("POST", "/review/api/undo", body={}, headers={**headers, "X-Keepers-Tab": tab})
+        return status, (json.loads(data)["photo"] if status == 200 else data.decode())
+
+    def changed_since(seq):
+        status, _, data = page.request("GET", f"/review/api/photos?since={seq}")
+        assert status == 200
+        return json.loads(data)
+
+    noisy, burst = page.photo("astronaut_noisy.jpg"), page.photo("burst_4.jpg")
+    was = sidecar(page, "astronaut_noisy.jpg")["rating"]
+    seq = changed_since(0)["seq"]
+    assert change("A", noisy, rating=5 if was != 5 else 4)["seq"] > seq
+    told = changed_since(seq)  # what tab B asks when it comes back into view: only the photo A changed
+    assert [p["name"] for p in told["photos"]] == ["astronaut_noisy.jpg"] and told["seq"] > seq
+    assert told["photos"][0]["rating"] == sidecar(page, "astronaut_noisy.jpg")["rating"] != was
+    assert changed_since(told["seq"])["photos"] == []
+
+    change("B", burst, label="green")
+    status, photo = undo("B")  # before: one history for the review, and B's second undo took back A's change
+    assert status == 200 and photo["name"] == "burst_4.jpg" and photo["label"] is None
+    assert undo("B") == (200, None)  # B has nothing more to take back: nothing changes
+    assert sidecar(page, "astronaut_noisy.jpg")["rating"] == (5 if was != 5 else 4)
+    status, photo = undo("A")
+    assert status == 200 and photo["name"] == "astronaut_noisy.jpg"
+    assert sidecar(page, "astronaut_noisy.jpg")["rating"] == was
+
+    # both tabs change one photo: A's undo would take back B's change too, so it is refused and says why
+    change("A", noisy, rating=1)
+    change("B", noisy, rating=3)
+    status, why = undo("A")
+    assert status == 409 and "astronaut_noisy.jpg was changed in another tab" in why
+    assert sidecar(page, "astronaut_noisy.jpg")["rating"] == 3
+    assert undo("A") == (200, None)
+    assert undo("B")[1]["rating"] == 1 and sidecar(page, "astronaut_noisy.jpg")["rating"] == 1
+
+
 def test_sigterm_stops_the_review_cleanly(page):
     page.proc.send_signal(signal.SIGTERM)
     out, err = page.proc.communicate(timeout=30)

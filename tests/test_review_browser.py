@@ -186,3 +186,60 @@ def test_in_chromium_stars_pressed_fast_end_on_the_last_key_pressed_in_the_page_
         time.sleep(0.3)  # a late answer would change them again
         ended.append((keys, driver.execute_script(shown), sidecar(page, name)["rating"]))
     assert all(page_stars == file_stars == int(keys[-1]) for keys, page_stars, file_stars in ended), ended
+
+
+def test_in_chromium_two_windows_each_undo_their_own_change_and_show_what_the_other_changed(browser_page):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page, driver = browser_page
+    driver.get(page.url)
+    first = driver.current_window_handle
+    driver.switch_to.new_window("window")  # the page opened a second time, beside the first
+    second = driver.current_window_handle
+    driver.get(page.url)
+    for w in (first, second):
+        driver.switch_to.window(w)
+        WebDriverWait(driver, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#grid .cell"))
+    shown = "return S.byId.get(S.order.find(p => p.name === arguments[0]).id).rating"
+
+    def on(window, name):  # that window, showing that photo
+        driver.switch_to.window(window)
+        driver.execute_script("S.index = S.order.findIndex(p => p.name === arguments[0]); render()", name)
+
+    def undo():
+        ActionChains(driver).key_down(Keys.CONTROL).send_keys("z").key_up(Keys.CONTROL).perform()
+
+    was = sidecar(page, "coffee_dark.jpg")["rating"]
+    stars = 2 if was != 2 else 3
+    on(first, "coffee_dark.jpg")
+    ActionChains(driver).send_keys(str(stars)).perform()
+    assert _until(lambda: sidecar(page, "coffee_dark.jpg")["rating"] == stars, 3.0)
+
+    on(second, "coffee_dark.jpg")  # before: it showed the stars it had loaded until reloaded
+    assert _until(lambda: driver.execute_script(shown, "coffee_dark.jpg") == stars, 5.0)
+    assert _until(lambda: "★" * stars + "☆" * (5 - stars) in driver.find_element(By.ID, "status").text, 1.0)
+    undo()
+    undo()  # before: the review's one history, and this window's undo took back the first window's change
+    time.sleep(0.5)
+    assert sidecar(page, "coffee_dark.jpg")["rating"] == stars
+    rocket = sidecar(page, "rocket.jpg")["rating"]
+    on(second, "rocket.jpg")
+    ActionChains(driver).send_keys("x").perform()
+    assert _until(lambda: sidecar(page, "rocket.jpg")["rating"] == -1, 3.0)
+    undo()  # takes back its own reject, and only that
+    assert _until(lambda: sidecar(page, "rocket.jpg")["rating"] == rocket, 3.0)
+    assert sidecar(page, "coffee_dark.jpg")["rating"] == stars
+
+    on(first, "coffee_dark.jpg")
+    undo()  # the first window's own change, taken back there
+    assert _until(lambda: sidecar(page, "coffee_dark.jpg")["rating"] == was, 3.0)
+    assert _until(lambda: driver.execute_script(shown, "coffee_dark.jpg") == was, 1.0)
+    driver.switch_to.window(second)
+    assert _until(lambda: driver.execute_script(shown, "coffee_dark.jpg") == was, 5.0)
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    driver.close()
+    driver.switch_to.window(first)
+    assert errors == []

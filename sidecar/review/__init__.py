@@ -15,11 +15,13 @@ from pathlib import Path
 from flask import Blueprint, Response, abort, current_app, jsonify, redirect, request, send_file
 
 from keepers.core.errors import ReadError, WriteError
+from keepers.sidecar.review.state import Changed
 from keepers.sidecar.review.thumbs import Closed
 
 STATIC = Path(__file__).with_name("static")
 COOKIE = "keepers_review"
 CSRF_HEADER = "X-Keepers-CSRF"
+TAB_HEADER = "X-Keepers-Tab"  # the page's id, one per tab: its undo takes back only its own changes
 _LOOPBACK = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\])(:\d{1,5})?$", re.I)
 
 blueprint = Blueprint("review", __name__, url_prefix="/review")
@@ -71,6 +73,13 @@ def _not_written(e: WriteError):
     return Response(str(e), 409, mimetype="text/plain")
 
 
+@blueprint.errorhandler(Changed)
+def _changed(e: Changed):
+    """An undo in one tab of a photo another tab changed since: refused, said why; the page then shows the photo
+    as it is."""
+    return Response(str(e), 409, mimetype="text/plain")
+
+
 @blueprint.errorhandler(ReadError)
 def _not_read(e: ReadError):
     """A preview of a photo deleted or broken since the page opened: 404 with the reason, not a 500."""
@@ -101,8 +110,17 @@ def static(name: str):
 
 @blueprint.get("/api/photos")
 def photos():
+    """Every photo, or with ?since=N those changed (in any tab) after change number N; `seq`: the last change's."""
     r = _review()
-    return jsonify({"photos": r.photos(), "csrf": r.token})
+    since = request.args.get("since")
+    if since is not None and not (since.isascii() and since.isdigit()):
+        abort(Response("since is a change number (0 or more)", 400))
+    seq, changed = r.changed_since(None if since is None else int(since))
+    return jsonify({"photos": changed, "seq": seq, "csrf": r.token})
+
+
+def _tab() -> str:
+    return (request.headers.get(TAB_HEADER) or "")[:64]
 
 
 @blueprint.get("/img/<int:photo_id>/<size>")
@@ -148,13 +166,13 @@ def change(photo_id: int):
         if body["label"] not in (None, *LABELS):
             abort(Response("label is one of " + ", ".join(LABELS) + " or null", 400))
         kw["label"] = body["label"]
-    return jsonify(r.change(photo_id, **kw))
+    return jsonify(r.change(photo_id, tab=_tab(), **kw))
 
 
 @blueprint.post("/api/undo")
 def undo():
     r = _review()
-    done = r.undo(redo=bool((request.get_json(silent=True) or {}).get("redo")))
+    done = r.undo(redo=bool((request.get_json(silent=True) or {}).get("redo")), tab=_tab())
     return jsonify({"photo": done})
 
 

@@ -51,10 +51,14 @@ class Item:
     where: str  # where a choice goes: 'sidecar', 'embedded' (into the file) or 'plugin' (the catalog only)
     target: Path | None  # the sidecar or the photo file written
     info: dict = field(default_factory=dict)  # what the page shows and never changes: score, reasons, group...
+    seq: int = 0  # the review's change number at this photo's last change: a page keeps the newest it was told
 
     def as_dict(self) -> dict:
         return {"id": self.id, "rating": self.rating, "flag": self.flag, "label": self.label, "where": self.where,
-                **self.info}
+                "seq": self.seq, **self.info}
+
+    def state(self) -> tuple:
+        return self.rating, self.flag, self.label
 
 
 def _focus(r) -> list[float] | None:
@@ -90,8 +94,16 @@ def _info(r) -> dict:
                                                        "height")} if m else {}}
 
 
+class Changed(Exception):
+    """An undo (or redo) of a photo changed since by another tab: refused, as it would take back that change too."""
+
+
 class Review:
-    """One review: the token, the roots whose photos may be served, the photos and the undo history."""
+    """One review: the token, the roots whose photos may be served, the photos and each tab's undo history.
+
+    A page may be open in two tabs or windows: each sends its own id, and its undo takes back only what it did
+    (one history for the review took back the other tab's last change). Every change is numbered (`seq`); a tab asks
+    for the photos changed since the last number it saw, so it shows what another tab did."""
 
     def __init__(self, settings, results, roots):
         from concurrent.futures import ThreadPoolExecutor
@@ -111,8 +123,10 @@ class Review:
         self.previews = Queue()
         self._lock = threading.RLock()
         self._closed = False
-        self._undo: list[tuple] = []  # (photo id, stars, flag, label, file's values, catalog row) before
-        self._redo: list[tuple] = []
+        # tab id -> [(photo id, stars, flag, label, file's values, catalog row) before, the photo's state after]
+        self._undo: dict[str, list[tuple]] = {}
+        self._redo: dict[str, list[tuple]] = {}
+        self.seq = 0  # changes made so far, every tab's
         # one writer thread, its exiftool started now: a request thread's first write started one (0.5 s and more
         # on a busy machine), and the page promises the sidecar within a second of the key
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="keepers-review-write")
@@ -197,9 +211,15 @@ class Review:
 
     # --- what the page asks ---------------------------------------------------------------------------------
 
-    def photos(self) -> list[dict]:
+    def photos(self, since: int | None = None) -> list[dict]:
+        """The photos (since: only those changed after change number `since`)."""
+        return self.changed_since(since)[1]
+
+    def changed_since(self, since: int | None) -> tuple[int, list[dict]]:
+        """The last change's number and the photos changed after change number `since` (None: every photo), read
+        together."""
         with self._lock:
-            return [it.as_dict() for it in self.items.values()]
+            return self.seq, [it.as_dict() for it in self.items.values() if since is None or it.seq > since]
 
     def allowed(self, path: str) -> bool:
         """Whether a file lies under one of the reviewed roots (symlinks resolved)."""
@@ -208,8 +228,9 @@ class Review:
 
     # --- what the page changes ------------------------------------------------------------------------------
 
-    def change(self, photo_id: int, *, rating: int | None = None, flag=..., label=...) -> dict:
-        """Set a photo's stars, flag and/or colour label; the file and the catalog have it when this returns."""
+    def change(self, photo_id: int, *, rating: int | None = None, flag=..., label=..., tab: str = "") -> dict:
+        """Set a photo's stars, flag and/or colour label; the file and the catalog have it when this returns.
+        `tab`: the page's id, whose undo takes it back."""
         it = self.items[photo_id]
         rating_given = rating is not None
         rating = it.rating if rating is None else rating
@@ -217,22 +238,28 @@ class Review:
             raise ValueError("stars are 0-5, a flag is pick, reject or none, a label one of " + ", ".join(LABELS))
         with self._lock:
             self._refuse_if_closed()
-            self._undo.append(self._set(it, rating, it.flag if flag is ... else flag,
-                                        it.label if label is ... else label, rated=rating_given))
-            self._redo.clear()
+            before = self._set(it, rating, it.flag if flag is ... else flag,
+                               it.label if label is ... else label, rated=rating_given)
+            self._undo.setdefault(tab, []).append((before, it.state()))
+            self._redo.pop(tab, None)
             return it.as_dict()
 
-    def undo(self, redo: bool = False) -> dict | None:
-        """Take back the last change (redo: the last one taken back), exactly: the file's values (rating, whose it
-        was, label) and the catalog's record, as they were. None when there is nothing to take back."""
+    def undo(self, redo: bool = False, tab: str = "") -> dict | None:
+        """Take back this tab's last change (redo: the last one it took back), exactly: the file's values (rating,
+        whose it was, label) and the catalog's record, as they were. None when the tab has nothing to take back.
+        A photo another tab has changed since: Changed, and the step is dropped (taking it back would take back
+        the other tab's change as well); the tab's next undo goes on with its earlier changes."""
         with self._lock:
             self._refuse_if_closed()
             src, dst = (self._redo, self._undo) if redo else (self._undo, self._redo)
-            if not src:
+            if not src.get(tab):
                 return None
-            photo_id, rating, flag, label, values, row = src.pop()
+            (photo_id, rating, flag, label, values, row), after = src[tab].pop()
             it = self.items[photo_id]
-            dst.append(self._set(it, rating, flag, label, values, row))
+            if it.state() != after:
+                raise Changed(f"{it.info['name']} was changed in another tab or window since (taking back this "
+                              f"tab's change would take back that one too)")
+            dst.setdefault(tab, []).append((self._set(it, rating, flag, label, values, row), (rating, flag, label)))
             return it.as_dict()
 
     def _refuse_if_closed(self) -> None:
@@ -282,6 +309,8 @@ class Review:
                            "decided_at, label, rated) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
         snapshot = (it.id, it.rating, it.flag, it.label, before, None if old is None else tuple(old))
         it.rating, it.flag, it.label = rating, flag, label
+        self.seq += 1
+        it.seq = self.seq
         return snapshot
 
     def _write(self, it: Item, want: dict, drop: list[str]) -> dict:

@@ -4,7 +4,9 @@
 // and scroll like 50, and only the thumbnails on screen are asked of the server.
 "use strict";
 const S = { photos: [], byId: new Map(), order: [], index: 0, view: "grid", csrf: "", zoom: false,
-  cmp: { s: 1, cx: 0.5, cy: 0.5 }, cells: new Map(), prefetched: [] };
+  cmp: { s: 1, cx: 0.5, cy: 0.5 }, cells: new Map(), prefetched: [], seq: 0,
+  // this tab's id: the server keeps an undo history per tab, so Ctrl+Z here takes back only what this tab did
+  tab: (crypto.randomUUID ? crypto.randomUUID() : String(Math.random()).slice(2)) };
 const $ = (sel) => document.querySelector(sel);
 const CELL_W = 210, ROW_H = 236, LABELS = { 6: "red", 7: "yellow", 8: "green", 9: "blue" };
 
@@ -288,35 +290,70 @@ function show(view) {
 // one change at a time, in the order of the keys: sent together, the server's threads took "1 2 3 4 5" pressed
 // fast in any order, and 2 runs in 8 ended on 4 stars, page and sidecar, instead of the 5 pressed last
 let sending = Promise.resolve();
-function post(url, body) {
-  const answer = sending.then(() => send(url, body));
+function post(url, body, refused = "not saved") {
+  const answer = sending.then(() => send(url, body, refused));
   sending = answer.catch(() => null);
   return answer;
 }
 
-async function send(url, body) {
-  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-Keepers-CSRF": S.csrf },
-    body: JSON.stringify(body), credentials: "same-origin" });
-  if (!r.ok) { $("#status").textContent = `not saved: ${await r.text()}`; return null; }
+async function send(url, body, refused) {
+  const r = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", "X-Keepers-CSRF": S.csrf,
+    "X-Keepers-Tab": S.tab }, body: JSON.stringify(body), credentials: "same-origin" });
+  if (!r.ok) {
+    const why = await r.text();
+    if (r.status === 409) await refresh();  // changed in another tab, or not written: show the photo as it is
+    $("#status").textContent = `${refused}: ${why}`;
+    return null;
+  }
   return r.json();
+}
+
+// what another tab or window changed: asked when this one comes back into view and every few seconds while it is
+// seen; only the photos changed since the last change this tab was told of come back
+let refreshing = null;
+function refresh() {
+  if (!refreshing) {
+    refreshing = fetch(`/review/api/photos?since=${S.seq}`, { credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : null))
+      .then((data) => {
+        if (!data) return;
+        let changed = false;
+        for (const p of data.photos) changed = update(p) || changed;
+        S.seq = Math.max(S.seq, data.seq);
+        if (changed) render();
+      })
+      .catch(() => {})
+      .finally(() => { refreshing = null; });
+  }
+  return refreshing;
 }
 
 // the server's answer replaces the photo; the cursor stays where the keys have moved it since, except for an undo,
 // which shows the photo it changed back
 function replace(photo, focus = false) {
-  if (!photo) return;
+  if (!photo || !S.byId.has(photo.id)) return;
+  update(photo);
+  if (focus) { const i = S.order.indexOf(S.byId.get(photo.id)); if (i >= 0) S.index = i; }
+  render();
+}
+
+// a photo as the server sent it, unless this page already has a later state of it (answers may cross)
+function update(photo) {
   const old = S.byId.get(photo.id);
-  if (!old) return;
+  if (!old || (photo.seq ?? 0) < (old.seq ?? 0)) return false;
   const p = Object.assign({}, old, photo);
   S.byId.set(p.id, p);
   S.photos[S.photos.indexOf(old)] = p;
   const i = S.order.indexOf(old);
-  if (i >= 0) { S.order[i] = p; if (focus) S.index = i; }
-  render();
+  if (i >= 0) S.order[i] = p;
+  return true;
 }
 
 async function change(body) { replace(await post(`/review/api/photos/${current().id}`, body)); }
-async function undo(redo) { const r = await post("/review/api/undo", { redo }); if (r) replace(r.photo, true); }
+async function undo(redo) {
+  const r = await post("/review/api/undo", { redo }, redo ? "not redone" : "not undone");
+  if (r) replace(r.photo, true);
+}
 
 function move(step) {
   S.index = Math.max(0, Math.min(S.order.length - 1, S.index + step));
@@ -363,6 +400,9 @@ $("#grid").addEventListener("scroll", () => {
   if (!scrolling) scrolling = requestAnimationFrame(() => { scrolling = 0; renderGrid(false); });
 }, { passive: true });
 window.addEventListener("resize", () => { if (S.view === "grid") renderGrid(false); else if (S.view === "compare") layoutCompare(); });
+window.addEventListener("focus", () => refresh());
+document.addEventListener("visibilitychange", () => { if (!document.hidden) refresh(); });
+setInterval(() => { if (!document.hidden && S.csrf) refresh(); }, 2000);
 let touch = null;  // a swipe in the loupe: the next or previous photo
 $("#loupe").addEventListener("touchstart", (ev) => { touch = ev.touches[0].clientX; }, { passive: true });
 $("#loupe").addEventListener("touchend", (ev) => {
@@ -374,6 +414,7 @@ $("#loupe").addEventListener("touchend", (ev) => {
 fetch("/review/api/photos", { credentials: "same-origin" }).then((r) => r.json()).then((data) => {
   S.photos = data.photos;
   S.csrf = data.csrf;
+  S.seq = data.seq;
   for (const p of S.photos) S.byId.set(p.id, p);
   fillChoices("verdict", [...new Set(S.photos.map((p) => p.verdict))].sort());
   fillChoices("reason", [...new Set(S.photos.flatMap((p) => p.reasons.map((r) => r.code)))].sort());
