@@ -25,9 +25,11 @@ class VideoError(Exception):
     pass
 
 
-def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, tuple[int, int]]]:
+def sample(path: str, long_side: int = 1024,
+           clock: dict | None = None) -> Iterator[tuple[int, np.ndarray, tuple[int, int]]]:
     """(second, RGB frame at most `long_side` wide or high, full (w, h)): the first frame at or after each whole
-    second of the clip, counted from its first frame."""
+    second of the clip, counted from its first frame. `clock`, when given, gets "end": the seconds decoded, from
+    the first frame to the end of the last (a 0.4 s clip is 0.4 s long, not the one second it is sampled at)."""
     import av
 
     if os.path.getsize(path) == 0:  # FFmpeg calls it "invalid data": a copy that never finished says more
@@ -47,6 +49,10 @@ def sample(path: str, long_side: int = 1024) -> Iterator[tuple[int, np.ndarray, 
                 if frame.time is None:
                     continue
                 start = frame.time if start is None else start
+                if clock is not None:
+                    step = float(frame.duration * frame.time_base) if frame.duration and frame.time_base else (
+                        1 / float(stream.average_rate) if stream.average_rate else 0.0)
+                    clock["end"] = frame.time - start + step
                 second = int(math.floor(frame.time - start + 1e-6))
                 if second < wanted:
                     continue  # not converted: only the sampled frames pay for scaling to RGB
@@ -80,15 +86,14 @@ def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = No
     from keepers.sidecar.engine import Stopping
 
     photo = Photo(path, "video")
-    seconds, verdicts, duration = [], [], 0.0
-    for second, rgb, (w, h) in sample(path, engine.settings.analysis_size):
+    seconds, verdicts, clock = [], [], {}
+    for second, rgb, (w, h) in sample(path, engine.settings.analysis_size, clock):
         if stopping is not None and stopping():
             raise Stopping()
         frame = Frame(photo, rgb, Meta(width=w, height=h), scale=rgb.shape[1] / w, source=f"{path}@{second}s")
         findings = run_all(frame, analyzers)  # one analyzer's bug costs that second this analyzer's opinion only
         findings += score_concepts(list(concepts), findings)
         v = engine.judge_frame(photo, findings)  # the judging step a photo gets
-        duration = second + 1.0
         # a second nothing could judge (analyzers that give no score) still has its outputs; it has no say in the
         # clip's judgement
         seconds.append({"t": second, "verdict": verdict_dict(v) if v.judged else None, "models": {
@@ -99,6 +104,8 @@ def judge(engine, path: str, analyzers, concepts=(), shown: set[str] | None = No
             verdicts.append((second, v))
     if not seconds:
         raise VideoError("the video has no decodable frame")
+    # the length decoded, not the seconds sampled: it said 1.0 of a 0.4 s clip and 2.0 of a 1.2 s one
+    duration = round(clock.get("end") or float(seconds[-1]["t"] + 1), 3)
     clip = summarise([v for _, v in verdicts], engine.settings) if verdicts else None
     scores = [v.score for _, v in verdicts]
     return {"duration": duration, "seconds": seconds, "verdict": clip,

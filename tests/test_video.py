@@ -151,3 +151,26 @@ def test_an_empty_or_cut_short_clip_says_so_without_ffmpegs_error_number_and_its
     assert cut["error_code"] == "read_error" and "damaged, cut short, or not a video" in cut["error"]
     for res in (empty, cut):
         assert "Errno" not in res["error"] and str(lib) not in res["error"], res["error"]
+
+
+def test_a_clip_shorter_than_its_sampled_seconds_gives_its_own_length_as_duration(env, shared_data):
+    lib, _, c = env
+    with av.open(str(lib / "blink.mp4"), "w") as out:  # 4 frames at 10 fps: a 0.4 s clip
+        stream = out.add_stream("libx264", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 320, 240, "yuv420p"
+        for _ in range(4):
+            for packet in stream.encode(av.VideoFrame.from_ndarray(still("coffee"), format="rgb24")):
+                out.mux(packet)
+        for packet in stream.encode():
+            out.mux(packet)
+    paths = [str(lib / "blink.mp4")]
+    real = shared_data / "videos" / "imageio" / "realshort.mp4"  # 36 frames at 29.97 fps: 1.2 s
+    if real.is_file():
+        (lib / "realshort.mp4").write_bytes(real.read_bytes())
+        paths.append(str(lib / "realshort.mp4"))
+    got = c.post("/v1/predict", {"paths": paths}).json()["results"]
+    assert got[0]["video"]["duration"] == pytest.approx(0.4, abs=0.01)  # it said 1.0
+    assert [s["t"] for s in got[0]["video"]["seconds"]] == [0]
+    if len(got) > 1:
+        assert got[1]["video"]["duration"] == pytest.approx(1.2, abs=0.01)  # it said 2.0
+        assert [s["t"] for s in got[1]["video"]["seconds"]] == [0, 1]
