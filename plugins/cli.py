@@ -61,7 +61,9 @@ def hosts(args, settings) -> int:
         labels = ", ".join(f"{r}={c}" for r, c in a.labels.items() if c) or "none"
         print(f"{name:10} {a.description}\n{'':10} colour labels: {labels}")
     print(f"\nLightroom Classic plugin: {lightroom.PLUGIN_DIR}  (File > Plug-in Manager > Add)")
-    print(f"darktable script:         {darktable.SCRIPT}  (copy to ~/.config/darktable/lua/contrib/)")
+    # copied alone, the script never runs: darktable runs only its luarc (or script_manager, which Debian lacks)
+    print(f"darktable script:         {darktable.SCRIPT}  (copy to ~/.config/darktable/lua/contrib/, then add the "
+          f"line  {darktable.LUARC_LINE}  to ~/.config/darktable/luarc, or start it in script_manager)")
     return 0
 
 

@@ -28,7 +28,7 @@ from keepers.core.io.hosts import adapter_for
 from keepers.core.types import Verdict
 from keepers.core.io.xmp import SidecarWriter, read_sidecar
 
-from helpers import isolated_env
+from helpers import isolated_env, keepers
 
 ROOT = Path(__file__).resolve().parents[1]
 LUARC = ROOT / "tests" / "lua" / "darktable_luarc.lua"
@@ -488,3 +488,27 @@ def test_with_export_content_tags_a_darktable_export_carries_our_content_tags_bu
     assert {"Keepers", "animal", "cat", "Norway"} <= got["c_burst2"]["flat"]
     for name, kw in got.items():
         assert not kw["flat"] & JUDGEMENT_WORDS, (name, kw)
+
+
+def test_the_install_step_keepers_hosts_prints_loads_the_script_in_darktable(tmp_path):
+    # a photographer follows `keepers hosts` word for word: copying the script alone loads nothing (darktable runs
+    # only its luarc), so the step must name the luarc line too
+    out = keepers("hosts", tmp=tmp_path).stdout
+    step = next(l for l in out.splitlines() if l.startswith("darktable script:"))
+    folder = re.search(r"copy to ~/\.config/darktable/(\S+?)/?[,)]", step)
+    line = re.search(r"add the line\s+(.+?)\s+to ~/\.config/darktable/luarc", step)
+    assert folder and line, step
+    cfg = tmp_path / "darktable"  # stands for ~/.config/darktable
+    (cfg / folder.group(1)).mkdir(parents=True)
+    shutil.copy(SCRIPT_DIR / "keepers.lua", cfg / folder.group(1))
+    (cfg / "luarc").write_text(line.group(1) + "\n" + 'local dt = require "darktable"\n'
+                               'print("LUA_LIB " .. tostring(dt.gui.libs["keepers"] ~= nil))\n'
+                               "io.stdout:flush()\nos.exit(0)\n")
+    for _ in range(3):  # darktable 4.2 sometimes hangs at start-up under Xvfb (see darktable() above)
+        stdout, stderr, hung = _run(["xvfb-run", "-a", "darktable", "--library", str(cfg / "library.db"),
+                                     "--configdir", str(cfg), "--cachedir", str(cfg / "cache"), "-d", "lua"],
+                                    dict(os.environ), 60)
+        if not hung:
+            break
+    assert "LUA_LIB true" in stdout, (stdout[-2000:], stderr[-2000:])
+    assert "LUA ERROR" not in stdout + stderr
