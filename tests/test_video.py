@@ -174,3 +174,15 @@ def test_a_clip_shorter_than_its_sampled_seconds_gives_its_own_length_as_duratio
     if len(got) > 1:
         assert got[1]["video"]["duration"] == pytest.approx(1.2, abs=0.01)  # it said 2.0
         assert [s["t"] for s in got[1]["video"]["seconds"]] == [0, 1]
+
+
+def test_show_on_a_clip_the_daemon_judged_points_at_its_sidecar_and_verdict(env, tmp_path):
+    from helpers import keepers
+
+    lib, _, c = env
+    make_clip(lib / "judged.mp4", seconds=2)
+    [res] = c.post("/v1/predict", {"paths": [str(lib / "judged.mp4")], "write": True}).json()["results"]
+    assert res["sidecars"] == [str(lib / "judged.mp4.xmp")] and res["error"] is None
+    proc = keepers("show", lib / "judged.mp4", tmp=tmp_path)
+    assert proc.returncode == 2 and "is a video" in proc.stderr
+    assert f"its judgement is in judged.mp4.xmp: score {res['score']:.1f}, {res['verdict']}" in proc.stderr, proc.stderr

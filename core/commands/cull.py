@@ -39,6 +39,24 @@ def cull(args, settings) -> int:
     return 1 if stats["errors"] else 0
 
 
+def _clip_judged(path: str, settings) -> str:
+    """Where a clip judged by `keepers watch` or the daemon keeps its judgement, for show to point at: it sent the
+    user to watch a clip watch had judged already."""
+    from keepers.core.errors import KeepersError
+    from keepers.core.io.hosts import adapter_for
+    from keepers.core.io.xmp import read_sidecar
+
+    try:
+        side = adapter_for(settings).sidecar(path)
+        got = read_sidecar(side) if side.exists() else {}
+    except (KeepersError, OSError):
+        return ""
+    if got.get("judged_by") != "video" or got.get("score") is None:
+        return ""
+    stars = "rejected" if got["stars"] == -1 else f"{got['stars']} stars"
+    return f"; its judgement is in {side.name}: score {got['score']:.1f}, {got['verdict']}, {stars}"
+
+
 def show(args, settings) -> int:
     from rich.console import Console
 
@@ -48,7 +66,7 @@ def show(args, settings) -> int:
     if not os.path.exists(path):
         raise UserError(f"no such file: {args.file}")
     if is_video(path):
-        raise UserError(f"{args.file} is {VIDEO_SKIPPED}")
+        raise UserError(f"{args.file} is {VIDEO_SKIPPED}{_clip_judged(path, settings)}")
     if os.path.isdir(path):  # it showed the folder's first photo, as if that were the folder's verdict
         raise UserError(f"{args.file} is a folder: `keepers show` takes one photo; `keepers cull {args.file}` judges "
                         "a folder")
