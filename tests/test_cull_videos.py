@@ -36,3 +36,12 @@ def test_similar_on_a_clip_says_it_compares_photos_instead_of_asking_for_a_cull_
     proc = keepers("similar", card / "realshort.mp4", tmp=tmp_path)
     assert proc.returncode == 2
     assert "is a video" in proc.stderr and "run `keepers cull`" not in proc.stderr, proc.stderr
+
+
+def test_a_cull_of_one_clip_says_it_skipped_a_video_and_lists_no_photo_formats(tmp_path, shared_data):
+    clip = tmp_path / "realshort.mp4"
+    shutil.copy(shared_data / "videos" / "imageio" / "realshort.mp4", clip)
+    proc = keepers("cull", "--json", clip, tmp=tmp_path)
+    assert proc.returncode == 0 and proc.stdout == ""
+    assert "skipped 1 video(s) (realshort.mp4)" in proc.stderr
+    assert "no photos found" not in proc.stderr and "HEIC" not in proc.stderr, proc.stderr

@@ -25,10 +25,14 @@ from keepers.core.commands.cull_summary import DOUBTED, FULL_TABLE, bad_for, poi
 
 
 def cull(args, settings) -> int:
+    from keepers.core.io.discover import is_video
+
     with _reported_by_us(getattr(args, "verbose", False)):
         results, stats = run_cull(args.paths, settings, dry_run=args.dry_run, quiet=args.json)
-    if not results:  # a summary of zeros alone looked like an empty shoot: the wrong folder, or photos in a format
-        from keepers.core.io.loader_open import SUPPORTED  # not read, is said (on stderr: stdout may be --json)
+    # a summary of zeros alone looked like an empty shoot: the wrong folder, or photos in a format not read, is said
+    # (on stderr: stdout may be --json); clips named one by one were said skipped already, with what judges them
+    if not results and not all(is_video(p) and os.path.isfile(p) for p in args.paths):
+        from keepers.core.io.loader_open import SUPPORTED
 
         print(f"keepers: no photos found in {', '.join(map(str, args.paths))} ({SUPPORTED})", file=sys.stderr)
     if args.json:
