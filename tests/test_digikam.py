@@ -5,6 +5,7 @@ colour label and tag paths. The real-digiKam test skips when digiKam is absent (
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import sqlite3
@@ -229,3 +230,17 @@ def test_digikam_still_shows_the_labels_rating_and_tags_inside_the_photo_after_k
     assert sorted(a.tags) == ["Keepers/animal/cat", "Keepers/group/pick", "People/Anna"]
     b = seen["plain.jpg"]  # nothing set by the photographer: Keepers' labels show
     assert (b.rating, b.pick_label, b.color_label) == (4, 3, 4)
+
+
+def test_the_digikam_settings_the_readme_names_are_the_ones_digikam_shows():
+    # a photographer looks for the README's words in digiKam's settings dialog: they must be digiKam's own labels
+    gui = Path("/usr/lib/digikam/libdigikamgui.so.7.9.0")  # its settings dialog
+    if not gui.exists():
+        pytest.skip("needs digiKam 7.9 (Debian: `make interop-digikam`)")
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    bullet = re.search(r"^- \*\*digiKam:\*\*(.+?)^- ", readme, re.S | re.M).group(1)
+    named = [" ".join(n.split()) for n in re.findall(r"\*([^*`]+)\*", bullet)]
+    assert named
+    labels = {line.replace("&", "") for line in subprocess.run(["strings", str(gui)], capture_output=True,
+                                                                text=True).stdout.splitlines()}
+    assert [n for n in named if n not in labels] == []
