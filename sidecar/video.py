@@ -139,15 +139,28 @@ def summarise(verdicts: list[Verdict], settings) -> Verdict:
     for v in verdicts:
         for r in v.reasons:
             by_code.setdefault(r.code, []).append(r)
-    reasons = [Reason(code, f"{rs[0].message} (in {len(rs)} of {n} seconds)",
-                      float(np.mean([r.severity for r in rs])), float(np.mean([r.cost for r in rs])))
-               for code, rs in by_code.items() if len(rs) >= need]
+    reasons = [_over_seconds(code, rs, n) for code, rs in by_code.items() if len(rs) >= need]
     reasons.sort(key=lambda r: (-r.cost, -r.severity, r.code))
     thr = settings.good_threshold
     return Verdict(score=score, verdict="good" if score >= thr else "bad",
                    confidence=round(1.0 / (1.0 + math.exp(-1.5 * abs(score - thr))), 3),
                    stars=settings.stars.stars(score), reasons=reasons,
                    keywords=sorted(k for k, c in kw.items() if c >= need), judged_by="video")
+
+
+def _over_seconds(code: str, rs: list[Reason], n: int) -> Reason:
+    """One reason for the clip from the seconds that had it: the mean severity and points, in the words of the
+    second nearest that mean, with the mean's points where its words gave points. The first second's words and
+    points were kept: walk.mkv's 'appeal (+0.2): People like photos like this: +0.4 (in 3 of 3 seconds)'."""
+    from keepers.core.judge.texts import plain
+
+    cost = float(np.mean([r.cost for r in rs]))
+    near = min(rs, key=lambda r: abs(r.cost - cost))
+    words = plain(near, code=False)
+    if words != near.message.strip():  # "...: +0.4": the points it gave or took, now the clip's
+        words += f": {-cost:+.1f}"
+    return Reason(code, f"{words} (in {len(rs)} of {n} second{'s' if n != 1 else ''})",
+                  float(np.mean([r.severity for r in rs])), cost)
 
 
 def write_sidecar(engine, path: str, judged: dict) -> tuple[list[str], str | None]:

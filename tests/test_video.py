@@ -186,3 +186,20 @@ def test_show_on_a_clip_the_daemon_judged_points_at_its_sidecar_and_verdict(env,
     proc = keepers("show", lib / "judged.mp4", tmp=tmp_path)
     assert proc.returncode == 2 and "is a video" in proc.stderr
     assert f"its judgement is in judged.mp4.xmp: score {res['score']:.1f}, {res['verdict']}" in proc.stderr, proc.stderr
+
+
+def test_a_clip_reason_gives_the_points_it_took_over_its_seconds_not_those_of_its_first_second(env, shared_data):
+    import re
+
+    _, daemon, _ = env
+    clip = shared_data / "videos" / "intel_asl_gestures" / "walk.mkv"  # 3 seconds, appeal +0.4, +0.1, +0.2
+    if not clip.is_file():
+        pytest.skip(f"{clip} is absent")
+    judged = video.judge(daemon.engine, str(clip), daemon.engine.analyzers)
+    said = 0
+    for r in judged["verdict"].reasons:
+        points = re.search(r": ([+-]\d+\.\d) \(in \d+ of \d+ seconds?\)$", r.message)
+        if points:
+            said += 1
+            assert float(points.group(1)) == pytest.approx(-r.cost, abs=0.051), (r.message, r.cost)
+    assert said, [r.message for r in judged["verdict"].reasons]  # a clip of people: moment and appeal give points
