@@ -309,5 +309,5 @@ def signals_list(ctx: Ctx):
     return {"signals": rows}
 
 
-# the admin routes (models, keys) live beside: importing them here fills ROUTES completely
-from keepers.sidecar import api_admin, api_taste  # noqa: E402,F401
+# the admin routes (models, keys), taste and watched folders live beside: importing them here fills ROUTES completely
+from keepers.sidecar import api_admin, api_taste, api_watch  # noqa: E402,F401

@@ -5,8 +5,8 @@ The models live by the part of the API they serve; every name is imported here, 
 `schemas_base.py` (the field types, names and limits, the strict base of every request, the error body),
 `schemas_result.py` (the one result shape: `Result` and its reasons, verdict, models' outputs, video),
 `schemas_predict.py` (predict, jobs, workflows), `schemas_library.py` (similar photos, text search, signals, models
-and concepts), `schemas_keys.py` (keys, the caller's own key, health) and `schemas_taste.py` (the review page,
-taste profiles)."""
+and concepts), `schemas_keys.py` (keys, the caller's own key, health, watched folders) and `schemas_taste.py` (the
+review page, taste profiles)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from __future__ import annotations
 from keepers.sidecar.schemas_base import (  # noqa: F401
     CONCEPT_PATTERN, MAX_JOB_INPUTS, NAME_PATTERN, RESULTS_PAGE, Deleted, Error, ErrorBody, ModelName, Path_, Scope,
     Strict)
-from keepers.sidecar.schemas_keys import Health, Key, KeyCreate, KeyCreated, KeyList, Me  # noqa: F401
+from keepers.sidecar.schemas_keys import (  # noqa: F401
+    Health, Key, KeyCreate, KeyCreated, KeyList, Me, WatchFailure, WatchStatus)
 from keepers.sidecar.schemas_library import (  # noqa: F401
     ConceptCreate, Hit, Model, ModelList, ModelPatch, PhotoSignals, SearchResponse, SignalList, SignalOut,
     SignalsRequest, SignalsStored, SimilarRequest, TextRequest)

@@ -1,5 +1,5 @@
 """Keys and the daemon itself (sidecar/api_admin.py, api.py): a key made, listed and revoked, the caller's own key,
-the health check."""
+the health check, the watched folders (what is queued, which files failed and why)."""
 
 from __future__ import annotations
 
@@ -48,3 +48,22 @@ class Health(BaseModel):
     queue: dict[str, int]
     taste: dict[str, Any] | None = Field(None, description="the `taste` setting's profile, whether it is in use, "
                                          "and why not (a deleted profile: judged without taste)")
+
+
+class WatchFailure(BaseModel):
+    path: str = Field(description="the file, as the daemon found it in a watched folder")
+    error: str = Field(description="why it was not analysed: 'not a recognised image format ...', 'file is empty "
+                       "(0 bytes)', 'file is truncated ...'")
+    failed_at: str | None = Field(description="when (UTC, ISO 8601)")
+    size: int = Field(description="its size in bytes when it was read")
+
+
+class WatchStatus(BaseModel):
+    folders: list[str] = Field(description="the watched folders whose files this key's roots hold (those of a "
+                               "folder only partly under the roots: the part under them)")
+    queued: int = Field(description="files waiting to be analysed")
+    running: int = Field(description="files being analysed now")
+    done: int = Field(description="files analysed, their sidecars written")
+    failed: list[WatchFailure] = Field(description="files not analysed and why, newest first; a file changed "
+                                       "since (a new version analysed or queued) or gone is not listed")
+    failed_total: int = Field(description="how many files `failed` would list without its limit")

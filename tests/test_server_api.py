@@ -131,6 +131,7 @@ def example(ns, method: str, path: str):
         return method, path.replace("{name}", name), body, ok
     table = {
         ("GET", "/health"): ("/health", None, {200}),
+        ("GET", "/v1/watch"): ("/v1/watch", None, {200}),
         ("GET", "/v1/taste/profiles"): ("/v1/taste/profiles", None, {200}),
         ("GET", "/v1/me"): ("/v1/me", None, {200}),
         ("POST", "/v1/predict"): ("/v1/predict", {"paths": [astronaut]}, {200}),

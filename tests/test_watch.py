@@ -193,6 +193,63 @@ def test_a_daemon_killed_mid_batch_and_restarted_analyses_every_photo_exactly_on
     sidecars_whole(folder, [f"A_{i:03d}.jpg" for i in range(120)] + [f"B_{i:03d}.jpg" for i in range(30)])
 
 
+def test_a_dam_client_asks_the_daemon_which_watched_files_failed_and_why_for_its_own_folders_only(tmp_path):
+    from keepers.sidecar import auth
+
+    library, other = tmp_path / "library", tmp_path / "other"
+    folder = library / "import"
+    folder.mkdir(parents=True)
+    other.mkdir()
+    config = tmp_path / "config.toml"
+    config.write_text(f'[daemon]\nwatch = ["{folder}", "{other}"]\nsettle_s = 0.2\nwarm_up = false\n')
+    store = Store(tmp_path / "daemon.db")  # the daemon's, beside the catalog
+    _, _, key = auth.create_app(store, "dam", [str(library)])
+    store.close()
+    proc = serve(tmp_path, config)
+    try:
+        c = Client(url_of(proc), key)
+        good = jpegs(2)
+        (folder / "good.jpg").write_bytes(good[0])
+        (folder / "text.jpg").write_text("hello, not a photo")
+        (folder / "zero.jpg").write_bytes(b"")
+        (other / "elsewhere.jpg").write_text("not this application's")
+
+        def settled(done, failed):
+            w = c.get("/v1/watch").json()
+            return w if (w["done"], w["failed_total"], w["queued"] + w["running"]) == (done, failed, 0) else None
+        w = wait_for(lambda: settled(1, 2), 60, "the three files to be processed")  # a 0-byte file waits 5 s
+        assert w["folders"] == [str(folder)] and w["done"] == 1 and w["failed_total"] == 2
+        failed = {f["path"]: f for f in w["failed"]}
+        assert set(failed) == {str(folder / "text.jpg"), str(folder / "zero.jpg")}  # not the other folder's file,
+
+        def elsewhere_failed():  # which failed as well
+            db = sqlite3.connect(tmp_path / "daemon.db", timeout=30)
+            try:
+                return db.execute("SELECT state FROM watch_queue WHERE path = ?",
+                                  (str(other / "elsewhere.jpg"),)).fetchone() == ("failed",)
+            finally:
+                db.close()
+        wait_for(elsewhere_failed, 30, "the other folder's file to fail")
+        assert c.get("/v1/watch").json()["failed_total"] == 2
+        assert failed[str(folder / "text.jpg")]["error"].startswith("not a recognised image format")
+        assert failed[str(folder / "zero.jpg")]["error"] == "file is empty (0 bytes)"
+        assert failed[str(folder / "zero.jpg")]["size"] == 0 and failed[str(folder / "text.jpg")]["failed_at"]
+        assert len(c.get("/v1/watch?limit=1").json()["failed"]) == 1
+
+        (folder / "text.jpg").write_bytes(good[1])  # put right: it is analysed again and no longer listed
+        w = wait_for(lambda: settled(2, 1), 60, "the corrected file to be analysed")
+        assert [f["path"] for f in w["failed"]] == [str(folder / "zero.jpg")] and w["done"] == 2
+        assert "elsewhere.jpg" not in c.get("/health").body.decode()  # the public health check names no file
+        doc = c.get("/v1/openapi.json").json()
+        assert doc["paths"]["/v1/watch"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == \
+            {"$ref": "#/components/schemas/WatchStatus"}
+        assert {"path", "error", "failed_at"} <= set(doc["components"]["schemas"]["WatchFailure"]["properties"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        proc.stderr.close()
+
+
 def _keepers_watch(tmp_path):
     """`keepers watch` started on a new folder `import` (one worker, 0.2 s settle, a fresh home), once it watches."""
     folder = tmp_path / "import"
