@@ -154,6 +154,10 @@ def test_the_dog_burst_picks_a_frame_with_the_dog_not_the_one_it_has_left(shared
     assert len({m.group for m in members.values()}) == 1 and len(members) == 10
     pick = next(n for n, m in members.items() if m.pick)
     assert subject[pick] >= 0.5 and "the subject in the frame" in members[pick].why
+    # and the pick says so where a photographer reads it (show, --json, keepers:Reasons), as its alternates say why not
+    said = [r for r in results[pick].verdict.reasons if r.code == "pick"]
+    assert [(r.message, r.cost) for r in said] == [(members[pick].why, 0.0)]
+    assert all(not any(r.code == "pick" for r in results[n].verdict.reasons) for n in members if n != pick)
 
 
 def test_a_burst_of_an_empty_road_is_no_burst_of_an_animal_and_picks_a_frame_with_the_car(shared_data, tmp_path):

@@ -172,8 +172,9 @@ def apply_groups(results, settings=None) -> dict[str, Membership]:
 
 
 def annotate(verdict: Verdict, m: Membership | None) -> Verdict:
-    """Copy a photo's group into its verdict: group id, pick, keywords (group|burst, group|alternate...), and for
-    an alternate a zero-cost reason saying which frame won and why; its score and stars stay its own."""
+    """Copy a photo's group into its verdict: group id, pick, keywords (group|burst, group|alternate...), and a
+    zero-cost reason: for an alternate which frame won and why, for a burst's pick why it won; its score and stars
+    stay its own."""
     if m is None:
         return verdict
     verdict.group, verdict.pick = m.group, m.pick
@@ -183,6 +184,7 @@ def annotate(verdict: Verdict, m: Membership | None) -> Verdict:
         verdict.reasons.append(Reason("alternate", m.why, 0.0))
     elif m.pick and m.kind in CULLED:
         words.add("group|pick")
+        verdict.reasons.append(Reason("pick", m.why, 0.0))  # why it won, as its alternates say why they lost
     verdict.keywords = sorted(set(verdict.keywords) | words)
     return verdict
 
