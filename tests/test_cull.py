@@ -395,3 +395,16 @@ def test_no_python_warning_reaches_the_photographers_terminal(tmp_path):
                           env={**isolated_env(tmp_path), **env}, timeout=300)
     assert "Warning" not in proc.stderr, proc.stderr
     assert "dot.png" in proc.stdout  # the photo's problem is still said, as its error
+
+
+def test_a_second_cull_of_an_unchanged_folder_gives_every_photo_the_very_same_verdict(shared_data, tmp_path):
+    """The second run judges from the catalog's findings: it stored each reason's severity rounded to 3 places (as
+    --json shows it), so frames of people with closed eyes came back a hundredth apart (3.38 -> 3.39, a cost 3.62 ->
+    3.63) and a DAM comparing sidecars saw a change where nothing had."""
+    folder = tmp_path / "clips"
+    folder.mkdir()
+    for clip in ("night", "sister"):
+        for f in sorted((shared_data / "bursts/clips" / clip).glob("*.jpg")):
+            shutil.copy(f, folder / f.name)
+    first, second = (records(keepers("cull", "--json", "--dry-run", folder, tmp=tmp_path)) for _ in range(2))
+    assert len(first) == 6 and second == first
