@@ -149,7 +149,8 @@ def watch(args, settings) -> int:
     engine = Engine(settings, store)
 
     def report(done: int, failed: int) -> None:
-        print(f"{done} photo(s) analysed, {failed} failed; queue: {store.queue_counts().get('queued', 0)}", flush=True)
+        # a batch holds photos and clips alike (a clip is one file, judged by the second)
+        print(f"{done} file(s) analysed, {failed} failed; queue: {store.queue_counts().get('queued', 0)}", flush=True)
 
     watcher = Watcher([str(p) for p in args.paths], engine, settle_s=ds.settle_s if args.settle is None else args.settle,
                       batch=ds.watch_batch, on_batch=report)

@@ -294,6 +294,7 @@ def test_keepers_watch_tags_new_photos_and_videos_in_the_foreground(tmp_path):
     from keepers.core.io.xmp import read_sidecar
 
     assert read_sidecar(folder / "clip.mp4.xmp")["judged_by"] == "video"
+    assert "file(s) analysed" in out and "photo(s) analysed" not in out, out  # a clip is no photo
     sidecars_whole(folder, [f"new_{i}.jpg" for i in range(3)])
 
 
