@@ -183,6 +183,31 @@ def test_a_burst_of_an_empty_road_is_no_burst_of_an_animal_and_picks_a_frame_wit
     assert checked >= 2
 
 
+def test_an_alternate_kept_for_its_sound_exposure_is_not_called_badly_exposed(shared_data, tmp_path):
+    """What a frame is called beside its burst's pick is what its judgement charged: the bedroom walk-through's frames,
+    kept at 7.6-8.6 with no exposure flaw charged, were each "alternate ... (badly exposed)" from a measure the
+    judgement had weighed and let go."""
+    from keepers.core.io.catalog import Catalog
+    from keepers.core.judge.flaws import MOVED
+    from keepers.core.pipeline import Cull
+
+    folder = tmp_path / "bedroom"
+    folder.mkdir()
+    for f in sorted((shared_data / "bursts/bedroom").glob("*.jpg"))[:20]:
+        (folder / f.name).write_bytes(f.read_bytes())
+    settings = Settings(catalog=tmp_path / "catalog.db")
+    cull = Cull(settings, Catalog(settings.catalog), dry_run=True)
+    alternates = [r for r in cull.run([str(folder)]) if any(x.code == "alternate" for x in r.verdict.reasons)]
+    assert len(alternates) >= 10
+    for r in alternates:
+        note = next(x.message for x in r.verdict.reasons if x.code == "alternate")
+        charged = {x.code for x in r.verdict.reasons if x.cost >= MOVED}
+        if "badly exposed" in note:
+            assert any(w in c for c in charged for w in ("expos", "highlight", "shadow", "dark", "bright")), note
+        if "blurred" in note:
+            assert any(w in c for c in charged for w in ("blur", "focus", "shake")), note
+
+
 def test_a_burst_of_a_person_never_picks_the_frame_the_person_has_left():
     frames = [G.GroupInput(key=f"IMG_{i}.JPG", quality=q, people=n, subject=0.0)
               for i, (q, n) in enumerate([(7.0, 1), (7.2, 1), (8.5, 0)])]  # the empty frame is the sharpest

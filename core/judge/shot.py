@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from keepers.core.analyzers import Analyzer
+from keepers.core.judge.flaws import MOVED
 from keepers.core.types import Finding, Frame, area_resize
 
 THUMB = 64  # long side of the grey thumbnail kept for geometry
@@ -135,8 +136,14 @@ def group_input(result) -> GroupInput:
             it.people = int(f.features["people"]) if "people" in f.features else None
         if f.analyzer == "sharpness" and "blur_best" in f.features:
             it.sharpness = -float(f.features["blur_best"])  # the blur (log px) of the sharpest region: less is sharper
-    # only flaws that matter (severity >= 0.3) disqualify a frame from being the pick
-    codes = {r.code for f in findings for r in f.reasons if r.severity >= 0.3}
+    # only flaws that matter disqualify a frame from being the pick: those its judgement charged points for where
+    # it was judged (a flaw measured and not charged can be untrue of the photo: a bedroom's frames kept at 7.6-8.6
+    # were each called "(badly exposed)" as alternates), else those the analyzers found with severity >= 0.3
+    verdict = getattr(result, "verdict", None)
+    if verdict is not None and verdict.score is not None:
+        codes = {r.code for r in verdict.reasons if r.cost >= MOVED}
+    else:
+        codes = {r.code for f in findings for r in f.reasons if r.severity >= 0.3}
     it.blurred = _flag(codes, "blur", "focus", "shake")
     it.eyes_closed = _flag(codes, "closed_eyes", "blink")
     it.badly_exposed = _flag(codes, "expos", "highlight", "shadow", "dark", "bright")
