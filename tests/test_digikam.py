@@ -121,19 +121,7 @@ Use XMP Sidecar For Reading=true
 
 
 def _digikam_until(env: dict, db_file: Path, ready, timeout: float) -> bool:
-    """Start digiKam headless, wait until `ready(db)` holds, stop it (with its Xvfb); whether it got ready. Started
-    once more if it ended on its own before: `xvfb-run -a` takes the first display without a lock file, so two
-    started at the same moment can take the same one and the later Xvfb fails (the two tests here failed together
-    once, "digiKam made no database", while another digiKam ran beside the suite; each passed alone)."""
-    for _ in range(2):
-        got = _digikam_once(env, db_file, ready, timeout)
-        if got is not None:
-            return got
-    return False
-
-
-def _digikam_once(env: dict, db_file: Path, ready, timeout: float) -> bool | None:
-    """One start of digiKam: True when ready, False when not ready in time, None when it ended on its own first."""
+    """Start digiKam headless, wait until `ready(db)` holds, stop it (with its Xvfb); whether it got ready."""
     p = subprocess.Popen(["xvfb-run", "-a", "digikam"], env=env, stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL, start_new_session=True)
     ok, deadline = False, time.time() + timeout
@@ -146,7 +134,6 @@ def _digikam_once(env: dict, db_file: Path, ready, timeout: float) -> bool | Non
             except sqlite3.Error:
                 pass  # the schema is not there yet, or digiKam holds a write lock
         time.sleep(2 if ok else 0)  # let it finish the transaction it is in
-        ended = not ok and p.poll() is not None
     finally:
         for sig in (signal.SIGTERM, signal.SIGKILL):
             try:
@@ -158,7 +145,7 @@ def _digikam_once(env: dict, db_file: Path, ready, timeout: float) -> bool | Non
                 break
             except subprocess.TimeoutExpired:
                 continue
-    return None if ended else ok
+    return ok
 
 
 def digikam_scan(photos: Path, work: Path) -> Path:
