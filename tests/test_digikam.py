@@ -156,7 +156,10 @@ def digikam_scan(photos: Path, work: Path) -> Path:
     (home / ".config" / "digikamrc").write_text(RC.format(photos=photos, db=dbdir))
     db_file = dbdir / "digikam4.db"
     db_file.touch()  # else digiKam asks in a dialog whether to create it
-    env = {**os.environ, "HOME": str(home), "QTWEBENGINE_DISABLE_SANDBOX": "1"}  # root needs no-sandbox
+    # digiKam reads its settings under XDG_CONFIG_HOME where that is set, before HOME: a run with its own XDG
+    # folders (a CI's, a developer's fresh home) gave it no digikamrc, so it never made its database
+    env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+    env.update(HOME=str(home), QTWEBENGINE_DISABLE_SANDBOX="1")  # root needs no-sandbox
     # first start: digiKam makes its schema, then waits in the first-run collection dialog
     assert _digikam_until(env, db_file, lambda db: db.execute(
         "SELECT value FROM Settings WHERE keyword = 'DBVersion'").fetchone(), 90), "digiKam made no database"
