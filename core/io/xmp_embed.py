@@ -10,7 +10,7 @@ from pathlib import Path
 from keepers.core.io import exiftool as et_proc
 from keepers.core.errors import ReadError, WriteError
 from keepers.core.io.xmp_args import SEP, assignments
-from keepers.core.io.xmp_files import check_writable, install, remove_stale_temps, temp_name, unlink
+from keepers.core.io.xmp_files import check_writable, remove_stale_temps, rewrite
 from keepers.core.io.xmp_plan import plan
 from keepers.core.io.xmp_read import num, photo_xmp
 from keepers.core.io.xmp_sidecar import WriteResult
@@ -53,17 +53,10 @@ class Embed:
                              p["props_set"])
         if dry_run:
             return result
-        tmp = temp_name(target)
-        args = ["-sep", SEP, "-o", os.fsencode(tmp), *assignments(p, verdict, analyzers, host, extra),
-                os.fsencode(target)]
-        try:
+        def write_copy(tmp: Path) -> None:
             remove_stale_temps(target, self.folder_names(target.parent))
-            self._run(et, args, photo, "exiftool could not write the photo")
-            install(tmp, target, keep_original)
-        except OSError as e:
-            unlink(tmp)
-            raise WriteError(photo, e.strerror or str(e)) from e
-        except BaseException:
-            unlink(tmp)
-            raise
+            self._run(et, ["-sep", SEP, "-o", os.fsencode(tmp), *assignments(p, verdict, analyzers, host, extra),
+                           os.fsencode(target)], photo, "exiftool could not write the photo")
+
+        rewrite(target, write_copy, keep_original, photo)
         return result

@@ -158,6 +158,22 @@ def install(tmp: Path, target: Path, keep_original: bool) -> None:
     _rename_over(tmp, target)
 
 
+def rewrite(target: Path, write_copy, keep_original: bool, photo: Path | None = None) -> None:
+    """The photo `target` replaced by exiftool's rewrite of it: `write_copy(tmp)` makes the new file at a temp name
+    beside it (`exiftool -o tmp ... target`), which `install` then puts in its place. On any failure the temp file
+    goes, and an OSError is the photo's WriteError (`photo`: the name to report, where not `target`)."""
+    tmp = temp_name(target)
+    try:
+        write_copy(tmp)
+        install(tmp, target, keep_original)
+    except OSError as e:
+        unlink(tmp)
+        raise WriteError(photo or target, e.strerror or str(e)) from e
+    except BaseException:
+        unlink(tmp)
+        raise
+
+
 def _keep_original(photo: Path) -> None:
     """`photo` as it is now, as `<name>_original` beside it (exiftool's convention), unless one is there: a hard
     link where the file system has them (no copy of a large file), else a copy."""

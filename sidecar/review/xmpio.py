@@ -89,7 +89,8 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
     Returns each tag as it was (keepers:PropertiesSet and Overruled included), to write back for an undo.
     WriteError, changing nothing, where it cannot be written."""
     from keepers.core.io import exiftool as et_proc
-    from keepers.core.io.xmp import as_list, check_packet, install, replace, temp_name, unlink
+    from keepers.core.io.xmp import as_list, check_packet, replace
+    from keepers.core.io.xmp_files import rewrite
 
     et = et_proc.get()
     tags = list(dict.fromkeys([*want, "XMP-keepers:PropertiesSet", "XMP-keepers:Overruled"]))
@@ -107,16 +108,10 @@ def write(target: Path, want: dict, *, drop_properties: list[str] = (), embedded
         check_packet(data, target)
         replace(target, data)
         return was
-    tmp = temp_name(target)  # the photo itself: a whole new file beside it, fsynced, renamed over it
-    try:
+    def write_copy(tmp: Path) -> None:  # the photo itself: a whole new file beside it, fsynced, renamed over it
         et.execute("-o", os.fsencode(tmp), *args, os.fsencode(target), raw_bytes=True)
         if not tmp.exists():
             raise WriteError(target, "exiftool could not write the photo")
-        install(tmp, target, keep_original)
-    except OSError as e:
-        unlink(tmp)
-        raise WriteError(target, e.strerror or str(e)) from e
-    except BaseException:
-        unlink(tmp)
-        raise
+
+    rewrite(target, write_copy, keep_original)
     return was
