@@ -188,7 +188,7 @@ def test_an_alternate_kept_for_its_sound_exposure_is_not_called_badly_exposed(sh
     kept at 7.6-8.6 with no exposure flaw charged, were each "alternate ... (badly exposed)" from a measure the
     judgement had weighed and let go."""
     from keepers.core.io.catalog import Catalog
-    from keepers.core.judge.flaws import MOVED
+    from keepers.core.judge.flaws import TOOK, role
     from keepers.core.pipeline import Cull
 
     folder = tmp_path / "bedroom"
@@ -201,7 +201,7 @@ def test_an_alternate_kept_for_its_sound_exposure_is_not_called_badly_exposed(sh
     assert len(alternates) >= 10
     for r in alternates:
         note = next(x.message for x in r.verdict.reasons if x.code == "alternate")
-        charged = {x.code for x in r.verdict.reasons if x.cost >= MOVED}
+        charged = {x.code for x in r.verdict.reasons if role(x) == TOOK}
         if "badly exposed" in note:
             assert any(w in c for c in charged for w in ("expos", "highlight", "shadow", "dark", "bright")), note
         if "blurred" in note:

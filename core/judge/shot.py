@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 
 from keepers.core.analyzers import Analyzer
-from keepers.core.judge.flaws import MOVED
+from keepers.core.judge.flaws import TOOK, role
 from keepers.core.types import Finding, Frame, area_resize
 
 THUMB = 64  # long side of the grey thumbnail kept for geometry
@@ -141,7 +141,7 @@ def group_input(result) -> GroupInput:
     # were each called "(badly exposed)" as alternates), else those the analyzers found with severity >= 0.3
     verdict = getattr(result, "verdict", None)
     if verdict is not None and verdict.score is not None:
-        codes = {r.code for r in verdict.reasons if r.cost >= MOVED}
+        codes = {r.code for r in verdict.reasons if role(r) == TOOK}
     else:
         codes = {r.code for f in findings for r in f.reasons if r.severity >= 0.3}
     it.blurred = _flag(codes, "blur", "focus", "shake")
