@@ -7,6 +7,7 @@ their versions (save, findings, analyzer_versions, meta), the embedding vectors 
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from typing import Iterable
 
 import numpy as np
@@ -48,9 +49,11 @@ class PhotoRows:
                 if emb is not None:
                     self.db.execute("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)",
                                     (pid, f.analyzer, np.asarray(emb, np.float32).tobytes()))
+                # reasons whole (not `as_dict`, rounded for people): a second run judges from these, and from
+                # rounded severities a frame came back a hundredth apart from the first run (3.38 -> 3.39)
                 self.db.execute(
                     "INSERT INTO findings VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (pid, f.analyzer, f.version, f.score, f.weight, dumps([_exact(r) for r in f.reasons]),
+                    (pid, f.analyzer, f.version, f.score, f.weight, dumps([asdict(r) for r in f.reasons]),
                      dumps(f.features), dumps(data), dumps(f.keywords)))
             return pid
 
@@ -105,10 +108,3 @@ class PhotoRows:
         rows = self.db.execute("SELECT photo_id, vector FROM embeddings WHERE model = ?", (model,))
         wanted = set(photo_ids) if photo_ids is not None else None
         return {r[0]: np.frombuffer(r[1], np.float32) for r in rows if wanted is None or r[0] in wanted}
-
-
-def _exact(reason) -> dict:
-    """A finding's reason as stored: its severity and cost whole. `as_dict` rounds them for people and --json; a
-    second run judges from what is stored here, and judged from rounded severities a frame came back a hundredth
-    apart from the first run's verdict (3.38 -> 3.39): a changed sidecar where nothing had changed."""
-    return {**reason.as_dict(), "severity": float(reason.severity), "cost": float(reason.cost)}
