@@ -25,7 +25,7 @@ from keepers.sidecar.store import Store
 
 # what callers import from here (sidecar/app.py, jobs.py, taste.py, video.py, watch.py), from the modules that hold it
 from keepers.sidecar.engine_cull import Stopping, stop_when  # noqa: F401
-from keepers.sidecar.engine_predict import VIDEO_EXTS, is_video  # noqa: F401
+from keepers.sidecar.engine_predict import is_video  # noqa: F401
 
 log = logging.getLogger("keepers.sidecar")
 
@@ -63,8 +63,7 @@ class Engine(Predicting):
             catalogs, self._catalogs = self._catalogs, []
             self._local = threading.local()
         for cat in catalogs:
-            with cat._lock:
-                cat.close()
+            cat.close()
 
     def warm_up(self) -> None:
         """Run each analyzer once on a synthetic frame, so their models load now and not on the first request."""

@@ -59,7 +59,8 @@ class Catalog(PhotoRows, Twins, GoneFiles):
         return self.db.execute("PRAGMA user_version").fetchone()[0]
 
     def close(self) -> None:
-        self.db.close()
+        with self._lock:  # a write in flight on another thread is committed first
+            self.db.close()
 
     def counts(self) -> dict[str, int]:
         return {t: self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
