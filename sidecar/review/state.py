@@ -211,10 +211,6 @@ class Review:
 
     # --- what the page asks ---------------------------------------------------------------------------------
 
-    def photos(self, since: int | None = None) -> list[dict]:
-        """The photos (since: only those changed after change number `since`)."""
-        return self.changed_since(since)[1]
-
     def changed_since(self, since: int | None) -> tuple[int, list[dict]]:
         """The last change's number and the photos changed after change number `since` (None: every photo), read
         together."""
