@@ -22,7 +22,7 @@ def _prefixes(watched: list[str], roots: list[str]) -> list[str]:
         if inside(real, roots):
             out.append(w)
         else:
-            out += [w + r[len(real):] for r in roots if r.startswith(real.rstrip(os.sep) + os.sep)]
+            out += [w + r[len(real):] for r in roots if r != real and inside(r, [real])]
     out = sorted(set(out))
     # a folder already under another listed one would count its files twice
     return [p for p in out if not any(p != q and p.startswith(q.rstrip(os.sep) + os.sep) for q in out)]
