@@ -33,19 +33,15 @@ def _distinct(catalog, find, k: int, own_hash: str | None = None) -> list[tuple[
     while True:
         hits = find(n)
         rows = _rows(catalog, [i for i, _ in hits])
-        out: dict[str, tuple[int, float, list[str]]] = {}
+        out: dict[str, tuple[int, float]] = {}  # each content once, at its best-ranked path
         for pid, d in hits:
-            path, h = rows[pid]
-            if h == own_hash:
-                continue
-            if h in out:
-                out[h][2].append(path)
-            else:
-                out[h] = (pid, d, [])
+            h = rows[pid][1]
+            if h != own_hash and h not in out:
+                out[h] = (pid, d)
         if len(out) >= k or len(hits) < n:
             best = list(out.items())[:k]
             # every copy of a hit, not only those that ranked among the first n (with -k 1: one of two, or none)
-            return [(pid, d, _copies(catalog, h, rows[pid][0])) for h, (pid, d, _) in best]
+            return [(pid, d, _copies(catalog, h, rows[pid][0])) for h, (pid, d) in best]
         n *= 2
 
 
