@@ -147,3 +147,15 @@ def test_a_sort_that_filed_nothing_offers_no_undo(tmp_path, write_jpeg):
     assert proc.returncode == 0, proc.stderr
     assert "undo" not in proc.stdout and "1 photos in sub-folders stay where they are" in proc.stdout, proc.stdout
     assert not (tmp_path / "shoot" / ".keepers-sort.json").exists()
+
+
+def test_a_new_photo_by_the_name_of_one_moved_earlier_is_sorted_and_not_taken_for_filed(shoot, tmp_path, write_jpeg):
+    # the next card's coffee.jpg, after the first one was moved to good/: it was said "filed by an earlier sort" and
+    # left where it was, unsorted, for ever
+    assert keepers("sort", "--move", shoot, tmp=tmp_path).returncode == 0
+    write_jpeg(sample_rgb("rocket"), "shoot/coffee.jpg")
+    again = keepers("sort", "--move", shoot, tmp=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "earlier sort" not in again.stdout and not (shoot / "coffee.jpg").exists(), again.stdout
+    moved = [p for p in (shoot / "good").glob("coffee*.jpg")] + [p for p in (shoot / "bad").glob("coffee*.jpg")]
+    assert len(moved) == 2 and (shoot / "good" / "coffee.jpg").exists()

@@ -110,8 +110,9 @@ def command(args, settings) -> int:
     journal = root / JOURNAL
     earlier = json.loads(journal.read_text()) if journal.exists() else []
     # a sort again: what an earlier one filed stays (its copy is there), and the journal keeps both runs' steps,
-    # so one undo puts everything back. Replaced, it left the first run's copies with nothing to undo them
-    filed = {Path(s["src"]) for s in earlier if os.path.lexists(s["dst"])}
+    # so one undo puts everything back. Replaced, it left the first run's copies with nothing to undo them. A file
+    # moved away is not there to be filed again: a photo by its name now is a new one (the next card's IMG_0001.JPG)
+    filed = {Path(s["src"]) for s in earlier if s["mode"] != "move" and os.path.lexists(s["dst"])}
     steps = plan(top, root, filed)
     again = sum(1 for r in top if r.verdict and any(Path(f) in filed for f in r.photo.files))
     failed: list[tuple[Path, str]] = []
