@@ -23,9 +23,8 @@ from keepers.sidecar.engine_cull import SharedCull
 from keepers.sidecar.engine_predict import Predicting
 from keepers.sidecar.store import Store
 
-# what callers import from here (sidecar/app.py, jobs.py, taste.py, video.py, watch.py), from the modules that hold it
+# what callers import from here (sidecar/app.py, jobs.py, taste.py, video.py, watch.py), from the module that holds it
 from keepers.sidecar.engine_cull import Stopping, stop_when  # noqa: F401
-from keepers.sidecar.engine_predict import is_video  # noqa: F401
 
 log = logging.getLogger("keepers.sidecar")
 

@@ -4,24 +4,17 @@ second by second (keepers.sidecar.video), an upload judged and not remembered; e
 
 from __future__ import annotations
 
-import os
 import zlib
 from typing import Callable
 
 from keepers.core.io.catalog import Catalog
+from keepers.core.io.discover import is_video  # the one list: a cull skips what the daemon judges as video
 from keepers.core.commands.cull import record as cull_record
 from keepers.core.pipeline import Result
 from keepers.sidecar import models as app_models
 from keepers.sidecar.engine_cull import Stopping
 from keepers.sidecar.output import failed, finding_dict, jsonable
 from keepers.sidecar.paths import unreadable
-
-VIDEO_EXTS = {".mp4", ".mov", ".mkv", ".m4v", ".avi", ".webm"}
-
-
-def is_video(path: str) -> bool:
-    return os.path.splitext(path)[1].lower() in VIDEO_EXTS
-
 
 class Predicting:
     """The Engine's predict and its records; it runs on the Engine's `stopping` event, `catalog()`, `cull()` and

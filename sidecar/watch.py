@@ -18,8 +18,8 @@ from watchdog.events import FileSystemEventHandler
 from watchdog.observers import Observer
 
 from keepers.core.io.catalog import Catalog
-from keepers.core.io.discover import SKIP_DIRS, kind_of
-from keepers.sidecar.engine import SharedCull, Stopping, is_video, stop_when
+from keepers.core.io.discover import SKIP_DIRS, is_video, kind_of
+from keepers.sidecar.engine import SharedCull, Stopping, stop_when
 
 log = logging.getLogger("keepers.sidecar.watch")
 

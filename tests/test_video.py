@@ -114,6 +114,16 @@ def test_the_api_predicts_a_video_second_by_second_and_counts_seconds_times_mode
     assert len(up.json()["results"][0]["video"]["seconds"]) == 4
 
 
+@pytest.mark.parametrize("name", ["camcorder.mts", "camcorder.m2ts"])
+def test_an_avchd_clip_as_a_camcorder_names_it_is_judged_as_the_video_a_cull_says_the_daemon_judges(env, name):
+    # `keepers cull` skips .mts/.m2ts as videos "the daemon judges"; the daemon took them for photos of an unknown
+    # format, and a watched folder passed them over without a word
+    lib, daemon, c = env
+    make_clip(lib / name, seconds=2)
+    [res] = c.post("/v1/predict", {"paths": [str(lib / name)]}).json()["results"]
+    assert res["error"] is None and [s["t"] for s in res["video"]["seconds"]] == [0, 1], res
+
+
 def test_a_broken_video_fails_its_input_only(env):
     lib, _, c = env
     make_clip(lib / "whole.mp4", seconds=2)
