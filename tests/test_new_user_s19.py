@@ -61,7 +61,9 @@ def test_a_cull_stopped_with_ctrl_c_exits_130_and_the_next_run_finishes(tmp_path
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
-    assert proc.returncode in (0, 130), err  # 0: it had finished before the Ctrl-C
+    # 0: it had finished before the Ctrl-C; -SIGINT: it had too, and the Ctrl-C came as Python was ending (it
+    # restores the system's own Ctrl-C action last thing), which a shell shows as 130 all the same
+    assert proc.returncode in (0, 130, -signal.SIGINT), err
     if proc.returncode == 130:
         assert "interrupted" in err and "Traceback" not in err
     again = keepers("cull", tmp_path / "shoot", tmp=tmp_path)

@@ -148,3 +148,61 @@ def test_a_cull_starts_its_workers_server_before_loading_the_plugins_and_a_one_w
     assert started("cull", "--workers", "1", "photos") == [False, False]  # no pool: nothing to start
     assert started("sort", "photos") == [False, False]
     assert started("--version") == [False, False]
+
+
+# a run's pool whose workers each report their pid and then work on a "photo" (a 3 s sleep), as a run's pool does
+RUN_WITH_WORKERS = """
+import os, signal, sys, time
+from concurrent.futures import ProcessPoolExecutor
+from keepers.core.workers import pool_context, prepare_worker
+
+def photo(_):
+    time.sleep(3)
+    return os.getpid()
+
+if __name__ == "__main__":
+    pool = ProcessPoolExecutor(2, mp_context=pool_context(), initializer=prepare_worker)
+    futures = [pool.submit(photo, i) for i in range(2)]
+    time.sleep(1)  # both workers up, each with a photo in hand
+    print(" ".join(str(p) for p in pool._processes), flush=True)
+    if sys.argv[1] == "killed":
+        os.kill(os.getpid(), signal.SIGKILL)  # a run that ends without a word to its pool
+    for p in pool._processes:
+        os.kill(p, signal.SIGINT)  # a Ctrl-C, as the terminal sends it to each process of the run
+    print(sorted(f.result() for f in futures) == sorted(pool._processes), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="a worker watches its run through a pidfd (Linux 5.3+)")
+def test_a_runs_workers_end_with_the_run_so_whoever_reads_its_output_is_not_left_waiting(tmp_path):
+    # a worker the pool never told to stop (one being started as a Ctrl-C stopped the run) waited for a photo for
+    # ever, holding the run's output open: the run had exited, and CI waited on its output until its timeout
+    script = tmp_path / "run.py"  # the workers import the script's functions from its file
+    script.write_text(RUN_WITH_WORKERS)
+    proc = subprocess.Popen([sys.executable, str(script), "killed"], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=30)
+    finally:
+        os.killpg(proc.pid, 9)  # what is left of the run's group, if the test failed
+    assert proc.returncode == -9
+    workers = [int(p) for p in out.split()]
+    assert len(workers) == 2 and not any(_running(p) for p in workers)
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"  # ended, not yet reaped by its parent
+    except FileNotFoundError:
+        return False
+
+
+def test_a_ctrl_c_leaves_each_worker_to_finish_its_photo_for_the_run_to_handle(tmp_path):
+    # the run handles a Ctrl-C (it cancels the photos left); a worker's own KeyboardInterrupt printed
+    # multiprocessing's traceback under the run's "interrupted" line
+    script = tmp_path / "run.py"
+    script.write_text(RUN_WITH_WORKERS)
+    out = subprocess.run([sys.executable, str(script), "interrupted"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.split()[-1] == "True", out.stderr
+    assert "Traceback" not in out.stderr and "KeyboardInterrupt" not in out.stderr
