@@ -33,7 +33,7 @@ def sample(path: str, long_side: int = 1024,
     import av
 
     if os.path.getsize(path) == 0:  # FFmpeg calls it "invalid data": a copy that never finished says more
-        raise VideoError("the file is empty (0 bytes)")
+        raise VideoError("file is empty (0 bytes)")  # as a photo's (keepers.core.io.loader_open)
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError) as e:
