@@ -31,6 +31,22 @@ from keepers.core.types import Verdict
 __all__ = ["LASTING_ERRORS", "MIGRATIONS", "Catalog", "dumps", "verdict_of"]
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def _refuse_a_file_of_another_kind(path: Path) -> None:
+    """SQLite takes a file too short to hold its header for a new, empty database and writes a catalog over it:
+    `--catalog notes.txt`, a note of one line, lost it without a word. An empty file, or a SQLite one, is opened;
+    any other is refused with the words SQLite uses for a longer one."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(SQLITE_HEADER))
+    except OSError:  # not there yet (it is made), or not a file: SQLite says why
+        return
+    if head and head != SQLITE_HEADER:
+        raise sqlite3.DatabaseError("file is not a database")
+
+
 class Catalog(PhotoRows, Twins, GoneFiles):
     """One SQLite file; safe to share between threads (one connection, serialised by a lock)."""
 
@@ -40,6 +56,7 @@ class Catalog(PhotoRows, Twins, GoneFiles):
             self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.RLock()
         self._seen: dict[str, float] = {}  # path -> when its file was last seen present (row_by_hash)
+        _refuse_a_file_of_another_kind(self.path)
         self.db = sqlite3.connect(str(self.path), check_same_thread=False, timeout=30)
         self.db.row_factory = sqlite3.Row
         self.db.execute("PRAGMA journal_mode=WAL")

@@ -1,0 +1,25 @@
+"""What a new photographer tripped on in session 20, each through the real command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import sample_rgb
+from helpers import keepers
+
+
+def test_a_catalog_option_naming_a_short_file_of_another_kind_is_refused_and_the_file_kept(tmp_path):
+    # SQLite took a file too short for its header for an empty database: the cull wrote its catalog over the note
+    from PIL import Image
+
+    (tmp_path / "shoot").mkdir()
+    Image.fromarray(sample_rgb("coffee")).save(tmp_path / "shoot" / "coffee.jpg")
+    note = tmp_path / "notes.txt"
+    note.write_bytes(b"x")
+    proc = keepers("cull", "--catalog", note, tmp_path / "shoot", tmp=tmp_path)
+    assert proc.returncode == 2 and f"cannot open the catalog {note}: file is not a database" in proc.stderr
+    assert note.read_bytes() == b"x"
+    new = tmp_path / "empty.db"
+    new.touch()  # an empty file is a new catalog, as a path not there yet is
+    assert keepers("cull", "--catalog", new, tmp_path / "shoot", tmp=tmp_path).returncode == 0
+    assert Path(new).read_bytes().startswith(b"SQLite format 3\x00")
