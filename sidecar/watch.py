@@ -173,13 +173,15 @@ class Watcher:
             except Exception as e:  # a batch that breaks is retried file by file next time, not lost
                 log.exception("watch batch failed")
                 done = {r["path"]: ("failed", f"{type(e).__name__}: {e}") for r in rows}
-            self.store.finish([(r["path"], r["mtime_ns"], *done.get(r["path"], ("failed", "not processed")))
-                               for r in rows])
-            for r in rows:  # the count alone ("2 failed") leaves the photographer to find which files, and why
-                state, err = done.get(r["path"], ("failed", "not processed"))
+            # each queued file's outcome, looked up once: what is stored, named and counted is one list (the count
+            # was taken from every file the batch's photos hold, the rest from the queued files)
+            outcomes = [(r, *done.get(r["path"], ("failed", "not processed"))) for r in rows]
+            self.store.finish([(r["path"], r["mtime_ns"], state, err) for r, state, err in outcomes])
+            for r, state, err in outcomes:  # the count alone ("2 failed") leaves the photographer to find which files
                 if state == "failed":
                     log.warning("not analysed: %s: %s", r["path"], err)
-            self.on_batch(sum(s == "done" for s, _ in done.values()), sum(s == "failed" for s, _ in done.values()))
+            self.on_batch(sum(state == "done" for _, state, _ in outcomes),
+                          sum(state == "failed" for _, state, _ in outcomes))
         catalog.close()
 
     def process(self, paths: list[str], catalog: Catalog) -> dict[str, tuple[str, str | None]]:
