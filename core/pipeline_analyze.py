@@ -14,7 +14,7 @@ from typing import Callable, Iterable
 from keepers.core.pipeline_result import Result
 from keepers.core.pipeline_worker import _init_worker, analyze_photo, file_hash
 from keepers.core.types import Photo
-from keepers.core.workers import pool_context
+from keepers.core.workers import ctrl_c_held, pool_context
 
 log = logging.getLogger("keepers.pipeline")
 
@@ -85,7 +85,8 @@ class Analysis:
                 yield f.result()
 
         try:
-            futures = [pool.submit(analyze_photo, p) for p in todo]
+            with ctrl_c_held():  # the pool starts its workers as photos are submitted: never one it does not know of
+                futures = [pool.submit(analyze_photo, p) for p in todo]
             self._collect(outs(), results, total)
         finally:
             # not waiting for the workers to exit: that took 0.2 s, while the sidecars could already be written;

@@ -28,6 +28,7 @@ A run starts one worker process per core (keepers.core.pipeline), so each proces
 from __future__ import annotations
 
 import atexit
+import contextlib
 import ctypes
 import multiprocessing
 import os
@@ -129,6 +130,28 @@ def leave_ctrl_c_to_the_run() -> None:
     its workers end after the one in hand. Elsewhere it does nothing."""
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+@contextlib.contextmanager
+def ctrl_c_held():
+    """In the main thread: a Ctrl-C during the block takes effect as it ends. A pool starts its workers as photos are
+    submitted; a KeyboardInterrupt in the middle of starting one leaves it running but unknown to the pool (which
+    then tells only the others to end, and waits for each it knows of to take its word). Two interrupted culls of
+    200, both cores busy, said "interrupted" and were still running 20 s later, one worker idle: this, as far as
+    could be seen. Other threads get no Ctrl-C: only the main thread needs it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    old = signal.signal(signal.SIGINT, lambda sig, _frame: caught.append(sig))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+    if caught and callable(old):
+        old(signal.SIGINT, None)  # Python's own handler: raises KeyboardInterrupt, here, after the block
+    elif caught and old == signal.SIG_DFL:
+        raise KeyboardInterrupt
 
 
 def end_with_the_run() -> None:

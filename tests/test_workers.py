@@ -206,3 +206,23 @@ def test_a_ctrl_c_leaves_each_worker_to_finish_its_photo_for_the_run_to_handle(t
     out = subprocess.run([sys.executable, str(script), "interrupted"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.split()[-1] == "True", out.stderr
     assert "Traceback" not in out.stderr and "KeyboardInterrupt" not in out.stderr
+
+
+HELD = """
+import os, signal, time
+from keepers.core.workers import ctrl_c_held
+try:
+    with ctrl_c_held():
+        os.kill(os.getpid(), signal.SIGINT)  # a Ctrl-C as the pool starts a worker
+        time.sleep(0.2)
+        print("the block ran to its end", flush=True)
+    print("not stopped", flush=True)
+except KeyboardInterrupt:
+    print("stopped after the block", flush=True)
+"""
+
+
+def test_a_ctrl_c_while_a_run_starts_its_workers_stops_it_once_they_are_started_not_half_way():
+    # interrupted half way, a worker was left running but unknown to its pool, whose end then waited on it for ever
+    out = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True, timeout=60)
+    assert out.stdout.split("\n")[:2] == ["the block ran to its end", "stopped after the block"], out
