@@ -146,6 +146,10 @@ def ctrl_c_held():
     old = signal.signal(signal.SIGINT, lambda sig, _frame: caught.append(sig))
     try:
         yield
+    except Exception:
+        if caught:  # what failed for the Ctrl-C (a fork server it stopped as it warmed up: "unexpected EOF") is not
+            raise KeyboardInterrupt from None  # the story: the run was interrupted
+        raise
     finally:
         signal.signal(signal.SIGINT, old)
     if caught and callable(old):

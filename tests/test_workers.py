@@ -226,3 +226,11 @@ def test_a_ctrl_c_while_a_run_starts_its_workers_stops_it_once_they_are_started_
     # interrupted half way, a worker was left running but unknown to its pool, whose end then waited on it for ever
     out = subprocess.run([sys.executable, "-c", HELD], capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n")[:2] == ["the block ran to its end", "stopped after the block"], out
+
+
+def test_what_fails_for_a_held_ctrl_c_is_told_as_the_interruption_it_is():
+    # a fork server stopped by the same Ctrl-C as it warmed up: the run's next worker start read "unexpected EOF",
+    # and the cull ended with that traceback and exit status 1 instead of "interrupted"
+    code = HELD.replace('print("the block ran to its end", flush=True)', 'raise EOFError("unexpected EOF")')
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "stopped after the block" and "EOFError" not in out.stderr, out
