@@ -23,3 +23,20 @@ def test_a_catalog_option_naming_a_short_file_of_another_kind_is_refused_and_the
     new.touch()  # an empty file is a new catalog, as a path not there yet is
     assert keepers("cull", "--catalog", new, tmp_path / "shoot", tmp=tmp_path).returncode == 0
     assert Path(new).read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_taste_export_onto_a_photo_refuses_and_keeps_the_photo_but_replaces_an_earlier_export(tmp_path):
+    # `keepers taste export P coffee.jpg` replaced the photo with the profile's JSON
+    from PIL import Image
+
+    f = tmp_path / "empty.json"
+    f.write_text('{"format": "keepers-taste/1", "name": "P", "signals": []}')
+    assert keepers("taste", "import", "P", f, tmp=tmp_path).returncode == 0
+    photo = tmp_path / "coffee.jpg"
+    Image.fromarray(sample_rgb("coffee")).save(photo)
+    before = photo.read_bytes()
+    proc = keepers("taste", "export", "P", photo, tmp=tmp_path)
+    assert proc.returncode == 2 and "is there and is not a taste profile: not overwritten" in proc.stderr, proc
+    assert photo.read_bytes() == before
+    again = keepers("taste", "export", "P", f, tmp=tmp_path)  # the file it was imported from: an export, replaced
+    assert again.returncode == 0 and f"written to {f}" in again.stdout, again.stderr

@@ -176,12 +176,32 @@ def taste_export(args, settings) -> int:
     target = Path(args.file)
     if target.is_dir():  # a folder named: the profile's file in it (replacing the folder with it was a traceback)
         target = target / f"{profile.name}.json"
+    if _other_than_a_profile(target):  # a photo or note named by mistake was replaced by the profile, lost
+        raise UserError(f"{target} is there and is not a taste profile: not overwritten (name a new file, a profile "
+                        "exported before, or a folder)")
     try:
         written = store.write_file(target, profile)
     except OSError as e:
         raise UserError(f"cannot write {target}: {e.strerror or e}") from None
     print(f"profile {profile.name}: written to {written}")
     return 0
+
+
+def _other_than_a_profile(path: Path) -> bool:
+    """True for a file that is there and is not a profile export (one exported before is replaced, as asked)."""
+    from keepers.core.taste.store import FORMAT
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(1 << 20)
+    except FileNotFoundError:
+        return False
+    except OSError:  # not readable: the write says why
+        return False
+    try:
+        return json.loads(head).get("format") != FORMAT
+    except (ValueError, AttributeError):  # not JSON, cut short, or JSON of another shape
+        return True
 
 
 def taste_list(args, settings) -> int:
