@@ -16,7 +16,7 @@ from keepers.core.errors import KeepersError
 from keepers.core.io.loader import load
 from keepers.core.settings import Settings
 from keepers.core.types import Photo
-from keepers.core.workers import prepare_worker
+from keepers.core.workers import leave_ctrl_c_to_the_run, prepare_worker
 
 
 def file_hash(path: str) -> str:
@@ -34,6 +34,7 @@ _worker: dict[str, Any] = {}
 
 def _init_worker(settings_json: str) -> None:
     prepare_worker()  # one thread per library, freed memory reused (keepers.core.workers)
+    leave_ctrl_c_to_the_run()  # the run cancels what is left (core/pipeline_analyze.py)
     settings = Settings.model_validate_json(settings_json)
     _worker["settings"] = settings
     _worker["analyzers"] = pm.analyzers(settings)

@@ -116,7 +116,6 @@ def prepare_worker() -> None:
     """Call first thing in a worker process (a process pool's initializer)."""
     import cv2
 
-    leave_ctrl_c_to_the_run()
     end_with_the_run()
     cv2.setNumThreads(1)
     keep_freed_memory()
@@ -124,10 +123,12 @@ def prepare_worker() -> None:
 
 
 def leave_ctrl_c_to_the_run() -> None:
-    """In a multiprocessing worker: ignore Ctrl-C. The terminal signals its whole process group, and a worker's own
-    KeyboardInterrupt (in its set-up, or waiting for a photo) printed multiprocessing's traceback under the run's
-    "interrupted" line (4 runs of 80 with both cores busy). The run handles it: it cancels the photos left, and
-    its workers end after the one in hand. Elsewhere it does nothing."""
+    """In a cull's worker (it forks from the fork server with this already set; a spawned one calls it): ignore
+    Ctrl-C. The terminal signals its whole process group, and a worker's own KeyboardInterrupt (in its set-up, or
+    waiting for a photo) printed multiprocessing's traceback under the run's "interrupted" line (4 runs of 80 with
+    both cores busy). The cull handles it: it cancels the photos left, and its workers end after the one in hand.
+    Not for a pool that its `with` ends (the lab's): that waits for every item submitted, so its workers' own
+    KeyboardInterrupt is what stops them. Elsewhere it does nothing."""
     if multiprocessing.parent_process() is not None:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
 
