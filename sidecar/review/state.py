@@ -19,86 +19,22 @@ import copy
 import os
 import secrets
 import threading
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
 from keepers.sidecar.review import xmpio
+from keepers.sidecar.review.choices import _CHOICES, ChoiceWriter
+from keepers.sidecar.review.items import LABELS, Item, _info
 from keepers.sidecar.review.thumbs import Closed
 
-_CHOICES = """CREATE TABLE IF NOT EXISTS review_choices (
-    photo_id INTEGER PRIMARY KEY REFERENCES photos(id) ON DELETE CASCADE,
-    rating INTEGER,            -- the stars the photographer gave (0-5), NULL: none given in the page
-    flag TEXT,                 -- 'pick', 'reject' or NULL
-    keepers_stars INTEGER,     -- what Keepers had judged, for the taste issue
-    decided_at TEXT NOT NULL,
-    label TEXT,                -- the colour label given in the page ('red'...), NULL: none
-    rated INTEGER              -- 1: `rating` was given in the page (a taste signal); 0: the stars shown, kept with
-                               -- a flag or label (maybe Keepers'); NULL: a catalog from before this column
-)"""
-LABELS = ("red", "yellow", "green", "blue", "purple")
-
-
-@dataclass
-class Item:
-    id: int
-    photo: object  # keepers.core.types.Photo
-    content_hash: str
-    rating: int  # the stars shown (0-5)
-    flag: str | None  # 'pick', 'reject' or None
-    label: str | None  # 'red'... or None
-    where: str  # where a choice goes: 'sidecar', 'embedded' (into the file) or 'plugin' (the catalog only)
-    target: Path | None  # the sidecar or the photo file written
-    info: dict = field(default_factory=dict)  # what the page shows and never changes: score, reasons, group...
-    seq: int = 0  # the review's change number at this photo's last change: a page keeps the newest it was told
-
-    def as_dict(self) -> dict:
-        return {"id": self.id, "rating": self.rating, "flag": self.flag, "label": self.label, "where": self.where,
-                "seq": self.seq, **self.info}
-
-    def state(self) -> tuple:
-        return self.rating, self.flag, self.label
-
-
-def _focus(r) -> list[float] | None:
-    """Where focus was judged, as fractions (x0, y0, x1, y1) of the frame: the largest face, else the sharpness
-    analyzer's sharpest tile; None where neither was found. Boxes are in analysis-image pixels (the long side
-    shrunk to the analysis size, never enlarged)."""
-    m, found = r.meta, {f.analyzer: f for f in (r.findings or [])}
-    if m is None or not m.width or not m.height:
-        return None
-    faces = ((found.get("faces") and found["faces"].data) or {}).get("faces") or []
-    box = faces[0].get("box") if faces else ((found.get("sharpness") and found["sharpness"].data) or {}).get("best_box")
-    if not box or len(box) != 4:
-        return None
-    k = min(1.0, 1024 / max(m.width, m.height))  # Settings.analysis_size's default; a ratio, so only k matters
-    w, h = max(1, round(m.width * k)), max(1, round(m.height * k))
-    return [round(min(max(v / s, 0.0), 1.0), 4) for v, s in zip(box, (w, h, w, h))]
-
-
-def _info(r) -> dict:
-    from keepers.core.commands.cull import why
-    from keepers.core.judge.flaws import role, shown
-    from keepers.core.judge.texts import plain, points
-
-    v, m = r.verdict, r.meta
-    # the reasons as `keepers show` lists them (a keeper's flaws that cost nothing left out), with its words and
-    # signed points; the grid's line is the cull table's why
-    return {"name": os.path.basename(r.photo.path), "path": r.photo.path, "score": round(v.score, 1),
-            "verdict": v.verdict, "stars": v.stars, "group": v.group, "pick": v.pick, "why": why(v),
-            "reasons": [{"code": x.code, "message": x.message, "cost": round(x.cost, 2), "role": role(x),
-                         "points": points(x.cost), "said": plain(x)} for x in shown(v.reasons, v.verdict == "good")],
-            "keywords": v.keywords, "time": m.capture_time if m else None, "focus": _focus(r),
-            "exif": {k: getattr(m, k, None) for k in ("model", "lens", "exposure_time", "f_number", "iso", "width",
-                                                       "height")} if m else {}}
+__all__ = ["LABELS", "Changed", "Item", "Review"]  # imported from here by the page, the daemon and the tests
 
 
 class Changed(Exception):
     """An undo (or redo) of a photo changed since by another tab: refused, as it would take back that change too."""
 
 
-class Review:
+class Review(ChoiceWriter):
     """One review: the token, the roots whose photos may be served, the photos and each tab's undo history.
 
     A page may be open in two tabs or windows: each sends its own id, and its undo takes back only what it did
@@ -261,71 +197,3 @@ class Review:
     def _refuse_if_closed(self) -> None:
         if self._closed:  # its writer and catalog are closed: the choice could be neither written nor kept
             raise Closed("the review has ended: this choice was not written")
-
-    def _wanted(self, it: Item, rating: int, flag: str | None, label: str | None, rated: bool) -> tuple[dict, list]:
-        """The XMP values that say the photographer's choice, {exiftool tag: value or None (removed)}, and the
-        properties that are theirs from now on. Only what the choice changes: a star given leaves the labels alone
-        (darktable's colour labels the page does not show among them), a label the stars."""
-        want, theirs = {}, []
-        if rated or rating != it.rating or flag != it.flag:
-            want.update({"XMP-xmp:Rating": str(-1 if flag == "reject" else rating), "XMP-keepers:RatingSet": None})
-            theirs.append("xmp:Rating")
-        if label != it.label:
-            for c in LABELS:  # every label property this host has, set to this colour or removed
-                for p in self._label_props[c]:
-                    want[p.tag] = None
-                    theirs.append(p.name)
-            for p in self._label_props.get(label, []):
-                want[p.tag] = p.value
-        return want, list(dict.fromkeys(theirs))
-
-    def _set(self, it: Item, rating: int, flag, label, values: dict | None = None, row=..., rated=False) -> tuple:
-        """Write a photo's state; returns what it replaced (for undo). `values`: the XMP values to write as given
-        (an undo), else the photographer's; `row`: the review_choices row to restore (None: none), else this
-        choice's; `rated`: the stars were given now (or were before, in the page), not only shown."""
-        before = None
-        if not os.path.exists(it.photo.path):  # else its sidecar would be written beside nothing
-            from keepers.core.errors import WriteError
-
-            raise WriteError(it.photo.path, "the photo is no longer there (deleted or moved since the page opened)")
-        if it.where != "plugin":
-            want, drop = (values, []) if values is not None else self._wanted(it, rating, flag, label, rated)
-            before = self._writer.submit(self._write, it, want, drop).result()
-        with self.catalog._lock, self.catalog.db:
-            db = self.catalog.db
-            old = db.execute("SELECT photo_id, rating, flag, keepers_stars, decided_at, label, rated "
-                             "FROM review_choices WHERE photo_id = ?", (it.id,)).fetchone()
-            if row is ...:
-                row = (it.id, rating, flag, it.info["stars"], datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                       label, int(bool(rated or (old is not None and old[6] and old[1] == rating))))
-            if row is None:
-                db.execute("DELETE FROM review_choices WHERE photo_id = ?", (it.id,))
-            else:
-                db.execute("INSERT OR REPLACE INTO review_choices (photo_id, rating, flag, keepers_stars, "
-                           "decided_at, label, rated) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(row))
-        snapshot = (it.id, it.rating, it.flag, it.label, before, None if old is None else tuple(old))
-        it.rating, it.flag, it.label = rating, flag, label
-        self.seq += 1
-        it.seq = self.seq
-        return snapshot
-
-    def _write(self, it: Item, want: dict, drop: list[str]) -> dict:
-        """The photo's XMP values set (in its sidecar, or in the file itself), everything else kept; returns the
-        values as they were, keepers:PropertiesSet included, for an undo."""
-        if it.where == "sidecar" and not it.target.exists():
-            from keepers.core.errors import WriteError
-            from keepers.core.io.xmp import SidecarWriter
-
-            stored = self.catalog.verdict(it.id)
-            if stored is None:
-                raise WriteError(it.target, "the photo has no judgement in the catalog")
-            SidecarWriter().write(it.photo.path, stored, analyzers={}, host=self.host)  # Keepers' first
-        was = xmpio.write(it.target, want, drop_properties=drop, embedded=it.where == "embedded",
-                          keep_original=bool(getattr(self.settings, "keep_originals", False)))
-        if it.where == "embedded":
-            # the file's content changed: the catalog follows, or the next cull would analyse it again
-            from keepers.core.pipeline import file_hash
-
-            st = os.stat(it.target)
-            self.catalog.touch(it.id, it.photo.path, st.st_size, st.st_mtime_ns, content_hash=file_hash(it.target))
-        return was
