@@ -40,3 +40,22 @@ def test_taste_export_onto_a_photo_refuses_and_keeps_the_photo_but_replaces_an_e
     assert photo.read_bytes() == before
     again = keepers("taste", "export", "P", f, tmp=tmp_path)  # the file it was imported from: an export, replaced
     assert again.returncode == 0 and f"written to {f}" in again.stdout, again.stderr
+
+
+def test_a_sort_with_the_culls_host_writes_no_sidecar_that_host_ignores_and_files_the_same(tmp_path):
+    # `keepers sort` took no --host: after `cull --host lightroom` it culled again in the generic conventions and
+    # wrote coffee.jpg.xmp, a sidecar Lightroom never reads (beside a RAW+JPEG pair's IMG.xmp, a second one)
+    from PIL import Image
+
+    shoot = tmp_path / "shoot"
+    shoot.mkdir()
+    Image.fromarray(sample_rgb("coffee")).save(shoot / "coffee.jpg")
+    assert keepers("cull", "--host", "lightroom", shoot, tmp=tmp_path).returncode == 0
+    assert not (shoot / "coffee.jpg.xmp").exists()  # Lightroom reads the XMP inside a JPEG, not a sidecar
+    dry = keepers("sort", "--host", "lightroom", "--dry-run", shoot, tmp=tmp_path)
+    proc = keepers("sort", "--host", "lightroom", shoot, tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in shoot.rglob("*") if p.is_file() and p.name != ".keepers-sort.json") == [
+        "coffee.jpg", "coffee.jpg"]  # the photo and its copy in good/ or bad/, and no sidecar
+    assert dry.stdout.count("would copy") == 1, dry.stdout
+    assert "--host" in keepers("review", "--help", tmp=tmp_path).stdout  # it culls first too

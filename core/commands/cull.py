@@ -114,6 +114,19 @@ def show(args, settings) -> int:
     return 0
 
 
+def host_options(p) -> None:
+    """How a command that culls (cull, sort, review) writes its sidecars. A sort or review without the --host its
+    cull had rewrote the sidecars in the generic conventions: a second sidecar beside a RAW+JPEG pair's Lightroom one,
+    xmp:Label over darktable's labels."""
+    p.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
+                   "or a plugin's; see `keepers hosts` (`host` in config.toml sets it for every command)")
+    p.add_argument("--embed", action="store_true", default=None,
+                   help="for files the host reads no sidecar for (Lightroom: JPEG, TIFF, PSD, PNG, DNG), write the "
+                   "verdict into the file's own XMP instead of leaving it to the host's plug-in")
+    p.add_argument("--keep-originals", action="store_true", default=None,
+                   help="with --embed, keep each file as it was, as <name>_original")
+
+
 @hookimpl
 def keepers_commands(subparsers, common):
     c = subparsers.add_parser("cull", help="judge every photo under PATH and write ratings/keywords to XMP sidecars")
@@ -126,13 +139,7 @@ def keepers_commands(subparsers, common):
                    help="replace star ratings set by the photographer or another tool")
     c.add_argument("--nsfw", action="store_true", default=None,
                    help="also score each photo for nudity (`nsfw` in --json; costs ~25 ms a photo per core)")
-    c.add_argument("--host", help="whose sidecar conventions: generic (default), lightroom, darktable, digikam, "
-                   "or a plugin's; see `keepers hosts`")
-    c.add_argument("--embed", action="store_true", default=None,
-                   help="for files the host reads no sidecar for (Lightroom: JPEG, TIFF, PSD, PNG, DNG), write the "
-                   "verdict into the file's own XMP instead of leaving it to the host's plug-in")
-    c.add_argument("--keep-originals", action="store_true", default=None,
-                   help="with --embed, keep each file as it was, as <name>_original")
+    host_options(c)
     c.add_argument("--taste", metavar="PROFILE", help="add your taste profile's personal term (keepers taste)")
     common(c)
     c.set_defaults(func=cull)

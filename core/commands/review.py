@@ -8,6 +8,7 @@ import os
 import signal
 import threading
 
+from keepers.core.commands.cull import host_options
 from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
 
@@ -78,5 +79,6 @@ def keepers_commands(subparsers, common):
     r.add_argument("paths", nargs="+", metavar="PATH")
     r.add_argument("--port", type=int, default=0, help="the port on 127.0.0.1 (default: any free one)")
     r.add_argument("--no-browser", action="store_true", help="print the page's URL, open no browser")
+    host_options(r)  # it culls PATH first, and writes the choices as the photos' host reads them
     common(r)
     r.set_defaults(func=review)

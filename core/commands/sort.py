@@ -15,6 +15,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keepers.core.commands.cull import host_options
 from keepers.core.errors import UserError
 from keepers.core.hookspecs import hookimpl
 from keepers.core.io.discover import SKIP_DIRS, is_video, kind_of
@@ -248,5 +249,6 @@ def keepers_commands(subparsers, common):
                       help="hard-link (symlink across disks)")
     so.add_argument("--undo", action="store_true", help="put back what the sorts of PATH filed")
     so.add_argument("--dry-run", action="store_true", help="say what would be filed where, touch nothing")
+    host_options(so)  # it culls PATH first: its sidecars as the photos' host reads them
     common(so)
     so.set_defaults(func=command)
