@@ -148,6 +148,28 @@ def test_a_label_is_keepers_only_where_there_was_none_and_goes_when_the_role_cha
     assert read_sidecar(write(img2, verdict(4), "darktable").sidecar)["darktable_colorlabels"] == [2]
 
 
+@pytest.mark.parametrize("where", ["sidecar", "photo"])
+def test_no_label_is_written_beside_the_photographers_where_digikam_or_darktable_reads_it_too(tmp_path, where):
+    # digiKam shows digiKam:ColorLabel before xmp:Label (Lightroom's), darktable the other way round: Keepers'
+    # Red beside the photographer's Blue took its place in digiKam (the same went for Nikon NX's photoshop:Urgency)
+    img = photo(tmp_path, "a.jpg")
+    side = tmp_path / "a.jpg.xmp"
+    target = side if where == "sidecar" else img
+    if where == "sidecar":
+        write(img, verdict(4), "generic")  # a sidecar with no label: here the photographer gives one
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-xmp:Label=Blue", str(target)], check=True)
+    for host, key in (("digikam", "color_label"), ("darktable", "darktable_colorlabels")):
+        s = read_sidecar(write(img, verdict(-1), host).sidecar)
+        assert s["label"] == "Blue" and s[key] in (None, []), (host, s)
+    urgent = photo(tmp_path, "b.jpg")  # Nikon NX's label: digiKam reads it after its own
+    subprocess.run(["exiftool", "-q", "-overwrite_original", "-XMP-photoshop:Urgency=5", str(urgent)], check=True)
+    assert read_sidecar(write(urgent, verdict(-1), "digikam").sidecar)["color_label"] is None
+    # a label a Lightroom-conventions run of Keepers set stays Keepers' to replace in digiKam's terms
+    mine = photo(tmp_path, "c.jpg")
+    assert read_sidecar(write(mine, verdict(-1), "generic").sidecar)["label"] == "Red"
+    assert read_sidecar(write(mine, verdict(-1), "digikam").sidecar)["color_label"] == 1
+
+
 def test_digikam_gets_tag_paths_with_slashes_and_keeps_what_it_showed_before(tmp_path):
     img = photo(tmp_path, "a.jpg")
     subprocess.run(["exiftool", "-q", "-o", str(tmp_path / "a.jpg.xmp"), "-XMP-lr:HierarchicalSubject=places|Norway",
@@ -203,8 +225,10 @@ def test_exiftool_exiv2_and_exempi_read_what_each_host_adapter_wrote_and_the_hos
         assert x["Xmp.digiKam.PickLabel"] == exempi_value(root, "digiKam:PickLabel") == theirs
         assert set(x["Xmp.digiKam.TagsList"].split(", ")) == set(exempi_list(root, "digiKam:TagsList")) \
             >= {"Keepers/animal/bird", "Keepers/scène/plage"}
-    if host == "darktable":
+    if host == "darktable" and "XMP-xmp:Label" not in before:
         assert "0" in x["Xmp.darktable.colorlabels"].split(", ") and "0" in exempi_list(root, "darktable:colorlabels")
+    elif host == "darktable":  # the photographer's xmp:Label (Lightroom's), which darktable shows before its own
+        assert "0" not in exempi_list(root, "darktable:colorlabels")
     # everything else the host wrote is as it was (exiftool drops empty rdf lists: they hold nothing)
     if fixture:
         ours = ("XMP-keepers:", "XMP-x:XMPToolkit", "XMP-xmp:Rating", "XMP-xmp:Label", "XMP-dc:Subject",

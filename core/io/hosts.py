@@ -39,13 +39,16 @@ def role(v: Verdict) -> str:
 @dataclass
 class Prop:
     """A single-valued property Keepers sets when absent or still its own (`value` None: Keepers wants none).
-    `member`: the property is a list (darktable:colorlabels) and Keepers owns one entry of it."""
+    `member`: the property is a list (darktable:colorlabels) and Keepers owns one entry of it. `also`: (bare key,
+    prefix:property) of other properties the host reads the same label from (digiKam: xmp:Label after its own);
+    one holding a value Keepers did not set is the photographer's label, and Keepers' is not written beside it."""
 
     tag: str  # exiftool group:name, e.g. "XMP-digiKam:PickLabel"
     key: str  # the bare name it is read under
     name: str  # prefix:property, as recorded in keepers:PropertiesSet
     value: str | None
     member: bool = False
+    also: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

@@ -16,8 +16,10 @@ ROOT = "Keepers"
 
 
 def owned_keys(host, verdict: Verdict) -> list[str]:
-    """The properties whose owner decides what Keepers may write: the rating and the host's labels."""
-    return ["Rating", *(p.key for p in host.props(verdict))]
+    """The properties whose owner decides what Keepers may write: the rating and the host's labels (with the other
+    properties the host reads a label from)."""
+    props = host.props(verdict)
+    return ["Rating", *dict.fromkeys([*(p.key for p in props), *(k for p in props for k, _ in p.also)])]
 
 
 def _paths(keywords: list[str]) -> list[str]:
@@ -42,6 +44,16 @@ def _merge(current: list[str], want: list[str], ours_before: list[str]):
     return remove, add, ours
 
 
+def _theirs_elsewhere(old: dict, prev: dict[str, str], also) -> bool:
+    """A label in one of `also`'s properties that Keepers did not set (keepers:PropertiesSet records what it set:
+    an xmp:Label a Lightroom-conventions run wrote stays Keepers' to replace)."""
+    for key, name in also:
+        value = old.get(key)
+        if value is not None and value != "" and value != [] and prev.get(name) != str(first(value)):
+            return True
+    return False
+
+
 def _props(old: dict, props, overruled: set[str], carry: bool = True) -> tuple[list[str], list[str]]:
     """(exiftool arguments, keepers:PropertiesSet entries) for the adapter's labels: each is set where there is
     none or it is still the value Keepers set last, and removed only when it is Keepers' and no longer wanted.
@@ -53,6 +65,9 @@ def _props(old: dict, props, overruled: set[str], carry: bool = True) -> tuple[l
     for p in props:
         last, want = prev.get(p.name), p.value
         if p.name in overruled:
+            continue
+        if last is None and _theirs_elsewhere(old, prev, p.also):
+            overruled.add(p.name)  # the photographer's label, where the host reads it too: theirs, not Keepers'
             continue
         if p.member:  # Keepers owns one entry of a list (darktable:colorlabels)
             current = as_list(old.get(p.key))

@@ -19,6 +19,7 @@ from keepers.core.errors import ReadError
 
 _READ_TAGS = ("-XMP-xmp:Rating", "-XMP-xmp:Label", "-XMP-dc:Subject", "-XMP-lr:HierarchicalSubject",
               "-XMP-digiKam:TagsList", "-XMP-digiKam:PickLabel", "-XMP-digiKam:ColorLabel",
+              "-XMP-photoshop:Urgency",
               "-XMP-darktable:DarktableColorLabels", "-XMP-darktable:DarktableXmpVersion",
               "-XMP-keepers:all", "-Error", "-Warning", "-File:FileType")
 _XMP_TAGS = tuple(t for t in _READ_TAGS if t.startswith("-XMP-"))

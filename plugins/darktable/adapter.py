@@ -32,7 +32,8 @@ class DarktableAdapter(HostAdapter):
     def props(self, v: Verdict) -> list[Prop]:
         c = self.colour(v)
         return [Prop("XMP-darktable:DarktableColorLabels", "DarktableColorLabels", "darktable:colorlabels",
-                     None if c is None else str(DARKTABLE_LABEL[c]), member=True)]
+                     None if c is None else str(DARKTABLE_LABEL[c]), member=True,
+                     also=(("Label", "xmp:Label"),))]  # darktable shows another program's xmp:Label before its own
 
     def keyword_lists(self, paths, old, ours_before):
         lists = super().keyword_lists(paths, old, ours_before)

@@ -30,7 +30,9 @@ class DigikamAdapter(HostAdapter):
         c, pick = self.colour(v), DIGIKAM_PICK.get(role(v))
         return [Prop("XMP-digiKam:PickLabel", "PickLabel", "digiKam:PickLabel", None if pick is None else str(pick)),
                 Prop("XMP-digiKam:ColorLabel", "ColorLabel", "digiKam:ColorLabel",
-                     None if c is None else str(DIGIKAM_LABEL[c]))]
+                     None if c is None else str(DIGIKAM_LABEL[c]),
+                     # digiKam shows, where its own is absent, Nikon NX's and then Lightroom's (getItemColorLabel)
+                     also=(("Urgency", "photoshop:Urgency"), ("Label", "xmp:Label")))]
 
     def keyword_lists(self, paths, old, ours_before):
         lists = super().keyword_lists(paths, old, ours_before)
