@@ -159,3 +159,23 @@ def test_a_new_photo_by_the_name_of_one_moved_earlier_is_sorted_and_not_taken_fo
     assert "earlier sort" not in again.stdout and not (shoot / "coffee.jpg").exists(), again.stdout
     moved = [p for p in (shoot / "good").glob("coffee*.jpg")] + [p for p in (shoot / "bad").glob("coffee*.jpg")]
     assert len(moved) == 2 and (shoot / "good" / "coffee.jpg").exists()
+
+
+def test_a_photo_whose_sidecar_cannot_move_stays_with_it_and_the_sort_says_why(shoot, tmp_path):
+    # the photo went to good/ and its sidecar stayed behind: a DAM showed the filed photo without its rating
+    from helpers import chattr
+
+    keepers("cull", shoot, tmp=tmp_path)
+    side = shoot / "coffee.jpg.xmp"
+    before = side.read_bytes()
+    chattr("+i", side)
+    try:
+        proc = keepers("sort", "--move", shoot, tmp=tmp_path)
+    finally:
+        chattr("-i", side)
+    assert proc.returncode == 1
+    assert (shoot / "coffee.jpg").exists() and side.read_bytes() == before and not list(shoot.glob("good/coffee*"))
+    assert "coffee.jpg: not moved: coffee.jpg.xmp: Operation not permitted" in proc.stdout, proc.stdout
+    assert (shoot / "bad" / "chelsea_blurred.jpg").exists()  # the other photo is filed as usual
+    undo = keepers("sort", "--undo", shoot, tmp=tmp_path)
+    assert undo.returncode == 0 and (shoot / "chelsea_blurred.jpg").exists(), undo.stdout

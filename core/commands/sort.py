@@ -61,6 +61,12 @@ def _transfer(src: Path, dst: Path, mode: str) -> None:
 def plan(results, root: Path, filed: set[Path] = frozenset()) -> list[tuple[Path, Path]]:
     """(source, target) for every file, sidecars included, in the order they will be filed. `filed`: files an
     earlier sort filed already (its copies are still there), which stay as they are."""
+    return [step for frame in plan_frames(results, root, filed) for step in frame]
+
+
+def plan_frames(results, root: Path, filed: set[Path] = frozenset()) -> list[list[tuple[Path, Path]]]:
+    """`plan`'s steps, one list per frame: its files and their sidecars, filed together or not at all."""
+    frames: list[list[tuple[Path, Path]]] = []
     steps: list[tuple[Path, Path]] = []
     taken: set[Path] = set()
     sources: set[Path] = set()
@@ -84,7 +90,8 @@ def plan(results, root: Path, filed: set[Path] = frozenset()) -> list[tuple[Path
                 steps.append((side, t.parent / (t.name + ".xmp" if full_style else t.stem + side.suffix)))
                 sources.add(side)
         taken.update(dst for _, dst in steps[first:])
-    return steps
+        frames.append(steps[first:])
+    return frames
 
 
 def command(args, settings) -> int:
@@ -114,7 +121,8 @@ def command(args, settings) -> int:
     # so one undo puts everything back. Replaced, it left the first run's copies with nothing to undo them. A file
     # moved away is not there to be filed again: a photo by its name now is a new one (the next card's IMG_0001.JPG)
     filed = {Path(s["src"]) for s in earlier if s["mode"] != "move" and os.path.lexists(s["dst"])}
-    steps = plan(top, root, filed)
+    frames = plan_frames(top, root, filed)
+    steps = [step for frame in frames for step in frame]
     again = sum(1 for r in top if r.verdict and any(Path(f) in filed for f in r.photo.files))
     failed: list[tuple[Path, str]] = []
     if args.dry_run:
@@ -122,16 +130,25 @@ def command(args, settings) -> int:
             out.print(f"would {mode} {src.name} -> {dst.relative_to(root)}", highlight=False)
     else:
         done: list[dict] = list(earlier)
-        for src, dst in steps:
-            done.append({"src": str(src), "dst": str(dst), "mode": mode})
-            _write_journal(journal, done)  # before the file moves, so an interruption can still be undone
-            try:
-                dst.parent.mkdir(exist_ok=True)
-                _transfer(src, dst, mode)
-            except OSError as e:
-                done.pop()
-                _write_journal(journal, done)
-                failed.append((src, f"not {'moved' if mode == 'move' else 'filed'}: {e.strerror or e}"))
+        for frame in frames:
+            moved_here = 0
+            for src, dst in frame:
+                done.append({"src": str(src), "dst": str(dst), "mode": mode})
+                _write_journal(journal, done)  # before the file moves, so an interruption can still be undone
+                try:
+                    dst.parent.mkdir(exist_ok=True)
+                    _transfer(src, dst, mode)
+                    moved_here += 1
+                except OSError as e:
+                    # the frame's files already filed go back: a photo in good/ without its sidecar showed a DAM
+                    # no rating, and its sidecar stayed behind in PATH
+                    back = _put_back(frame[:moved_here], mode)
+                    del done[len(done) - 1 - moved_here + back:]
+                    _write_journal(journal, done)
+                    verb, reason = "not moved" if mode == "move" else "not filed", e.strerror or e
+                    failed.append((src, f"{verb}: {reason}") if src == frame[0][0] else
+                                  (frame[0][0], f"{verb}: {src.name}: {reason} (a photo's files stay together)"))
+                    break
         if mode == "move" and os.path.exists(settings.catalog):
             from keepers.core.io.catalog import Catalog
 
@@ -161,6 +178,22 @@ def _to_cull(root: Path) -> list[str]:
         if e.is_dir() or kind_of(e.name) != "unknown" or is_video(e.name):  # a named file is culled whatever it is
             out.append(e.path)
     return out
+
+
+def _put_back(steps: list[tuple[Path, Path]], mode: str) -> int:
+    """Undo `steps` (a frame's files filed before one of them failed), last first; returns how many could not be
+    put back (they stay journaled, for `--undo`)."""
+    left = len(steps)
+    for src, dst in reversed(steps):
+        try:
+            if mode == "move":
+                os.rename(dst, src) if src.parent.stat().st_dev == dst.stat().st_dev else shutil.move(dst, src)
+            else:
+                dst.unlink()  # a copy or link: the original is still in place
+        except OSError:
+            break
+        left -= 1
+    return left
 
 
 def _report(results, root: Path, failed: list[tuple[Path, str]], out: Console, dry_run: bool) -> int:
