@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import signal
 import sys
@@ -128,8 +129,14 @@ def serve(args, settings) -> int:
         server = Server(daemon)
     except OSError as e:  # the port taken (another `keepers serve`?): one line, as `keepers review` says it
         daemon.close()
-        raise UserError(f"cannot listen on {ds.host}:{ds.port}: {e.strerror or e} (another keepers serve? "
-                        "--port N picks another, --port 0 a free one)") from None
+        taken = e.errno == errno.EADDRINUSE
+        raise UserError(f"cannot listen on {ds.host}:{ds.port}: {e.strerror or e}" + (
+            " (another keepers serve? --port N picks another, --port 0 a free one)" if taken else
+            " (--host takes an address of this machine: 127.0.0.1, ::1, or 0.0.0.0 for every one)")) from None
+    except ValueError:  # waitress: a name that resolves to nothing ("localhots"), an address out of range
+        daemon.close()
+        raise UserError(f"cannot listen on {ds.host}: not an address of this machine nor a name it resolves "
+                        "(--host 127.0.0.1, ::1, or 0.0.0.0 for every one)") from None
     if not daemon.store.apps():
         print("no application yet: create one with `keepers apps create NAME --root FOLDER` to get a key",
               file=sys.stderr)

@@ -59,7 +59,8 @@ class Server:
 
     @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address is bracketed in a URL (RFC 3986)
+        return f"http://{host}:{self.port}"
 
     def _loop(self) -> None:
         # waitress's own run() cannot be stopped from another thread: poll in short rounds and close here

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from conftest import sample_rgb
 from helpers import keepers
 
@@ -59,3 +61,38 @@ def test_a_sort_with_the_culls_host_writes_no_sidecar_that_host_ignores_and_file
         "coffee.jpg", "coffee.jpg"]  # the photo and its copy in good/ or bad/, and no sidecar
     assert dry.stdout.count("would copy") == 1, dry.stdout
     assert "--host" in keepers("review", "--help", tmp=tmp_path).stdout  # it culls first too
+
+
+def test_serve_on_a_misspelt_host_says_so_in_one_line_and_on_ipv6_prints_a_url_that_opens(tmp_path):
+    # `--host localhots` ended in waitress' "ValueError: Invalid host/port specified." traceback; `--host ::1`
+    # printed http://::1:PORT, which no browser or curl opens
+    import re
+    import subprocess
+    import urllib.request
+
+    from helpers import KEEPERS, isolated_env
+
+    proc = keepers("serve", "--host", "localhots", "--port", "0", tmp=tmp_path, timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "cannot listen on localhots: not an address of this machine nor a name it resolves" in proc.stderr
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    serve = subprocess.Popen([KEEPERS, "serve", "--host", "::1", "--port", "0"], env=isolated_env(tmp_path),
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        line = ""
+        while "keepers daemon on" not in line:
+            line = serve.stderr.readline()
+            assert line, "the daemon ended before it listened (no IPv6 here?)"
+        url = re.search(r"on (http://\S+) ", line).group(1)
+        assert url.startswith("http://[::1]:")
+        with urllib.request.urlopen(f"{url}/health", timeout=30) as r:
+            assert r.status == 200
+    finally:
+        serve.terminate()
+        serve.wait(30)
