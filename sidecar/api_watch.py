@@ -28,6 +28,13 @@ def _prefixes(watched: list[str], roots: list[str]) -> list[str]:
     return [p for p in out if not any(p != q and p.startswith(q.rstrip(os.sep) + os.sep) for q in out)]
 
 
+def _mtime_ns(path: str) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+
+
 @route("GET", "/v1/watch", scope="predict", summary="Watched folders: what is queued, and the files that could not "
        "be analysed and why", response=s.WatchStatus, options={"limit": LIMIT})
 def watch_status(ctx: Ctx):
@@ -42,12 +49,12 @@ def watch_status(ctx: Ctx):
                            "GROUP BY state", under):
             if r["state"] in counts:
                 counts[r["state"]] += r["n"]
-        # a file's latest version only: one that failed, then came again whole and was analysed, has not failed
-        failed += store.all("SELECT path, error, finished_at, size FROM watch_queue w WHERE state = 'failed' AND "
-                            "substr(path, 1, length(?1)) = ?1 AND NOT EXISTS (SELECT 1 FROM watch_queue n WHERE "
-                            "n.path = w.path AND n.mtime_ns > w.mtime_ns)", under)
+        failed += store.all("SELECT path, mtime_ns, error, finished_at, size FROM watch_queue WHERE state = 'failed' "
+                            "AND substr(path, 1, length(?1)) = ?1", under)
+    # the version on disk now only: one that failed, then came again whole, has not failed (nor, if it came back with
+    # an older time, as `cp -p` and `rsync -t` give it: versions are told apart by the file's time, not its order);
     # gone since (deleted, moved away), or a symlink whose file lies outside the roots: not listed
-    failed = [r for r in failed if os.path.exists(r["path"]) and inside(os.path.realpath(r["path"]), roots)]
+    failed = [r for r in failed if _mtime_ns(r["path"]) == r["mtime_ns"] and inside(os.path.realpath(r["path"]), roots)]
     failed.sort(key=lambda r: (r["finished_at"] or "", r["path"]), reverse=True)
     return {"folders": folders, **counts, "failed_total": len(failed),
             "failed": [{"path": r["path"], "error": r["error"] or "not analysed", "failed_at": r["finished_at"],

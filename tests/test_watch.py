@@ -239,6 +239,19 @@ def test_a_dam_client_asks_the_daemon_which_watched_files_failed_and_why_for_its
         (folder / "text.jpg").write_bytes(good[1])  # put right: it is analysed again and no longer listed
         w = wait_for(lambda: settled(2, 1), 60, "the corrected file to be analysed")
         assert [f["path"] for f in w["failed"]] == [str(folder / "zero.jpg")] and w["done"] == 2
+
+        def arrives(name: str, data: bytes, mtime_ns: int) -> None:  # whole, with the time it was taken
+            staged = tmp_path / name
+            staged.write_bytes(data)
+            os.utime(staged, ns=(mtime_ns, mtime_ns))
+            os.replace(staged, folder / name)
+        # put right with an older time, as `cp -p` and `rsync -t` copy a photo: it was still listed as failed
+        arrives("zero.jpg", good[1], 10**18)  # 2001
+        w = wait_for(lambda: settled(3, 0), 60, "the corrected file with an older time to be analysed")
+        # broken now with a time older than its good version's: it was not listed
+        arrives("good.jpg", good[0][:3000], 10**18 - 10**9)
+        w = wait_for(lambda: settled(3, 1), 60, "the cut-short file to fail")
+        assert [f["path"] for f in w["failed"]] == [str(folder / "good.jpg")]
         assert "elsewhere.jpg" not in c.get("/health").body.decode()  # the public health check names no file
         doc = c.get("/v1/openapi.json").json()
         assert doc["paths"]["/v1/watch"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == \
