@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import threading
 import time
 
@@ -26,6 +27,8 @@ log = logging.getLogger("keepers.sidecar.watch")
 # A file still empty after this long is queued (and named as failed, "file is empty"): a copy that creates its file
 # and writes the bytes later is not judged empty at once; if it grows later, its new mtime queues it again.
 EMPTY_SETTLE_S = 5.0
+# how often the watched folders themselves are checked: one deleted and made again needs a new watch (`_rearm`)
+REARM_S = 1.0
 
 
 def wanted(path: str) -> bool:
@@ -34,12 +37,23 @@ def wanted(path: str) -> bool:
     return not name.startswith(".") and (kind_of(name) != "unknown" or is_video(name))
 
 
+def _identity(folder: str) -> tuple[int, int] | None:
+    """(device, inode) of a folder, None when there is none: a folder made again is another."""
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
+
+
 class _Handler(FileSystemEventHandler):
     def __init__(self, watcher: "Watcher"):
         self.watcher = watcher
 
     def on_any_event(self, event) -> None:
         if event.is_directory:
+            if event.event_type == "deleted":  # a watched folder itself: its watch has ended (`Watcher._rearm`)
+                self.watcher.lost(os.fsdecode(event.src_path))
             if event.event_type in ("created", "moved"):  # a folder moved in brings files no event announced
                 self.watcher.scan_later(getattr(event, "dest_path", "") or event.src_path)
             return
@@ -64,6 +78,8 @@ class Watcher:
         self._work = threading.Event()
         self._threads: list[threading.Thread] = []
         self._observer = None
+        self._roots: dict[str, tuple[tuple[int, int] | None, object]] = {}  # folder -> (its identity, its watch)
+        self._lost: set[str] = set()  # watched folders whose deletion was seen (made again, one may keep its inode)
 
     def start(self) -> None:
         missing = [f for f in self.folders if not os.path.isdir(f)]
@@ -73,7 +89,7 @@ class Watcher:
             log.info("resuming files interrupted by the last stop")
         self._observer = Observer()
         for f in self.folders:
-            self._observer.schedule(_Handler(self), f, recursive=True)
+            self._roots[f] = (_identity(f), self._observer.schedule(_Handler(self), f, recursive=True))
         self._observer.start()  # before the scan: a file arriving during it is seen either way
         self._scans.extend(self.folders)
         for target, name in ((self._settle_loop, "keepers-watch-settle"), (self._work_loop, "keepers-watch-work")):
@@ -98,6 +114,11 @@ class Watcher:
             if path not in self._pending:
                 self._pending[path] = (-1, -1, time.monotonic())
 
+    def lost(self, folder: str) -> None:
+        with self._lock:
+            if folder in self._roots:
+                self._lost.add(folder)
+
     def scan_later(self, folder: str) -> None:
         with self._lock:
             self._scans.append(folder)
@@ -115,8 +136,40 @@ class Watcher:
                     if not self.store.known(p, st.st_mtime_ns):
                         self.note(p)
 
+    def _rearm(self) -> None:
+        """A watched folder deleted and made again (emptied by an import tool, a card's folder made anew) is a new
+        folder its old watch never sees: nothing in it was analysed until the next start, and nothing said so. It
+        is watched again and scanned; while it is gone, that is said once."""
+        for f, (known, watch) in list(self._roots.items()):
+            now = _identity(f)
+            with self._lock:
+                lost = f in self._lost
+                self._lost.discard(f)
+            if now == known and not lost:
+                continue
+            if now is None:
+                if known is not None:
+                    log.warning("watched folder %s is gone: it is watched again once it is back", f)
+            else:
+                try:
+                    self._observer.unschedule(watch)
+                except Exception:  # its watch ended with the folder
+                    pass
+                try:
+                    watch = self._observer.schedule(_Handler(self), f, recursive=True)
+                except OSError as e:  # gone again already, or unreadable: tried at the next round
+                    log.debug("cannot watch %s yet: %s", f, e)
+                    continue
+                self.scan_later(f)
+                log.warning("watched folder %s is back: watching it again", f)
+            self._roots[f] = (now, watch)
+
     def _settle_loop(self) -> None:
+        rearmed = time.monotonic()
         while not self._stop.is_set():
+            if time.monotonic() - rearmed >= REARM_S:
+                self._rearm()
+                rearmed = time.monotonic()
             with self._lock:
                 scans, self._scans = self._scans, []
             for folder in scans:

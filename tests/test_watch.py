@@ -337,3 +337,27 @@ def test_keepers_watch_names_each_file_it_could_not_analyse_and_why(tmp_path):
     assert f"{folder / 'zero.jpg'}: file is empty" in said, said
     assert f"{folder / 'truncated.jpg'}: file is truncated" in said, said
     assert "good.jpg:" not in said, said
+
+
+@pytest.mark.parametrize("how", ["deleted", "moved away"])
+def test_a_watched_folder_deleted_and_made_again_is_watched_again_and_that_is_said(tmp_path, how):
+    # its old watch ended with it: photos in the new folder were analysed only at the next start, and nothing said so
+    import shutil
+
+    folder, proc = _keepers_watch(tmp_path)
+    try:
+        first, second = jpegs(2)
+        (folder / "a.jpg").write_bytes(first)
+        wait_for(lambda: (folder / "a.jpg.xmp").exists(), 60, "the first photo's sidecar")
+        if how == "deleted":
+            shutil.rmtree(folder)
+        else:
+            folder.rename(tmp_path / "imported")
+        folder.mkdir()
+        (folder / "b.jpg").write_bytes(second)
+        wait_for(lambda: (folder / "b.jpg.xmp").exists(), 30, "the new folder's photo's sidecar")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert f"watched folder {folder} is back: watching it again" in err, err
