@@ -74,8 +74,23 @@ class DaemonSettings(BaseSettings):
         try:
             return type(self).model_validate({**self.model_dump(), **{k: v for k, v in overrides.items()
                                                                        if v is not None}})
-        except ValidationError as e:
-            raise UserError(f"bad daemon option: {e}") from None
+        except ValidationError as e:  # as a bad setting is said (`keepers serve --port -5`: pydantic's 4 lines)
+            raise UserError(f"bad option: {said(e, OPTIONS)}") from None
+
+
+# the command-line option that sets a daemon setting, where its name is not the setting's
+OPTIONS = {"host": "--host", "port": "--port", "settle_s": "--settle"}
+
+
+def said(e: ValidationError, names: dict[str, str] | None = None) -> str:
+    """pydantic's errors as 'name: what is wrong (given VALUE)', one clause each; `names` renames a setting (to the
+    option that set it)."""
+    def name(loc) -> str:
+        dotted = ".".join(map(str, loc)) or "settings"
+        return (names or {}).get(dotted, dotted)
+    return "; ".join(f"{name(x['loc'])}: {x['msg'][:1].lower()}{x['msg'][1:]}"
+                     + (f" (given {x['input']!r})" if not isinstance(x.get("input"), dict) else "")
+                     for x in e.errors())
 
 
 def _layered(cls, table: dict, overrides: dict):
@@ -134,7 +149,4 @@ class Settings(BaseSettings):
             daemon = _layered(DaemonSettings, from_file.pop("daemon", {}), {})
             return _layered(cls, {**from_file, "daemon": daemon}, overrides)
         except ValidationError as e:  # said as the user's mistake, without a traceback or pydantic's wording
-            said = "; ".join(f"{'.'.join(map(str, x['loc'])) or 'settings'}: {x['msg'][:1].lower()}{x['msg'][1:]}"
-                             + (f" (given {x['input']!r})" if not isinstance(x.get("input"), dict) else "")
-                             for x in e.errors())
-            raise UserError(f"bad setting (config file {path} or KEEPERS_* variables): {said}") from None
+            raise UserError(f"bad setting (config file {path} or KEEPERS_* variables): {said(e)}") from None

@@ -151,7 +151,7 @@ def watch(args, settings) -> int:
     from keepers.sidecar.engine import Engine
     from keepers.sidecar.watch import Watcher
 
-    ds = settings.daemon
+    ds = settings.daemon.updated(settle_s=args.settle)  # checked as the config file's value is
     store = Store(ds.store_path(settings.catalog))
     engine = Engine(settings, store)
 
@@ -159,8 +159,7 @@ def watch(args, settings) -> int:
         # a batch holds photos and clips alike (a clip is one file, judged by the second)
         print(f"{done} file(s) analysed, {failed} failed; queue: {store.queue_counts().get('queued', 0)}", flush=True)
 
-    watcher = Watcher([str(p) for p in args.paths], engine, settle_s=ds.settle_s if args.settle is None else args.settle,
-                      batch=ds.watch_batch, on_batch=report)
+    watcher = Watcher([str(p) for p in args.paths], engine, settle_s=ds.settle_s, batch=ds.watch_batch, on_batch=report)
     try:
         watcher.start()
     except FileNotFoundError as e:

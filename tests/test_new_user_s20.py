@@ -96,3 +96,14 @@ def test_serve_on_a_misspelt_host_says_so_in_one_line_and_on_ipv6_prints_a_url_t
     finally:
         serve.terminate()
         serve.wait(30)
+
+
+def test_a_bad_daemon_option_is_said_in_one_line_and_a_negative_settle_time_refused(tmp_path):
+    # `keepers watch --settle -1` ran as if it were 0; `serve --port -5` printed pydantic's four lines and a web link
+    (tmp_path / "import").mkdir()
+    watch = keepers("watch", tmp_path / "import", "--settle", "-1", tmp=tmp_path, timeout=60)
+    assert watch.returncode == 2, watch.stderr
+    assert "bad option: --settle: input should be greater than or equal to 0 (given -1.0)" in watch.stderr
+    serve = keepers("serve", "--port", "-5", tmp=tmp_path, timeout=60)
+    assert serve.returncode == 2 and serve.stderr.strip().count("\n") == 0, serve.stderr
+    assert "bad option: --port: input should be greater than or equal to 0 (given -5)" in serve.stderr
