@@ -45,8 +45,9 @@ def watch_status(ctx: Ctx):
     failed = []
     for p in folders:
         under = (p.rstrip(os.sep) + os.sep,)
-        for r in store.all("SELECT state, count(*) AS n FROM watch_queue WHERE substr(path, 1, length(?1)) = ?1 "
-                           "GROUP BY state", under):
+        # files, not versions: one analysed again after a change is one file done
+        for r in store.all("SELECT state, count(DISTINCT path) AS n FROM watch_queue WHERE "
+                           "substr(path, 1, length(?1)) = ?1 GROUP BY state", under):
             if r["state"] in counts:
                 counts[r["state"]] += r["n"]
         failed += store.all("SELECT path, mtime_ns, error, finished_at, size FROM watch_queue WHERE state = 'failed' "

@@ -252,6 +252,17 @@ def test_a_dam_client_asks_the_daemon_which_watched_files_failed_and_why_for_its
         arrives("good.jpg", good[0][:3000], 10**18 - 10**9)
         w = wait_for(lambda: settled(3, 1), 60, "the cut-short file to fail")
         assert [f["path"] for f in w["failed"]] == [str(folder / "good.jpg")]
+        arrives("text.jpg", good[0], 10**18 + 10**9)  # an analysed file analysed again: still one file done
+
+        def versions_done(name: str) -> int:
+            db = sqlite3.connect(tmp_path / "daemon.db", timeout=30)
+            try:
+                return db.execute("SELECT count(*) FROM watch_queue WHERE path = ? AND state = 'done'",
+                                  (str(folder / name),)).fetchone()[0]
+            finally:
+                db.close()
+        wait_for(lambda: versions_done("text.jpg") == 2, 60, "the new version to be analysed")
+        assert c.get("/v1/watch").json()["done"] == 3  # it counted versions: 4
         assert "elsewhere.jpg" not in c.get("/health").body.decode()  # the public health check names no file
         doc = c.get("/v1/openapi.json").json()
         assert doc["paths"]["/v1/watch"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == \
