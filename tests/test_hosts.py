@@ -170,6 +170,35 @@ def test_no_label_is_written_beside_the_photographers_where_digikam_or_darktable
     assert read_sidecar(write(mine, verdict(-1), "digikam").sidecar)["color_label"] == 1
 
 
+def _exiftool(path: Path, *assignments: str) -> None:
+    subprocess.run(["exiftool", "-q", "-overwrite_original", *assignments, str(path)], check=True)
+
+
+def test_keepers_label_gives_way_to_one_the_photographer_gives_later_but_not_to_digikams_copy_of_it(tmp_path):
+    img = photo(tmp_path, "a.jpg")
+    side = write(img, verdict(-1), "digikam").sidecar
+    assert read_sidecar(side)["color_label"] == 1
+    # digiKam, setting Keepers' red itself, writes its number and name along: still Keepers' label
+    _exiftool(side, "-XMP-photoshop:Urgency=1", "-XMP-xmp:Label=Red")
+    assert read_sidecar(write(img, verdict(-1), "digikam").sidecar)["color_label"] == 1
+    # the photographer's blue, given in another program: Keepers' red, which digiKam would show first, goes
+    _exiftool(side, "-XMP-xmp:Label=Blue", "-XMP-photoshop:Urgency=")
+    s = read_sidecar(write(img, verdict(-1), "digikam").sidecar)
+    assert s["color_label"] is None and s["label"] == "Blue", s
+
+
+@pytest.mark.parametrize("assignment", ["-XMP-photoshop:Urgency=0", "-XMP-xmp:Label=Approved"])
+def test_a_value_digikam_shows_as_no_colour_leaves_keepers_label_to_be_written(tmp_path, assignment):
+    # Urgency 0 is "no label" to digiKam, and a Bridge label ("Approved") is no colour to digiKam or darktable: taken
+    # for the photographer's, Keepers' label was given up for good
+    img = photo(tmp_path, "a.jpg")
+    _exiftool(img, assignment)
+    assert read_sidecar(write(img, verdict(-1), "digikam").sidecar)["color_label"] == 1
+    dt = photo(tmp_path, "b.jpg")  # (darktable shows no colour then: any xmp:Label hides its own labels)
+    _exiftool(dt, assignment)
+    assert read_sidecar(write(dt, verdict(-1), "darktable").sidecar)["darktable_colorlabels"] == [0]
+
+
 def test_digikam_gets_tag_paths_with_slashes_and_keeps_what_it_showed_before(tmp_path):
     img = photo(tmp_path, "a.jpg")
     subprocess.run(["exiftool", "-q", "-o", str(tmp_path / "a.jpg.xmp"), "-XMP-lr:HierarchicalSubject=places|Norway",

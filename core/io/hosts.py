@@ -20,6 +20,8 @@ from keepers.core.hookspecs import hookimpl
 from keepers.core.types import Verdict
 
 COLOURS = ("red", "yellow", "green", "blue", "purple")  # the five every host has (Lightroom's label set)
+# xmp:Label as digiKam and darktable read it: these names only, as written (a Bridge label, "Approved", shows none)
+LABEL_NAMES = frozenset(c.title() for c in COLOURS)
 ROLES = ("reject", "pick", "alternate", "keeper", "other")
 DEFAULT_LABELS: dict[str, str | None] = {"reject": "red", "pick": "green", "alternate": None, "keeper": None,
                                          "other": None}
@@ -39,16 +41,26 @@ def role(v: Verdict) -> str:
 @dataclass
 class Prop:
     """A single-valued property Keepers sets when absent or still its own (`value` None: Keepers wants none).
-    `member`: the property is a list (darktable:colorlabels) and Keepers owns one entry of it. `also`: (bare key,
-    prefix:property) of other properties the host reads the same label from (digiKam: xmp:Label after its own);
-    one holding a value Keepers did not set is the photographer's label, and Keepers' is not written beside it."""
+    `member`: the property is a list (darktable:colorlabels) and Keepers owns one entry of it. `also`: the other
+    properties the host reads the same label from (digiKam: xmp:Label after its own): one showing a label that is
+    neither Keepers' nor the host's copy of Keepers' is the photographer's, and Keepers' label gives way to it."""
 
     tag: str  # exiftool group:name, e.g. "XMP-digiKam:PickLabel"
     key: str  # the bare name it is read under
     name: str  # prefix:property, as recorded in keepers:PropertiesSet
     value: str | None
     member: bool = False
-    also: tuple[tuple[str, str], ...] = ()
+    also: tuple["AlsoRead", ...] = ()
+
+
+@dataclass(frozen=True)
+class AlsoRead:
+    """Another property a host reads a label from, where its own is absent or, for darktable, before it."""
+
+    key: str  # the bare name it is read under
+    name: str  # prefix:property, as keepers:PropertiesSet records it where Keepers set it (another host's run)
+    shows: frozenset[str]  # the values the host shows as a label; any other shows none
+    mirror: Mapping[str, str] = field(default_factory=dict)  # the host's own value -> what it writes here along
 
 
 @dataclass

@@ -19,7 +19,7 @@ def owned_keys(host, verdict: Verdict) -> list[str]:
     """The properties whose owner decides what Keepers may write: the rating and the host's labels (with the other
     properties the host reads a label from)."""
     props = host.props(verdict)
-    return ["Rating", *dict.fromkeys([*(p.key for p in props), *(k for p in props for k, _ in p.also)])]
+    return ["Rating", *dict.fromkeys([*(p.key for p in props), *(a.key for p in props for a in p.also)])]
 
 
 def _paths(keywords: list[str]) -> list[str]:
@@ -44,12 +44,14 @@ def _merge(current: list[str], want: list[str], ours_before: list[str]):
     return remove, add, ours
 
 
-def _theirs_elsewhere(old: dict, prev: dict[str, str], also) -> bool:
-    """A label in one of `also`'s properties that Keepers did not set (keepers:PropertiesSet records what it set:
-    an xmp:Label a Lightroom-conventions run wrote stays Keepers' to replace)."""
-    for key, name in also:
-        value = old.get(key)
-        if value is not None and value != "" and value != [] and prev.get(name) != str(first(value)):
+def _theirs_elsewhere(old: dict, prev: dict[str, str], also, last: str | None) -> bool:
+    """A label the host shows from one of `also`'s properties that is the photographer's: not one Keepers set there
+    (keepers:PropertiesSet: an xmp:Label a Lightroom-conventions run wrote), nor the host's copy of Keepers' own
+    (`last`: digiKam writes its label's number and name along)."""
+    for a in also:
+        value = old.get(a.key)
+        value = None if value is None or value == "" or value == [] else str(first(value))
+        if value in a.shows and prev.get(a.name) != value and (last is None or a.mirror.get(last) != value):
             return True
     return False
 
@@ -66,8 +68,12 @@ def _props(old: dict, props, overruled: set[str], carry: bool = True) -> tuple[l
         last, want = prev.get(p.name), p.value
         if p.name in overruled:
             continue
-        if last is None and _theirs_elsewhere(old, prev, p.also):
+        if _theirs_elsewhere(old, prev, p.also, last):
             overruled.add(p.name)  # the photographer's label, where the host reads it too: theirs, not Keepers'
+            if last is not None:  # and Keepers' own goes, which digiKam would show in its place
+                mine = last in as_list(old.get(p.key)) if p.member else str(first(old.get(p.key))) == last
+                if mine:
+                    args.append(f"-{p.tag}-={last}" if p.member else f"-{p.tag}=")
             continue
         if p.member:  # Keepers owns one entry of a list (darktable:colorlabels)
             current = as_list(old.get(p.key))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from keepers.core.hookspecs import hookimpl
-from keepers.core.io.hosts import COLOURS, HostAdapter, Prop, labels_of, number, values
+from keepers.core.io.hosts import COLOURS, LABEL_NAMES, AlsoRead, HostAdapter, Prop, labels_of, number, values
 from keepers.core.types import Verdict
 
 DARKTABLE_LABEL = {c: i for i, c in enumerate(COLOURS)}  # darktable:colorlabels: 0 red .. 4 purple
@@ -33,7 +33,7 @@ class DarktableAdapter(HostAdapter):
         c = self.colour(v)
         return [Prop("XMP-darktable:DarktableColorLabels", "DarktableColorLabels", "darktable:colorlabels",
                      None if c is None else str(DARKTABLE_LABEL[c]), member=True,
-                     also=(("Label", "xmp:Label"),))]  # darktable shows another program's xmp:Label before its own
+                     also=(AlsoRead("Label", "xmp:Label", LABEL_NAMES),))]  # shown before its own; never written
 
     def keyword_lists(self, paths, old, ours_before):
         lists = super().keyword_lists(paths, old, ours_before)

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from keepers.core.hookspecs import hookimpl
-from keepers.core.io.hosts import HostAdapter, KeywordList, Prop, components, labels_of, role, values
+from keepers.core.io.hosts import (LABEL_NAMES, AlsoRead, HostAdapter, KeywordList, Prop, components, labels_of,
+                                   role, values)
 from keepers.core.types import Verdict
 
 DIGIKAM_LABEL = {"red": 1, "yellow": 3, "green": 4, "blue": 5, "purple": 6}  # 2 orange, 6 magenta, 7 gray ...
 DIGIKAM_PICK = {"reject": 1, "alternate": 2, "pick": 3, "keeper": 3}  # 0 none, 1 rejected, 2 pending, 3 accepted
+# where digiKam's own colour label is absent it shows Nikon NX's photoshop:Urgency (its numbers, 1-9), then xmp:Label
+# (getItemColorLabel); setting a label it writes both along with its own, the same number and Lightroom's name
+ALSO_READ = (AlsoRead("Urgency", "photoshop:Urgency", frozenset(str(i) for i in range(1, 10)),
+                      {str(i): str(i) for i in range(1, 10)}),
+             AlsoRead("Label", "xmp:Label", LABEL_NAMES, {str(n): c.title() for c, n in DIGIKAM_LABEL.items()}))
 
 
 def _digikam_path(p: str) -> str:
@@ -30,9 +36,7 @@ class DigikamAdapter(HostAdapter):
         c, pick = self.colour(v), DIGIKAM_PICK.get(role(v))
         return [Prop("XMP-digiKam:PickLabel", "PickLabel", "digiKam:PickLabel", None if pick is None else str(pick)),
                 Prop("XMP-digiKam:ColorLabel", "ColorLabel", "digiKam:ColorLabel",
-                     None if c is None else str(DIGIKAM_LABEL[c]),
-                     # digiKam shows, where its own is absent, Nikon NX's and then Lightroom's (getItemColorLabel)
-                     also=(("Urgency", "photoshop:Urgency"), ("Label", "xmp:Label")))]
+                     None if c is None else str(DIGIKAM_LABEL[c]), also=ALSO_READ)]
 
     def keyword_lists(self, paths, old, ours_before):
         lists = super().keyword_lists(paths, old, ours_before)
