@@ -107,3 +107,18 @@ def test_a_bad_daemon_option_is_said_in_one_line_and_a_negative_settle_time_refu
     serve = keepers("serve", "--port", "-5", tmp=tmp_path, timeout=60)
     assert serve.returncode == 2 and serve.stderr.strip().count("\n") == 0, serve.stderr
     assert "bad option: --port: input should be greater than or equal to 0 (given -5)" in serve.stderr
+
+
+def test_taste_export_replaces_a_large_profile_exported_before(tmp_path):
+    # only its first megabyte was read, which parses as nothing: a profile of 4,000 choices was "not a profile"
+    import json
+
+    big = tmp_path / "big.json"
+    signals = [{"preferred": f"a{i:05d}.jpg", "other": f"b{i:05d}.jpg", "source": "csv"} for i in range(20000)]
+    big.write_text(json.dumps({"format": "keepers-taste/1", "name": "P", "signals": signals}))
+    assert big.stat().st_size > 1 << 20
+    small = tmp_path / "small.json"
+    small.write_text('{"format": "keepers-taste/1", "name": "P", "signals": []}')
+    assert keepers("taste", "import", "P", small, tmp=tmp_path).returncode == 0
+    proc = keepers("taste", "export", "P", big, tmp=tmp_path)
+    assert proc.returncode == 0 and f"written to {big}" in proc.stdout, proc.stderr
