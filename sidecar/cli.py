@@ -129,10 +129,11 @@ def serve(args, settings) -> int:
         server = Server(daemon)
     except OSError as e:  # the port taken (another `keepers serve`?): one line, as `keepers review` says it
         daemon.close()
-        taken = e.errno == errno.EADDRINUSE
-        raise UserError(f"cannot listen on {ds.host}:{ds.port}: {e.strerror or e}" + (
-            " (another keepers serve? --port N picks another, --port 0 a free one)" if taken else
-            " (--host takes an address of this machine: 127.0.0.1, ::1, or 0.0.0.0 for every one)")) from None
+        hint = {errno.EADDRINUSE: " (another keepers serve? --port N picks another, --port 0 a free one)",
+                errno.EACCES: " (a port below 1024 needs root: --port N picks another, --port 0 a free one)",
+                errno.EADDRNOTAVAIL: " (--host takes an address of this machine: 127.0.0.1, ::1, or 0.0.0.0 for "
+                                     "every one)"}.get(e.errno, "")
+        raise UserError(f"cannot listen on {ds.host}:{ds.port}: {e.strerror or e}{hint}") from None
     except ValueError:  # waitress: a name that resolves to nothing ("localhots"), an address out of range
         daemon.close()
         raise UserError(f"cannot listen on {ds.host}: not an address of this machine nor a name it resolves "

@@ -146,8 +146,10 @@ def command(args, settings) -> int:
                     del done[len(done) - 1 - moved_here + back:]
                     _write_journal(journal, done)
                     verb, reason = "not moved" if mode == "move" else "not filed", e.strerror or e
+                    together = ("a photo's files stay together" if not back else
+                                f"its files filed before could not be put back: keepers sort --undo {args.path}")
                     failed.append((src, f"{verb}: {reason}") if src == frame[0][0] else
-                                  (frame[0][0], f"{verb}: {src.name}: {reason} (a photo's files stay together)"))
+                                  (frame[0][0], f"{verb}: {src.name}: {reason} ({together})"))
                     break
         if mode == "move" and os.path.exists(settings.catalog):
             from keepers.core.io.catalog import Catalog
