@@ -48,9 +48,10 @@ class PredictResponse(BaseModel):
 class Job(BaseModel):
     id: str
     state: Literal["queued", "running", "done", "failed", "cancelled"]
-    total: int
-    done: int
-    errors: int
+    total: int = Field(description="the photos and videos it judges (known once it runs; 0 while queued): inputs "
+                       "refused or not found are not counted here, they are in its results, as errors")
+    done: int = Field(description="how many of `total` are answered so far (from the catalog or analysed)")
+    errors: int = Field(description="results with an error, once done: refused and missing inputs included")
     write: bool
     taste: str | None = Field(None, description="the taste profile it judges with; null: none named")
     error: str | None = Field(description="why the job failed as a whole; null otherwise")
