@@ -189,7 +189,7 @@ def _put_back(steps: list[tuple[Path, Path]], mode: str) -> int:
     for src, dst in reversed(steps):
         try:
             if mode == "move":
-                os.rename(dst, src) if src.parent.stat().st_dev == dst.stat().st_dev else shutil.move(dst, src)
+                _transfer(dst, src, "move")
             else:
                 dst.unlink()  # a copy or link: the original is still in place
         except OSError:

@@ -9,7 +9,7 @@ decides (the writer reads the photo's XMP where a sidecar lacks one of them).
 from __future__ import annotations
 
 from keepers.core.io.xmp_args import clean
-from keepers.core.io.xmp_read import as_list, first, num
+from keepers.core.io.xmp_read import as_list, empty, first, num
 from keepers.core.types import Verdict
 
 ROOT = "Keepers"
@@ -49,8 +49,7 @@ def _theirs_elsewhere(old: dict, prev: dict[str, str], also, last: str | None) -
     (keepers:PropertiesSet: an xmp:Label a Lightroom-conventions run wrote), nor the host's copy of Keepers' own
     (`last`: digiKam writes its label's number and name along)."""
     for a in also:
-        value = old.get(a.key)
-        value = None if value is None or value == "" or value == [] else str(first(value))
+        value = None if empty(old.get(a.key)) else str(first(old.get(a.key)))
         if value in a.shows and prev.get(a.name) != value and (last is None or a.mirror.get(last) != value):
             return True
     return False
