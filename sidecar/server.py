@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
-
-import json
 
 from waitress import wasyncore
 from waitress.channel import HTTPChannel
